@@ -1,0 +1,1 @@
+//! octoshare-cli (placeholder while the crate is built)

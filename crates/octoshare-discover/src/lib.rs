@@ -1,0 +1,1 @@
+//! octoshare-discover library (placeholder)

@@ -1,0 +1,2 @@
+//! octoshare-discover binary (placeholder)
+fn main() {}

@@ -1,0 +1,1 @@
+//! octoshare-share library (placeholder)

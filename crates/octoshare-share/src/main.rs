@@ -1,0 +1,2 @@
+//! octoshare-share binary (placeholder)
+fn main() {}

@@ -1,0 +1,1 @@
+//! octoshare-wait library (placeholder)

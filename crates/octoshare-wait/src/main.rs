@@ -1,0 +1,2 @@
+//! octoshare-wait binary (placeholder)
+fn main() {}

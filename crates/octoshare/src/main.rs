@@ -1,0 +1,2 @@
+//! octoshare orchestrator (placeholder)
+fn main() {}
