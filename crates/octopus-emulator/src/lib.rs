@@ -1,0 +1,139 @@
+//! An in-process emulator of the Octopus Deploy REST API, for tests, benchmarks and
+//! `octoshare demo`.
+//!
+//! It serves the routes octoshare and Octopus's own clients use, with Octopus's shapes and key
+//! order: the `/api` and `/api/{spaceId}` root documents, spaces, worker pools, workers,
+//! machine policies, action templates (step templates), `/api/octopusservernodes/ping` and
+//! `/api/users/me`; paged collections and `/all` arrays; API-key and bearer authentication with
+//! Octopus's 401/403 bodies; validation errors as `{"ErrorMessage", "Errors"}`. It is written
+//! from Octopus's documented shapes and shares no types with the octoshare client.
+//!
+//! ```no_run
+//! use octopus_emulator::{Emulator, Fault, Scenario, SpaceSeed, WorkerSeed};
+//! use std::time::Duration;
+//!
+//! let emulator = Emulator::start(
+//!     Scenario::new()
+//!         .space(SpaceSeed::new("Default").default_space().pool("AWS Worker Pool TF"))
+//!         .space(
+//!             SpaceSeed::new("Payments").pool("AWS Worker Pool TF").register_after(
+//!                 Duration::from_millis(100),
+//!                 WorkerSeed::polling("worker-1", "poll://abcdefghijklmnopqrst/", "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A")
+//!                     .in_pool("AWS Worker Pool TF"),
+//!             ),
+//!         )
+//!         .fault(Fault::status(503).method("POST").path("/api/*/workers").limit(1)),
+//! )?;
+//! println!("{} with key {}", emulator.url(), emulator.api_key());
+//! # anyhow::Ok(())
+//! ```
+//!
+//! # Scenario files
+//!
+//! [`Scenario::from_file`] reads JSON with camelCase names. Unknown fields are errors that name
+//! their path (`spaces[0].workers[1]: unknown field ...`). Every field except a space's `name`
+//! and a worker's `name`, `uri` and `thumbprint` is optional:
+//!
+//! ```json
+//! {
+//!   "seed": 7,
+//!   "latencyMs": 0,
+//!   "rejectDuplicateNames": true,
+//!   "version": "2026.3.0",
+//!   "draining": false,
+//!   "apiKey": "API-MYADMINKEY0000000000000000001",
+//!   "spaces": [
+//!     {
+//!       "name": "Default",
+//!       "isDefault": true,
+//!       "taskQueueStopped": false,
+//!       "description": "Main space",
+//!       "workerPools": ["AWS Worker Pool TF"],
+//!       "machinePolicies": ["Fast Policy"],
+//!       "workers": [
+//!         { "name": "worker-1", "pools": ["AWS Worker Pool TF"], "communicationStyle": "TentacleActive",
+//!           "uri": "poll://abcdefghijklmnopqrst/", "thumbprint": "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
+//!           "healthStatus": "Healthy", "isDisabled": false, "machinePolicy": "Fast Policy" }
+//!       ],
+//!       "registrations": [
+//!         { "afterMs": 3000,
+//!           "worker": { "name": "worker-2", "pools": ["AWS Worker Pool TF"],
+//!                       "uri": "poll://bcdefghijklmnopqrstu/", "thumbprint": "1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E" } }
+//!       ],
+//!       "actionTemplates": [ { "Name": "Say hello", "ActionType": "Octopus.Script" } ]
+//!     }
+//!   ],
+//!   "faults": [
+//!     { "method": "POST", "path": "/api/*/workers", "kind": "commitThen500", "rate": 0.3, "limit": 10 },
+//!     { "path": "/api/**", "kind": "status", "code": 429, "retryAfterSeconds": 2, "limit": 1 },
+//!     { "kind": "latency", "ms": 20 }
+//!   ]
+//! }
+//! ```
+//!
+//! - `seed` seeds the generator deciding faults with `rate < 1` (and generated GUIDs): the same
+//!   seed and request sequence give the same faults.
+//! - `latencyMs` delays every request. `rejectDuplicateNames` (default `true`) refuses a second
+//!   worker with the same name (trimmed, case-insensitive) in a space.
+//! - `apiKey`, `readOnlyApiKey`, `accessToken` replace the built-in credentials
+//!   ([`DEFAULT_API_KEY`], [`DEFAULT_READ_ONLY_API_KEY`], [`DEFAULT_ACCESS_TOKEN`]).
+//! - Spaces get ids `Spaces-1..` in file order and always have "Default Worker Pool" and
+//!   "Default Machine Policy" (both `IsDefault: true`); `workerPools` and `machinePolicies`
+//!   add more. A worker's `pools` and `machinePolicy` name them (empty `pools`: the default
+//!   pool; no `machinePolicy`: the default policy). `communicationStyle` is `TentacleActive`
+//!   (default, `uri` must be `poll://...`) or `TentaclePassive` (`https://...`); `healthStatus`
+//!   defaults to `Healthy`. Seeds and registrations are not checked for duplicate names.
+//! - `registrations` add a worker `afterMs` after the emulator started (applied by a timer and
+//!   before every request, so state is right at request time).
+//! - `actionTemplates` are bodies as POSTed to `/actiontemplates`.
+//! - `faults`: `kind` is `latency` (`ms`), `stall` (`ms`), `status` (`code`, optional
+//!   `retryAfterSeconds`), `drop`, `commitThen500` or `commitThenDrop`; see [`FaultKind`].
+//!   `method` is optional; `path` defaults to `/**` (`*` = one segment, trailing `/**` = any
+//!   suffix, matched case-insensitively against the path as sent); `rate` defaults to 1;
+//!   `limit` caps how often it fires. Latency faults add up; the first other fault that fires
+//!   decides the request. Fired fault names are recorded in [`LoggedRequest::fault`].
+//!
+//! # Choices where Octopus's behaviour is not documented
+//!
+//! - Lists sort like the server: spaces, workers, machine policies and step templates by name
+//!   (case-insensitive), worker pools by `SortOrder`. An empty collection reports
+//!   `NumberOfPages: 1, LastPageNumber: 0` (unverified).
+//! - The root document carries `IsEarlyAccessProgram` (2026 schema) besides the 2023.1 keys.
+//! - The duplicate-name text ("A machine named 'X' already exists in this space. Machine names
+//!   must be unique within a space."), the 404 text, and the other validation texts besides
+//!   "Please provide a thumbprint for this machine." and "Model Endpoint type does not match
+//!   incoming type" are unverified.
+//! - A body `SpaceId` that differs from the route's space is refused (400).
+//! - Worker POST/PUT keep every `Endpoint` field the client sent (unknown ones after the known
+//!   ones) but drop unknown top-level fields. PUT ignores read-only fields (health, status,
+//!   OS, top-level `Thumbprint`/`Uri`) and refuses a change of `CommunicationStyle`.
+//! - Step templates keep only the fields of Octopus's model: an export's `$Meta`, `Category`,
+//!   `StepPackageId`, GUID `Id` and `LastModifiedBy` are dropped; parameters without `Id` get a
+//!   GUID; POST keeps a sent `Version` (default 0) and every PUT increments it. Names are unique
+//!   per space (400).
+//! - A read-only key gets 403 on every write ("Missing permission: ConfigureServer", or
+//!   "ActionTemplateEdit" on `/actiontemplates`); a wrong bearer token gets the invalid-API-key
+//!   401. `/api`, `/api/` and the ping are anonymous.
+//! - Route segments are case-insensitive; `/api/spaces/{spaceId}/...` and legacy
+//!   `/api/workers...` (default space) map onto `/api/{spaceId}/...`.
+
+mod app;
+mod collection;
+mod demo;
+mod error;
+mod fault;
+mod query;
+mod routes;
+mod scenario;
+mod server;
+mod store;
+mod timestamp;
+
+pub use app::{DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY, LoggedRequest};
+pub use demo::DEMO_POOL;
+pub use fault::{Fault, FaultKind};
+pub use scenario::{
+    DEFAULT_MACHINE_POLICY, DEFAULT_VERSION, DEFAULT_WORKER_POOL, RegistrationSeed, Scenario,
+    SpaceSeed, WorkerSeed,
+};
+pub use server::Emulator;

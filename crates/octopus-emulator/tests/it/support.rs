@@ -1,0 +1,126 @@
+//! Shared helpers: scenarios, a thin HTTP client and JSON accessors.
+
+use octopus_emulator::{Emulator, Scenario, SpaceSeed, WorkerSeed};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+pub const TF_POOL: &str = "AWS Worker Pool TF";
+pub const THUMBPRINT: &str = "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A";
+pub const POLL_URI: &str = "poll://abcdefghijklmnopqrst/";
+
+/// "Default" (default space) and "Payments", both with the TF pool.
+pub fn two_spaces() -> Scenario {
+    Scenario::new()
+        .space(SpaceSeed::new("Default").default_space().pool(TF_POOL))
+        .space(SpaceSeed::new("Payments").pool(TF_POOL))
+}
+
+pub fn start(scenario: Scenario) -> Emulator {
+    match Emulator::start(scenario) {
+        Ok(emulator) => emulator,
+        Err(error) => panic!("emulator did not start: {error:#}"),
+    }
+}
+
+/// A polling worker seed in the TF pool.
+pub fn polling(name: &str) -> WorkerSeed {
+    WorkerSeed::polling(name, POLL_URI, THUMBPRINT).in_pool(TF_POOL)
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
+    }
+}
+
+/// Keys of a JSON object, in order.
+pub fn keys(value: &Value) -> Vec<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Sends a request with the emulator's admin API key.
+pub async fn call(emulator: &Emulator, method: Method, path: &str, body: Option<&Value>) -> Reply {
+    let request = reqwest::Client::new()
+        .request(method, format!("{}{path}", emulator.url()))
+        .header("X-Octopus-ApiKey", emulator.api_key());
+    send(request, body).await
+}
+
+pub async fn send(request: reqwest::RequestBuilder, body: Option<&Value>) -> Reply {
+    let request = match body {
+        Some(body) => request.json(body),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        text,
+    }
+}
+
+pub async fn get(emulator: &Emulator, path: &str) -> Reply {
+    call(emulator, Method::GET, path, None).await
+}
+
+/// GET expecting 200 and JSON.
+pub async fn get_json(emulator: &Emulator, path: &str) -> Value {
+    let reply = get(emulator, path).await;
+    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text);
+    reply.json()
+}
+
+pub async fn post(emulator: &Emulator, path: &str, body: &Value) -> Reply {
+    call(emulator, Method::POST, path, Some(body)).await
+}
+
+/// A worker body like the TypeScript client sends for a polling Tentacle.
+pub fn worker_body(name: &str, pool_id: &str) -> Value {
+    serde_json::json!({
+        "Name": name,
+        "IsDisabled": false,
+        "WorkerPoolIds": [pool_id],
+        "Endpoint": {
+            "CommunicationStyle": "TentacleActive",
+            "Uri": POLL_URI,
+            "Thumbprint": THUMBPRINT,
+        },
+    })
+}
+
+/// The id of the named pool in a space.
+pub fn pool_id(emulator: &Emulator, space_id: &str, name: &str) -> String {
+    emulator
+        .worker_pools(space_id)
+        .iter()
+        .find(|p| p["Name"] == name)
+        .and_then(|p| p["Id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no pool {name} in {space_id}"))
+}
+
+pub fn space_id(emulator: &Emulator, name: &str) -> String {
+    emulator
+        .space_id(name)
+        .unwrap_or_else(|| panic!("no space {name}"))
+}
