@@ -219,7 +219,7 @@ impl Store {
             reject_duplicate_names: scenario.rejects_duplicate_names(),
             version: scenario.version_value().to_owned(),
             pending: Vec::new(),
-            rng: StdRng::seed_from_u64(scenario.seed_value() ^ 0x6f63_746f_7075_73),
+            rng: StdRng::seed_from_u64(scenario.seed_value() ^ 0x006f_6374_6f70_7573),
         };
         for seed in scenario.spaces() {
             store.add_space(seed, started)?;

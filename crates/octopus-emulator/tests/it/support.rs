@@ -53,9 +53,20 @@ pub fn keys(value: &Value) -> Vec<String> {
         .collect()
 }
 
+thread_local! {
+    /// One client per test thread (libtest runs each test on its own thread): building a
+    /// client loads the system's root certificates, which is slow.
+    static CLIENT: reqwest::Client = reqwest::Client::new();
+}
+
+/// The test thread's HTTP client.
+pub fn client() -> reqwest::Client {
+    CLIENT.with(reqwest::Client::clone)
+}
+
 /// Sends a request with the emulator's admin API key.
 pub async fn call(emulator: &Emulator, method: Method, path: &str, body: Option<&Value>) -> Reply {
-    let request = reqwest::Client::new()
+    let request = client()
         .request(method, format!("{}{path}", emulator.url()))
         .header("X-Octopus-ApiKey", emulator.api_key());
     send(request, body).await
