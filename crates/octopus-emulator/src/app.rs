@@ -173,6 +173,11 @@ impl App {
         store
     }
 
+    /// Registers every scheduled worker that is due by now.
+    pub(crate) fn apply_due_registrations(&self) {
+        lock(&self.store).apply_due_registrations(Instant::now());
+    }
+
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultEngine> {
         lock(&self.faults)
     }

@@ -66,7 +66,8 @@ impl Scenario {
                             "0F4E7D2C9B1A83E6F5D4C3B2A1908F7E6D5C4B3A",
                         )
                         .health("Unavailable")
-                        .policy("Payments Strict Policy"),
+                        .policy("Payments Strict Policy")
+                        .age(Duration::from_secs(26 * 3600)),
                     ),
             )
             .space(

@@ -53,7 +53,8 @@
 //!       "workers": [
 //!         { "name": "worker-1", "pools": ["AWS Worker Pool TF"], "communicationStyle": "TentacleActive",
 //!           "uri": "poll://abcdefghijklmnopqrst/", "thumbprint": "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
-//!           "healthStatus": "Healthy", "isDisabled": false, "machinePolicy": "Fast Policy" }
+//!           "healthStatus": "Healthy", "isDisabled": false, "machinePolicy": "Fast Policy",
+//!           "ageMs": 86400000 }
 //!       ],
 //!       "registrations": [
 //!         { "afterMs": 3000,
@@ -82,7 +83,8 @@
 //!   add more. A worker's `pools` and `machinePolicy` name them (empty `pools`: the default
 //!   pool; no `machinePolicy`: the default policy). `communicationStyle` is `TentacleActive`
 //!   (default, `uri` must be `poll://...`) or `TentaclePassive` (`https://...`); `healthStatus`
-//!   defaults to `Healthy`. Seeds and registrations are not checked for duplicate names.
+//!   defaults to `Healthy`; `ageMs` dates `LastModifiedOn` and the last health check back.
+//!   Seeds and registrations are not checked for duplicate names.
 //! - `registrations` add a worker `afterMs` after the emulator started (applied by a timer and
 //!   before every request, so state is right at request time).
 //! - `actionTemplates` are bodies as POSTed to `/actiontemplates`.

@@ -466,6 +466,14 @@ pub struct WorkerSeed {
     /// Machine policy name; absent means the space's default policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     machine_policy: Option<String>,
+    /// How long before the emulator started the worker was registered and last health-checked
+    /// (`LastModifiedOn`, "last checked" in `StatusSummary`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    age_ms: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 fn polling_style() -> String {
@@ -498,6 +506,7 @@ impl WorkerSeed {
             health_status: healthy(),
             is_disabled: false,
             machine_policy: None,
+            age_ms: 0,
         }
     }
 
@@ -523,6 +532,22 @@ impl WorkerSeed {
     pub fn policy(mut self, policy: &str) -> Self {
         self.machine_policy = Some(policy.to_owned());
         self
+    }
+
+    /// Dates the registration `age` back (e.g. a stale worker left from yesterday).
+    pub fn age(mut self, age: Duration) -> Self {
+        self.age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// How long ago the worker was registered.
+    pub fn registered_ago(&self) -> Duration {
+        Duration::from_millis(self.age_ms)
+    }
+
+    pub(crate) fn registered_at(&self) -> std::time::SystemTime {
+        let now = std::time::SystemTime::now();
+        now.checked_sub(self.registered_ago()).unwrap_or(now)
     }
 
     /// The worker name.

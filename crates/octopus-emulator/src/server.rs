@@ -250,7 +250,7 @@ async fn registration_timer(app: Arc<App>) {
             return;
         };
         tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
-        drop(app.store());
+        app.apply_due_registrations();
     }
 }
 

@@ -3,7 +3,7 @@
 //! lives here too, so every route and the [`crate::Emulator`] helpers show the same documents.
 
 use std::cmp::Ordering;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -293,7 +293,11 @@ impl Store {
             let body = template.as_object().cloned().unwrap_or_default();
             self.create_action_template(&id, &body, "admin")
                 .map_err(|e| {
-                    anyhow::anyhow!("space '{}': step template rejected: {e:?}", seed.name())
+                    let details = match &e {
+                        ApiError::BadRequest(errors) => errors.join(" "),
+                        other => other.to_string(),
+                    };
+                    anyhow::anyhow!("space '{}': step template rejected: {details}", seed.name())
                 })?;
         }
         for registration in seed.registrations() {
@@ -547,10 +551,10 @@ impl Store {
             architecture: String::new(),
             slug: slugify(seed.name()),
             skip_initial_health_check: false,
-            last_modified_on: timestamp::now(),
+            last_modified_on: timestamp::format(seed.registered_at()),
             last_modified_by: "admin".into(),
         };
-        worker.set_health(seed.health_status());
+        worker.set_health(seed.health_status(), seed.registered_at());
         let id = worker.id.clone();
         self.space_mut(space_id)
             .map_err(|e| e.to_string())?
@@ -592,7 +596,7 @@ impl Store {
             last_modified_on: timestamp::now(),
             last_modified_by: user.to_owned(),
         };
-        worker.set_health("Unknown");
+        worker.set_health("Unknown", SystemTime::now());
         let json = worker.to_json(&space_id);
         self.space_mut(&space_id)?.workers.push(worker);
         Ok(json)
@@ -671,7 +675,7 @@ impl Store {
             .iter_mut()
             .filter(|w| same_name(&w.name, worker_name))
         {
-            worker.set_health(health);
+            worker.set_health(health, SystemTime::now());
             matched += 1;
         }
         matched
@@ -951,8 +955,8 @@ impl Worker {
 
     /// Applies a health-check result: status text, and what a health check learns (OS, shell,
     /// Calamari, Tentacle version). `Unknown` resets to the never-checked state.
-    fn set_health(&mut self, health: &str) {
-        let checked = format!("last checked: {}", timestamp::now());
+    fn set_health(&mut self, health: &str, checked_at: SystemTime) {
+        let checked = format!("last checked: {}", timestamp::format(checked_at));
         self.health_status = health.to_owned();
         self.status_summary = match health {
             "Healthy" => format!(

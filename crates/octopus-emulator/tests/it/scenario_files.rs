@@ -132,3 +132,10 @@ fn emulator_starts_and_stops_from_synchronous_code() {
         "the listener is closed on drop"
     );
 }
+
+#[test]
+fn emulator_handle_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Emulator>();
+    assert_send_sync::<Scenario>();
+}

@@ -98,6 +98,13 @@ async fn demo_scenario_has_six_spaces_four_tf_pools_and_a_stale_same_name_worker
     assert_eq!(stale[0]["HealthStatus"], "Unavailable");
     assert_ne!(stale[0]["Thumbprint"], fresh.thumbprint());
     assert_ne!(stale[0]["Uri"], fresh.uri());
+    let seeded_today = emulator.workers("Spaces-1");
+    assert!(
+        stale[0]["LastModifiedOn"].as_str() < seeded_today[0]["LastModifiedOn"].as_str(),
+        "the stale worker dates from yesterday: {} vs {}",
+        stale[0]["LastModifiedOn"],
+        seeded_today[0]["LastModifiedOn"]
+    );
     for registration in registering[0].registrations() {
         let worker = registration.worker();
         assert!(worker.uri().starts_with("poll://") && worker.uri().len() == "poll://".len() + 21);
