@@ -30,46 +30,13 @@
 //!
 //! # Scenario files
 //!
-//! [`Scenario::from_file`] reads JSON with camelCase names. Unknown fields are errors that name
+//! [`Scenario::from_file`] reads JSON with camelCase names (this example is
+//! `crates/octopus-emulator/scenarios/example.json`). Unknown fields are errors that name
 //! their path (`spaces[0].workers[1]: unknown field ...`). Every field except a space's `name`
 //! and a worker's `name`, `uri` and `thumbprint` is optional:
 //!
 //! ```json
-//! {
-//!   "seed": 7,
-//!   "latencyMs": 0,
-//!   "rejectDuplicateNames": true,
-//!   "version": "2026.3.0",
-//!   "draining": false,
-//!   "apiKey": "API-MYADMINKEY0000000000000000001",
-//!   "spaces": [
-//!     {
-//!       "name": "Default",
-//!       "isDefault": true,
-//!       "taskQueueStopped": false,
-//!       "description": "Main space",
-//!       "workerPools": ["AWS Worker Pool TF"],
-//!       "machinePolicies": ["Fast Policy"],
-//!       "workers": [
-//!         { "name": "worker-1", "pools": ["AWS Worker Pool TF"], "communicationStyle": "TentacleActive",
-//!           "uri": "poll://abcdefghijklmnopqrst/", "thumbprint": "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
-//!           "healthStatus": "Healthy", "isDisabled": false, "machinePolicy": "Fast Policy",
-//!           "ageMs": 86400000 }
-//!       ],
-//!       "registrations": [
-//!         { "afterMs": 3000,
-//!           "worker": { "name": "worker-2", "pools": ["AWS Worker Pool TF"],
-//!                       "uri": "poll://bcdefghijklmnopqrstu/", "thumbprint": "1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E" } }
-//!       ],
-//!       "actionTemplates": [ { "Name": "Say hello", "ActionType": "Octopus.Script" } ]
-//!     }
-//!   ],
-//!   "faults": [
-//!     { "method": "POST", "path": "/api/*/workers", "kind": "commitThen500", "rate": 0.3, "limit": 10 },
-//!     { "path": "/api/**", "kind": "status", "code": 429, "retryAfterSeconds": 2, "limit": 1 },
-//!     { "kind": "latency", "ms": 20 }
-//!   ]
-//! }
+#![doc = include_str!("../scenarios/example.json")]
 //! ```
 //!
 //! - `seed` seeds the generator deciding faults with `rate < 1` (and generated GUIDs): the same

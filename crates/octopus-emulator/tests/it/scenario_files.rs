@@ -139,3 +139,19 @@ fn emulator_handle_can_be_shared_across_threads() {
     assert_send_sync::<Emulator>();
     assert_send_sync::<Scenario>();
 }
+
+#[tokio::test]
+async fn shipped_example_scenario_from_the_crate_docs_parses_and_starts() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/example.json");
+    let scenario = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    let emulator = start(
+        scenario
+            .clone()
+            .api_key("API-OTHERKEY000000000000000000001"),
+    );
+    assert_eq!(scenario.faults().len(), 3);
+    let templates = emulator.action_templates("Spaces-1");
+    assert_eq!(templates[0]["Name"], "Say hello");
+    let worker = &emulator.workers("Spaces-1")[0];
+    assert_eq!(worker["Name"], "worker-1");
+}

@@ -60,15 +60,28 @@ fn official_typescript_client_lists_spaces_and_creates_a_worker() {
         ],
         "stderr:\n{stderr}"
     );
-    let paths: Vec<String> = emulator
+    // The request sequence recorded against a real server (reference octopus-api.md §4).
+    let requests: Vec<String> = emulator
         .requests()
         .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
+        .map(|r| {
+            let query = if r.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", r.query)
+            };
+            format!("{} {}{query} -> {}", r.method, r.path, r.status)
+        })
         .collect();
-    assert_eq!(paths.first().map(String::as_str), Some("GET /api"));
-    assert!(
-        paths.contains(&"POST /api/Spaces-1/workers".to_owned()),
-        "{paths:?}"
+    assert_eq!(
+        requests,
+        [
+            "GET /api -> 200",
+            "GET /api/spaces?skip=0&take=30 -> 200",
+            "GET /api/spaces?partialName=Default&skip=0&take=2147483647 -> 200",
+            "GET /api/Spaces-1/workerpools?skip=0&take=30 -> 200",
+            "POST /api/Spaces-1/workers -> 201",
+        ]
     );
 
     // A wrong key makes the script print Octopus's 401 message.
