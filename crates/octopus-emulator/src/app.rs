@@ -1,5 +1,6 @@
 //! State shared by every connection: the store, armed faults, the request log, credentials.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -35,10 +36,14 @@ pub struct LoggedRequest {
     pub finished: Instant,
 }
 
+/// How many requests the log keeps; older entries are forgotten so a long-running emulator
+/// (`octoshare emulator`, benchmarks) does not grow without bound.
+pub const REQUEST_LOG_CAPACITY: usize = 100_000;
+
 #[derive(Debug, Default)]
 pub(crate) struct RequestLog {
     next_sequence: u64,
-    entries: Vec<(u64, LoggedRequest)>,
+    entries: VecDeque<(u64, LoggedRequest)>,
 }
 
 impl RequestLog {
@@ -47,7 +52,10 @@ impl RequestLog {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         let now = Instant::now();
-        self.entries.push((
+        if self.entries.len() >= REQUEST_LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((
             sequence,
             LoggedRequest {
                 method: method.to_owned(),

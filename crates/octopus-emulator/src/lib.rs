@@ -98,7 +98,10 @@ mod server;
 mod store;
 mod timestamp;
 
-pub use app::{DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY, LoggedRequest};
+pub use app::{
+    DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY, LoggedRequest,
+    REQUEST_LOG_CAPACITY,
+};
 pub use demo::DEMO_POOL;
 pub use fault::{Fault, FaultKind};
 pub use scenario::{

@@ -106,7 +106,7 @@ impl Emulator {
         self.app.credentials.access_token.clone()
     }
 
-    /// Every request so far, in arrival order.
+    /// Every request so far (the last [`crate::REQUEST_LOG_CAPACITY`]), in arrival order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.app.log().snapshot()
     }

@@ -155,3 +155,13 @@ async fn shipped_example_scenario_from_the_crate_docs_parses_and_starts() {
     let worker = &emulator.workers("Spaces-1")[0];
     assert_eq!(worker["Name"], "worker-1");
 }
+
+#[test]
+fn start_on_a_taken_address_is_an_error_naming_it() {
+    let first = start(Scenario::new());
+    let error = Emulator::start_on(first.local_addr(), Scenario::new())
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(error.contains(&first.local_addr().to_string()), "{error}");
+}

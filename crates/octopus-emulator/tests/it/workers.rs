@@ -463,3 +463,35 @@ async fn helpers_add_workers_and_set_health_visible_over_http() {
     assert_eq!(worker["HealthStatus"], "Unavailable");
     assert_eq!(emulator.workers("Spaces-2"), vec![worker]);
 }
+
+#[tokio::test]
+async fn concurrent_creates_get_distinct_ids_and_all_commit() {
+    let emulator = start(two_spaces());
+    let requests = (0..40).map(|n| {
+        let space = if n % 2 == 0 { "Spaces-1" } else { "Spaces-2" };
+        let pool = if n % 2 == 0 {
+            "WorkerPools-2"
+        } else {
+            "WorkerPools-4"
+        };
+        let body = worker_body(&format!("parallel-{n:02}"), pool);
+        let emulator = &emulator;
+        async move { post(emulator, &format!("/api/{space}/workers"), &body).await }
+    });
+    let replies = futures::future::join_all(requests).await;
+    let mut ids: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.json()["Id"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(
+        emulator.workers("Spaces-1").len() + emulator.workers("Spaces-2").len(),
+        40
+    );
+    assert_eq!(emulator.count("POST"), 40);
+}
