@@ -73,6 +73,8 @@
 //!   "Please provide a thumbprint for this machine." and "Model Endpoint type does not match
 //!   incoming type" are unverified.
 //! - A body `SpaceId` that differs from the route's space is refused (400).
+//! - A worker needs at least one existing `WorkerPoolIds` entry of its space (400 otherwise);
+//!   a missing `MachinePolicyId` becomes the space's default policy.
 //! - Worker POST/PUT keep every `Endpoint` field the client sent (unknown ones after the known
 //!   ones) but drop unknown top-level fields. PUT ignores read-only fields (health, status,
 //!   OS, top-level `Thumbprint`/`Uri`) and refuses a change of `CommunicationStyle`.
@@ -83,6 +85,9 @@
 //! - A read-only key gets 403 on every write ("Missing permission: ConfigureServer", or
 //!   "ActionTemplateEdit" on `/actiontemplates`); a wrong bearer token gets the invalid-API-key
 //!   401. `/api`, `/api/` and the ping are anonymous.
+//! - `stall` sleeps and then closes the connection without handling the request, so a client
+//!   that timed out can rely on nothing having been committed; `commitThen500` and
+//!   `commitThenDrop` apply to whatever the request does (any method).
 //! - Route segments are case-insensitive; `/api/spaces/{spaceId}/...` and legacy
 //!   `/api/workers...` (default space) map onto `/api/{spaceId}/...`.
 
