@@ -1,0 +1,597 @@
+//! The worker bootstrap script `configure-worker.sh`, rendered from
+//! `templates/configure-worker.sh.hbs` in three formats.
+//!
+//! The template is written as plain bash whose inputs are `{{inputs.*}}` shell words. The
+//! [`BootstrapFormat::Bash`] format fills them with the configured values, single-quoted by the
+//! escape function. The two static formats fill them with slot markers instead; once the text is
+//! rendered, every literal marker of the second template language is escaped (`$${`, `%%{` for
+//! Terraform, `##{` for Octostache) and only then are the slots replaced by that language's own
+//! expressions. So the escaping never touches an injected expression, and an injected value never
+//! meets bash unquoted.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use crate::engine::{self, CONFIGURE_WORKER};
+use crate::shell::shell_quote;
+
+/// The polling port of an Octopus Server unless configured otherwise.
+pub const DEFAULT_SERVER_COMMS_PORT: u16 = 10943;
+
+/// Where a bootstrap script that does not embed the API key reads it at boot (besides the
+/// `OCTOPUS_API_KEY` environment variable). Must be owned by root with mode 0600 or stricter.
+pub const API_KEY_FILE: &str = "/etc/octoshare/api-key";
+
+/// The three shapes of the worker bootstrap script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BootstrapFormat {
+    /// Concrete values from a [`BootstrapConfig`], ready to paste as user data. Holds no API key:
+    /// the script reads it at boot from `OCTOPUS_API_KEY` or [`API_KEY_FILE`].
+    Bash,
+    /// `configure-worker.sh.tftpl` for Terraform's `templatefile()`; the values are Terraform
+    /// variables (`octopus_server_url`, `octopus_space`, …, documented in the file's header).
+    Tftpl,
+    /// `configure-worker.sh` with Octopus `#{...}` placeholders (`#{OctoShare.Space}`, …), for
+    /// Octopus to substitute before Terraform reads the file, as the original
+    /// `configure-tentacle.sh` did.
+    Octostache,
+}
+
+impl BootstrapFormat {
+    /// Every format, in the order of the `--format` help text.
+    pub const ALL: [BootstrapFormat; 3] = [
+        BootstrapFormat::Bash,
+        BootstrapFormat::Tftpl,
+        BootstrapFormat::Octostache,
+    ];
+
+    /// The lower-case name used by `--format`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BootstrapFormat::Bash => "bash",
+            BootstrapFormat::Tftpl => "tftpl",
+            BootstrapFormat::Octostache => "octostache",
+        }
+    }
+
+    /// The file `cargo xtask codegen` writes this format to under `step-templates/`, or `None`
+    /// for [`BootstrapFormat::Bash`], which depends on a configuration and is never committed.
+    pub fn generated_file_name(self) -> Option<&'static str> {
+        match self {
+            BootstrapFormat::Bash => None,
+            BootstrapFormat::Tftpl => Some("configure-worker.sh.tftpl"),
+            BootstrapFormat::Octostache => Some("configure-worker.sh"),
+        }
+    }
+}
+
+impl fmt::Display for BootstrapFormat {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A `--format` value that names no [`BootstrapFormat`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown bootstrap format '{0}': expected bash, tftpl or octostache")]
+pub struct UnknownBootstrapFormat(pub String);
+
+impl FromStr for BootstrapFormat {
+    type Err = UnknownBootstrapFormat;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        BootstrapFormat::ALL
+            .into_iter()
+            .find(|format| format.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| UnknownBootstrapFormat(text.to_owned()))
+    }
+}
+
+/// The values of a [`BootstrapFormat::Bash`] script. The static formats take their values from
+/// Terraform or Octopus variables and ignore this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapConfig {
+    /// Octopus Server URL, e.g. `https://octopus.example.com`.
+    pub server_url: String,
+    /// The initial space (name), into whose pool the worker registers.
+    pub space: String,
+    /// The worker pool name.
+    pub worker_pool: String,
+    /// Machine policy name; `None` leaves the space's default policy.
+    pub machine_policy: Option<String>,
+    /// The server's polling port, normally [`DEFAULT_SERVER_COMMS_PORT`].
+    pub server_comms_port: u16,
+    /// Comms addresses of further HA nodes the Tentacle should poll (`poll-server`).
+    pub extra_server_nodes: Vec<String>,
+    /// apt version of the `tentacle` package to pin; `None` installs the latest.
+    pub tentacle_version: Option<String>,
+    /// Worker name; `None` uses the machine's `$HOSTNAME`.
+    pub worker_name: Option<String>,
+}
+
+impl BootstrapConfig {
+    /// A configuration with the required values and every default.
+    pub fn new(
+        server_url: impl Into<String>,
+        space: impl Into<String>,
+        worker_pool: impl Into<String>,
+    ) -> Self {
+        BootstrapConfig {
+            server_url: server_url.into(),
+            space: space.into(),
+            worker_pool: worker_pool.into(),
+            machine_policy: None,
+            server_comms_port: DEFAULT_SERVER_COMMS_PORT,
+            extra_server_nodes: Vec::new(),
+            tentacle_version: None,
+            worker_name: None,
+        }
+    }
+}
+
+/// A [`BootstrapConfig`] value the script cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BootstrapConfigError {
+    /// A required value is empty.
+    #[error("{field} is empty: the worker bootstrap script needs it")]
+    Empty {
+        /// The configuration field.
+        field: &'static str,
+    },
+    /// A value holds a NUL byte, which no shell variable can hold.
+    #[error("{field} contains a NUL byte, which a shell script cannot carry")]
+    NulByte {
+        /// The configuration field.
+        field: &'static str,
+    },
+    /// The polling port is 0.
+    #[error("server comms port 0 is not a TCP port: use 1-65535 (Octopus listens on 10943)")]
+    ZeroPort,
+    /// An extra server node is empty or spans lines (the script keeps one address per line).
+    #[error("extra server node {value:?} is not one address on one line")]
+    ExtraServerNode {
+        /// The offending entry.
+        value: String,
+    },
+}
+
+/// Renders the worker bootstrap script in `format`.
+///
+/// [`BootstrapFormat::Bash`] uses `config` (validated first: see [`BootstrapConfigError`]);
+/// [`BootstrapFormat::Tftpl`] and [`BootstrapFormat::Octostache`] are static files that ignore
+/// it. No format ever contains an API key value.
+pub fn render_bootstrap(
+    format: BootstrapFormat,
+    config: &BootstrapConfig,
+) -> anyhow::Result<String> {
+    let context = match format {
+        BootstrapFormat::Bash => {
+            validate(config)?;
+            BootstrapContext::concrete(config)
+        }
+        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => BootstrapContext::slots(format),
+    };
+    let rendered = engine::render(CONFIGURE_WORKER, &context)?;
+    let script = match format {
+        BootstrapFormat::Bash => rendered,
+        BootstrapFormat::Tftpl => fill_slots(
+            &engine::escape_terraform_literal(&rendered)?,
+            terraform_expression,
+        )?,
+        BootstrapFormat::Octostache => fill_slots(
+            &engine::escape_octostache_literal(&rendered)?,
+            octostache_expression,
+        )?,
+    };
+    Ok(script)
+}
+
+fn validate(config: &BootstrapConfig) -> Result<(), BootstrapConfigError> {
+    let required = [
+        ("server URL", &config.server_url),
+        ("space", &config.space),
+        ("worker pool", &config.worker_pool),
+    ];
+    for (field, value) in required {
+        if value.trim().is_empty() {
+            return Err(BootstrapConfigError::Empty { field });
+        }
+    }
+    let optional = [
+        ("machine policy", &config.machine_policy),
+        ("tentacle version", &config.tentacle_version),
+        ("worker name", &config.worker_name),
+    ];
+    let all_values = required
+        .into_iter()
+        .chain(
+            optional
+                .into_iter()
+                .filter_map(|(field, value)| value.as_ref().map(|value| (field, value))),
+        )
+        .chain(
+            config
+                .extra_server_nodes
+                .iter()
+                .map(|node| ("extra server node", node)),
+        );
+    for (field, value) in all_values {
+        if value.contains('\0') {
+            return Err(BootstrapConfigError::NulByte { field });
+        }
+    }
+    if config.server_comms_port == 0 {
+        return Err(BootstrapConfigError::ZeroPort);
+    }
+    if let Some(node) = config
+        .extra_server_nodes
+        .iter()
+        .find(|node| node.trim().is_empty() || node.contains(['\n', '\r']))
+    {
+        return Err(BootstrapConfigError::ExtraServerNode {
+            value: node.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// One injected value of the script, in the order of the template's input block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    ServerUrl,
+    ApiKey,
+    Space,
+    WorkerPool,
+    MachinePolicy,
+    ServerCommsPort,
+    ExtraServerNodes,
+    TentacleVersion,
+    WorkerName,
+}
+
+impl Input {
+    const ALL: [Input; 9] = [
+        Input::ServerUrl,
+        Input::ApiKey,
+        Input::Space,
+        Input::WorkerPool,
+        Input::MachinePolicy,
+        Input::ServerCommsPort,
+        Input::ExtraServerNodes,
+        Input::TentacleVersion,
+        Input::WorkerName,
+    ];
+
+    /// The marker standing for this input in a static format until [`fill_slots`]. It holds no
+    /// character that shell quoting or either escaper would change.
+    fn slot(self) -> String {
+        format!("@@octoshare-input:{}@@", self.terraform_variable())
+    }
+
+    fn terraform_variable(self) -> &'static str {
+        match self {
+            Input::ServerUrl => "octopus_server_url",
+            Input::ApiKey => "octopus_api_key",
+            Input::Space => "octopus_space",
+            Input::WorkerPool => "octopus_worker_pool",
+            Input::MachinePolicy => "octopus_machine_policy",
+            Input::ServerCommsPort => "octopus_server_comms_port",
+            Input::ExtraServerNodes => "extra_server_nodes",
+            Input::TentacleVersion => "tentacle_version",
+            Input::WorkerName => "worker_name",
+        }
+    }
+
+    fn octopus_variable(self) -> &'static str {
+        match self {
+            Input::ServerUrl => "OctoShare.Server.Url",
+            Input::ApiKey => "OctoShare.Api.Key",
+            Input::Space => "OctoShare.Space",
+            Input::WorkerPool => "OctoShare.WorkerPool.Name",
+            Input::MachinePolicy => "OctoShare.MachinePolicy",
+            Input::ServerCommsPort => "OctoShare.ServerCommsPort",
+            Input::ExtraServerNodes => "OctoShare.ExtraServerNodes",
+            Input::TentacleVersion => "OctoShare.Tentacle.Version",
+            Input::WorkerName => "OctoShare.Worker.Name",
+        }
+    }
+
+    /// The bash variable the template assigns (named in the Bash format's messages).
+    fn bash_variable(self) -> &'static str {
+        match self {
+            Input::ServerUrl => "server_url",
+            Input::ApiKey => "api_key",
+            Input::Space => "space",
+            Input::WorkerPool => "worker_pool",
+            Input::MachinePolicy => "machine_policy",
+            Input::ServerCommsPort => "server_comms_port",
+            Input::ExtraServerNodes => "extra_server_nodes_text",
+            Input::TentacleVersion => "tentacle_version",
+            Input::WorkerName => "worker_name",
+        }
+    }
+}
+
+/// The text between the single quotes of a Terraform-format input: the variable with every `'`
+/// replaced by `'\''`, so the single-quoted bash word yields the value unchanged.
+fn terraform_expression(input: Input) -> String {
+    let value = match input {
+        Input::ExtraServerNodes => format!("join(\"\\n\", {})", input.terraform_variable()),
+        _ => input.terraform_variable().to_owned(),
+    };
+    format!(r#"${{replace({value}, "'", "'\\''")}}"#)
+}
+
+/// The text between the single quotes of an Octostache-format input: base64 (which holds no
+/// quote), decoded by the script's `decode_input`.
+fn octostache_expression(input: Input) -> String {
+    format!("#{{{} | ToBase64}}", input.octopus_variable())
+}
+
+/// Replaces every quoted slot (`'<slot>'`, as the escape function wrote it) by the quoted
+/// expression, and checks that each input was placed and no slot is left.
+fn fill_slots(text: &str, expression: fn(Input) -> String) -> anyhow::Result<String> {
+    let mut filled = text.to_owned();
+    for input in Input::ALL {
+        let quoted_slot = shell_quote(&input.slot());
+        if !filled.contains(&quoted_slot) {
+            bail!(
+                "templates/configure-worker.sh.hbs does not use inputs.{}",
+                input.bash_variable()
+            );
+        }
+        filled = filled.replace(&quoted_slot, &format!("'{}'", expression(input)));
+    }
+    if filled.contains("@@octoshare-input:") {
+        bail!("templates/configure-worker.sh.hbs uses an input outside a plain shell word");
+    }
+    Ok(filled)
+}
+
+#[derive(Debug, Serialize)]
+struct BootstrapContext {
+    bash: bool,
+    tftpl: bool,
+    octostache: bool,
+    inputs: Inputs,
+    /// How each format's error messages name an input the user must set.
+    names: Names,
+}
+
+#[derive(Debug, Serialize)]
+struct Inputs {
+    server_url: String,
+    api_key: String,
+    space: String,
+    worker_pool: String,
+    machine_policy: String,
+    server_comms_port: String,
+    extra_server_nodes: String,
+    tentacle_version: String,
+    worker_name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Names {
+    server_url: String,
+    api_key: String,
+    space: String,
+    worker_pool: String,
+    server_comms_port: String,
+}
+
+impl BootstrapContext {
+    fn concrete(config: &BootstrapConfig) -> Self {
+        BootstrapContext {
+            bash: true,
+            tftpl: false,
+            octostache: false,
+            inputs: Inputs {
+                server_url: config.server_url.clone(),
+                // Never written into a file: the script reads it at boot.
+                api_key: String::new(),
+                space: config.space.clone(),
+                worker_pool: config.worker_pool.clone(),
+                machine_policy: config.machine_policy.clone().unwrap_or_default(),
+                server_comms_port: config.server_comms_port.to_string(),
+                extra_server_nodes: config.extra_server_nodes.join("\n"),
+                tentacle_version: config.tentacle_version.clone().unwrap_or_default(),
+                worker_name: config.worker_name.clone().unwrap_or_default(),
+            },
+            names: Names::of(BootstrapFormat::Bash),
+        }
+    }
+
+    fn slots(format: BootstrapFormat) -> Self {
+        BootstrapContext {
+            bash: false,
+            tftpl: format == BootstrapFormat::Tftpl,
+            octostache: format == BootstrapFormat::Octostache,
+            inputs: Inputs {
+                server_url: Input::ServerUrl.slot(),
+                api_key: Input::ApiKey.slot(),
+                space: Input::Space.slot(),
+                worker_pool: Input::WorkerPool.slot(),
+                machine_policy: Input::MachinePolicy.slot(),
+                server_comms_port: Input::ServerCommsPort.slot(),
+                extra_server_nodes: Input::ExtraServerNodes.slot(),
+                tentacle_version: Input::TentacleVersion.slot(),
+                worker_name: Input::WorkerName.slot(),
+            },
+            names: Names::of(format),
+        }
+    }
+}
+
+impl Names {
+    fn of(format: BootstrapFormat) -> Self {
+        let name = |input: Input| -> String {
+            match format {
+                BootstrapFormat::Bash => input.bash_variable().to_owned(),
+                BootstrapFormat::Tftpl => input.terraform_variable().to_owned(),
+                BootstrapFormat::Octostache => input.octopus_variable().to_owned(),
+            }
+        };
+        let api_key = match format {
+            BootstrapFormat::Bash => "set OCTOPUS_API_KEY".to_owned(),
+            BootstrapFormat::Tftpl | BootstrapFormat::Octostache => {
+                format!("set {} or OCTOPUS_API_KEY,", name(Input::ApiKey))
+            }
+        };
+        Names {
+            server_url: name(Input::ServerUrl),
+            api_key,
+            space: name(Input::Space),
+            worker_pool: name(Input::WorkerPool),
+            server_comms_port: name(Input::ServerCommsPort),
+        }
+    }
+}
+
+/// The script's inputs, as `(Terraform variable, Octopus variable)` pairs, for documentation and
+/// for tests that evaluate the static formats.
+pub fn bootstrap_variables() -> Vec<(&'static str, &'static str)> {
+    Input::ALL
+        .into_iter()
+        .map(|input| (input.terraform_variable(), input.octopus_variable()))
+        .collect()
+}
+
+/// The line after which every format of the script is identical.
+pub const END_OF_INPUTS_MARKER: &str =
+    "# ---- end of inputs; everything below is identical in every format ----";
+
+/// Renders both static formats, as `(file name, contents)` for `cargo xtask codegen`.
+pub fn generated_bootstrap_files() -> anyhow::Result<Vec<(&'static str, String)>> {
+    // Any configuration: the static formats ignore it.
+    let config = BootstrapConfig::new("unused", "unused", "unused");
+    BootstrapFormat::ALL
+        .into_iter()
+        .filter_map(|format| format.generated_file_name().map(|name| (format, name)))
+        .map(|(format, name)| {
+            render_bootstrap(format, &config)
+                .with_context(|| format!("rendering step-templates/{name}"))
+                .map(|contents| (name, contents))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> BootstrapConfig {
+        BootstrapConfig::new("https://octopus.example.com", "Default", "Linux Pool")
+    }
+
+    #[test]
+    fn format_names_round_trip_case_insensitively() {
+        for format in BootstrapFormat::ALL {
+            assert_eq!(format.to_string().parse::<BootstrapFormat>(), Ok(format));
+        }
+        assert_eq!("TFTPL".parse(), Ok(BootstrapFormat::Tftpl));
+        let error = "yaml".parse::<BootstrapFormat>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown bootstrap format 'yaml': expected bash, tftpl or octostache"
+        );
+    }
+
+    #[test]
+    fn bash_format_quotes_values_and_holds_no_api_key_value() {
+        let mut config = config();
+        config.space = "it's $HOME".to_owned();
+        let script = render_bootstrap(BootstrapFormat::Bash, &config).unwrap();
+        assert!(script.contains(r"space='it'\''s $HOME'"));
+        assert!(script.contains("api_key=''\n"));
+        assert!(!script.contains("@@octoshare-input"));
+    }
+
+    #[test]
+    fn empty_required_values_are_refused() {
+        let mut config = config();
+        config.worker_pool = " ".to_owned();
+        let error = render_bootstrap(BootstrapFormat::Bash, &config).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<BootstrapConfigError>(),
+            Some(&BootstrapConfigError::Empty {
+                field: "worker pool"
+            })
+        );
+    }
+
+    #[test]
+    fn nul_bytes_zero_ports_and_multi_line_nodes_are_refused() {
+        let mut with_nul = config();
+        with_nul.worker_name = Some("a\0b".to_owned());
+        let mut zero_port = config();
+        zero_port.server_comms_port = 0;
+        let mut bad_node = config();
+        bad_node.extra_server_nodes = vec!["https://a\nhttps://b".to_owned()];
+        for (config, expected) in [
+            (
+                with_nul,
+                BootstrapConfigError::NulByte {
+                    field: "worker name",
+                },
+            ),
+            (zero_port, BootstrapConfigError::ZeroPort),
+            (
+                bad_node,
+                BootstrapConfigError::ExtraServerNode {
+                    value: "https://a\nhttps://b".to_owned(),
+                },
+            ),
+        ] {
+            let error = render_bootstrap(BootstrapFormat::Bash, &config).unwrap_err();
+            assert_eq!(
+                error.downcast_ref::<BootstrapConfigError>(),
+                Some(&expected)
+            );
+        }
+    }
+
+    #[test]
+    fn static_formats_ignore_the_configuration() {
+        let mut other = config();
+        other.space = "Other".to_owned();
+        for format in [BootstrapFormat::Tftpl, BootstrapFormat::Octostache] {
+            assert_eq!(
+                render_bootstrap(format, &config()).unwrap(),
+                render_bootstrap(format, &other).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn tftpl_injects_only_its_variables_with_quote_replacement() {
+        let script = render_bootstrap(BootstrapFormat::Tftpl, &config()).unwrap();
+        assert!(script.contains(r#"space='${replace(octopus_space, "'", "'\\''")}'"#));
+        assert!(script.contains(
+            r#"extra_server_nodes_text='${replace(join("\n", extra_server_nodes), "'", "'\\''")}'"#
+        ));
+        let unescaped_interpolations = script
+            .match_indices("${")
+            .filter(|(index, _)| !script[..*index].ends_with('$'))
+            .map(|(index, _)| &script[index..])
+            .filter(|rest| !rest.starts_with("${replace("))
+            .count();
+        assert_eq!(unescaped_interpolations, 0);
+    }
+
+    #[test]
+    fn octostache_injects_base64_filtered_variables_and_escapes_the_rest() {
+        let script = render_bootstrap(BootstrapFormat::Octostache, &config()).unwrap();
+        assert!(script.contains("space='#{OctoShare.Space | ToBase64}'"));
+        assert!(script.contains("##{Octopus.Action[Discover Spaces].Output.InitialSpaceName}"));
+        for (index, _) in script.match_indices("#{") {
+            let escaped = script[..index].ends_with('#');
+            let injected = script[index..].starts_with("#{OctoShare.");
+            assert!(escaped || injected, "unescaped #{{ at byte {index}");
+        }
+    }
+}

@@ -1,0 +1,1049 @@
+//! The Octopus step templates, one per step binary plus one for `octoshare run`, in the Library's
+//! export format (`step-templates/*.json`).
+//!
+//! Every Id here is hard-coded and must never change: Octopus matches an imported template, its
+//! parameters and its package reference by Id. `Version` and `$Meta.ExportedAt` are not decided
+//! here but by `cargo xtask codegen`, which bumps them only when the content changed.
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use crate::engine::{self, STEP_TEMPLATE_SCRIPT};
+
+/// `$Meta.OctopusVersion` of every template: the Octopus version whose export format they follow.
+pub const OCTOPUS_VERSION: &str = "2026.3.6158";
+/// `LastModifiedBy` of every template.
+pub const LAST_MODIFIED_BY: &str = "octoshare";
+/// `Category` of every template (the Library has `logos/octopus.png` for it).
+pub const CATEGORY: &str = "octopus";
+/// Name of the package parameter and of its package reference.
+pub const PACKAGE_PARAMETER: &str = "OctoShare.Package";
+/// The variable through which a step finds the extracted package.
+pub const PACKAGE_EXTRACTED_PATH_VARIABLE: &str =
+    "Octopus.Action.Package[OctoShare.Package].ExtractedPath";
+/// Name of the parameter holding the Octopus Server URL.
+pub const SERVER_URL_PARAMETER: &str = "OctoShare.Server.Url";
+/// Name of the sensitive parameter holding the API key.
+pub const API_KEY_PARAMETER: &str = "OctoShare.Api.Key";
+/// Name of the parameter naming the discover step (wait and share templates).
+pub const DISCOVER_STEP_PARAMETER: &str = "OctoShare.StepName";
+
+/// One step template, everything but its `Version` and `$Meta.ExportedAt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTemplate {
+    /// File name under `step-templates/`, kebab-case of `name`.
+    pub file_name: String,
+    /// Lower-case GUID, fixed forever.
+    pub id: &'static str,
+    /// "Noun - Verb" name, e.g. `OctoShare - Discover Spaces`.
+    pub name: &'static str,
+    /// Markdown description.
+    pub description: String,
+    /// The package reference (always [`PACKAGE_PARAMETER`]).
+    pub packages: Vec<PackageReference>,
+    /// The parameters, in the order Octopus shows them.
+    pub parameters: Vec<Parameter>,
+    /// The Bash script (`Octopus.Action.Script.ScriptBody`).
+    pub script_body: String,
+}
+
+/// A `Packages[]` entry: a package chosen when the template is used, through the parameter of
+/// the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageReference {
+    /// Lower-case GUID, fixed forever.
+    pub id: &'static str,
+    /// Reference name, equal to the package parameter's name.
+    pub name: &'static str,
+}
+
+/// A step-template parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// Lower-case GUID, fixed forever.
+    pub id: &'static str,
+    /// Variable name, `OctoShare.*`.
+    pub name: &'static str,
+    /// UI label.
+    pub label: &'static str,
+    /// Markdown help.
+    pub help_text: String,
+    /// Default value (may hold Octostache such as `#{Octopus.Web.ServerUri}`).
+    pub default_value: String,
+    /// The UI control.
+    pub control: ControlType,
+}
+
+/// `DisplaySettings."Octopus.ControlType"` (and, for `Select`, its options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ControlType {
+    /// One line of text.
+    SingleLineText,
+    /// Several lines of text.
+    MultiLineText,
+    /// A secret, masked in logs.
+    Sensitive,
+    /// `"True"` or `"False"`.
+    Checkbox,
+    /// One of the `(value, label)` options.
+    Select(Vec<(&'static str, &'static str)>),
+    /// The name of a step of the same process.
+    StepName,
+    /// A package chosen from a feed.
+    Package,
+}
+
+impl ControlType {
+    /// The `Octopus.ControlType` string.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ControlType::SingleLineText => "SingleLineText",
+            ControlType::MultiLineText => "MultiLineText",
+            ControlType::Sensitive => "Sensitive",
+            ControlType::Checkbox => "Checkbox",
+            ControlType::Select(_) => "Select",
+            ControlType::StepName => "StepName",
+            ControlType::Package => "Package",
+        }
+    }
+}
+
+impl StepTemplate {
+    /// The template as the JSON file `cargo xtask codegen` commits: the key order of a current
+    /// Octopus export, 2-space indentation, LF line ends, a trailing newline, no BOM.
+    pub fn to_json(&self, version: u64, exported_at: &str) -> anyhow::Result<String> {
+        let export = ActionTemplateExport {
+            id: self.id,
+            name: self.name,
+            description: &self.description,
+            action_type: "Octopus.Script",
+            version,
+            community_action_template_id: None,
+            packages: self
+                .packages
+                .iter()
+                .map(|package| PackageExport {
+                    id: package.id,
+                    name: package.name,
+                    package_id: None,
+                    feed_id: None,
+                    acquisition_location: "Server",
+                    properties: PackagePropertiesExport {
+                        extract: "True",
+                        selection_mode: "deferred",
+                        package_parameter_name: package.name,
+                        purpose: "",
+                    },
+                })
+                .collect(),
+            git_dependencies: Vec::new(),
+            properties: PropertiesExport {
+                run_on_server: "true",
+                script_source: "Inline",
+                syntax: "Bash",
+                script_body: &self.script_body,
+            },
+            parameters: self
+                .parameters
+                .iter()
+                .map(|parameter| ParameterExport {
+                    id: parameter.id,
+                    name: parameter.name,
+                    label: parameter.label,
+                    help_text: &parameter.help_text,
+                    default_value: &parameter.default_value,
+                    display_settings: DisplaySettingsExport {
+                        control_type: parameter.control.as_str(),
+                        select_options: match &parameter.control {
+                            ControlType::Select(options) => Some(
+                                options
+                                    .iter()
+                                    .map(|(value, label)| format!("{value}|{label}"))
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                            ),
+                            _ => None,
+                        },
+                    },
+                })
+                .collect(),
+            step_package_id: "Octopus.Script",
+            meta: MetaExport {
+                exported_at,
+                octopus_version: OCTOPUS_VERSION,
+                kind: "ActionTemplate",
+            },
+            last_modified_by: LAST_MODIFIED_BY,
+            category: CATEGORY,
+        };
+        let mut json = serde_json::to_string_pretty(&export)
+            .with_context(|| format!("serialising step template {}", self.name))?;
+        json.push('\n');
+        Ok(json)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ActionTemplateExport<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    action_type: &'a str,
+    version: u64,
+    community_action_template_id: Option<&'a str>,
+    packages: Vec<PackageExport<'a>>,
+    git_dependencies: Vec<()>,
+    properties: PropertiesExport<'a>,
+    parameters: Vec<ParameterExport<'a>>,
+    step_package_id: &'a str,
+    #[serde(rename = "$Meta")]
+    meta: MetaExport<'a>,
+    last_modified_by: &'a str,
+    category: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PackageExport<'a> {
+    id: &'a str,
+    name: &'a str,
+    package_id: Option<&'a str>,
+    feed_id: Option<&'a str>,
+    acquisition_location: &'a str,
+    properties: PackagePropertiesExport<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PackagePropertiesExport<'a> {
+    extract: &'a str,
+    selection_mode: &'a str,
+    package_parameter_name: &'a str,
+    purpose: &'a str,
+}
+
+#[derive(Serialize)]
+struct PropertiesExport<'a> {
+    #[serde(rename = "Octopus.Action.RunOnServer")]
+    run_on_server: &'a str,
+    #[serde(rename = "Octopus.Action.Script.ScriptSource")]
+    script_source: &'a str,
+    #[serde(rename = "Octopus.Action.Script.Syntax")]
+    syntax: &'a str,
+    #[serde(rename = "Octopus.Action.Script.ScriptBody")]
+    script_body: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ParameterExport<'a> {
+    id: &'a str,
+    name: &'a str,
+    label: &'a str,
+    help_text: &'a str,
+    default_value: &'a str,
+    display_settings: DisplaySettingsExport<'a>,
+}
+
+#[derive(Serialize)]
+struct DisplaySettingsExport<'a> {
+    #[serde(rename = "Octopus.ControlType")]
+    control_type: &'a str,
+    #[serde(
+        rename = "Octopus.SelectOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    select_options: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MetaExport<'a> {
+    #[serde(rename = "ExportedAt")]
+    exported_at: &'a str,
+    #[serde(rename = "OctopusVersion")]
+    octopus_version: &'a str,
+    #[serde(rename = "Type")]
+    kind: &'a str,
+}
+
+/// Every step template, content complete (script rendered), in a fixed order.
+pub fn step_templates() -> anyhow::Result<Vec<StepTemplate>> {
+    [discover(), wait(), share(), run()]
+        .into_iter()
+        .map(Definition::build)
+        .collect()
+}
+
+/// How the script turns a parameter into command-line flags.
+#[derive(Debug, Clone)]
+enum Binding {
+    /// Read by the script's fixed part (server URL, API key, package, discover step).
+    Fixed,
+    /// `flag value`, left out when the value is empty.
+    Optional { flag: &'static str },
+    /// `flag value`; an empty value fails the step with `missing`.
+    Required {
+        flag: &'static str,
+        missing: &'static str,
+    },
+    /// `flag line` for every non-empty line.
+    Lines { flag: &'static str },
+    /// `flag` when the Checkbox is checked.
+    Switch { flag: &'static str },
+    /// `flag value`, the value being the discover step's output `output`, or this parameter
+    /// when no discover step is named.
+    FromDiscoverStep {
+        flag: &'static str,
+        output: &'static str,
+        when_empty: WhenEmpty,
+    },
+    /// `--report $PWD/<file_name>` when the Checkbox is checked.
+    Report { file_name: &'static str },
+}
+
+#[derive(Debug, Clone)]
+enum WhenEmpty {
+    /// Pass the empty value (it means "nothing to do").
+    Pass,
+    /// Fail the step with this message when no discover step is named (with one, the message
+    /// names the missing output variable).
+    Fail(&'static str),
+}
+
+struct Definition {
+    id: &'static str,
+    name: &'static str,
+    description: String,
+    binary: &'static str,
+    subcommand: Option<&'static str>,
+    package_id: &'static str,
+    parameters: Vec<(Parameter, Binding)>,
+}
+
+impl Definition {
+    fn build(self) -> anyhow::Result<StepTemplate> {
+        let script_body = self
+            .render_script()
+            .with_context(|| format!("rendering the script of step template {}", self.name))?;
+        Ok(StepTemplate {
+            file_name: format!("{}.json", kebab_case(self.name)),
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            packages: vec![PackageReference {
+                id: self.package_id,
+                name: PACKAGE_PARAMETER,
+            }],
+            parameters: self
+                .parameters
+                .into_iter()
+                .map(|(parameter, _)| parameter)
+                .collect(),
+            script_body,
+        })
+    }
+
+    fn render_script(&self) -> anyhow::Result<String> {
+        let has_discover_step = self
+            .parameters
+            .iter()
+            .any(|(parameter, _)| parameter.name == DISCOVER_STEP_PARAMETER);
+        let mut arguments = Vec::new();
+        for (parameter, binding) in &self.parameters {
+            let argument = match binding {
+                Binding::Fixed => continue,
+                Binding::Optional { flag } => ArgumentContext::new("optional", flag, parameter),
+                Binding::Required { flag, missing } => ArgumentContext {
+                    missing: (*missing).to_owned(),
+                    ..ArgumentContext::new("required", flag, parameter)
+                },
+                Binding::Lines { flag } => ArgumentContext::new("lines", flag, parameter),
+                Binding::Switch { flag } => ArgumentContext::new("switch", flag, parameter),
+                Binding::FromDiscoverStep {
+                    flag,
+                    output,
+                    when_empty,
+                } => {
+                    if !has_discover_step {
+                        bail!(
+                            "{} reads a discover step output without a {DISCOVER_STEP_PARAMETER} parameter",
+                            parameter.name
+                        );
+                    }
+                    let (kind, missing) = match when_empty {
+                        WhenEmpty::Pass => ("from_step_or_empty", ""),
+                        WhenEmpty::Fail(missing) => ("from_step", *missing),
+                    };
+                    ArgumentContext {
+                        output: (*output).to_owned(),
+                        missing_output: format!(
+                            "set no output variable {output}: {DISCOVER_STEP_PARAMETER} must name the OctoShare - Discover Spaces step, which must run before this step"
+                        ),
+                        missing: missing.to_owned(),
+                        ..ArgumentContext::new(kind, flag, parameter)
+                    }
+                }
+                Binding::Report { file_name } => ArgumentContext {
+                    file_name: (*file_name).to_owned(),
+                    ..ArgumentContext::new("report", "--report", parameter)
+                },
+            };
+            arguments.push(argument);
+        }
+        let command = match self.subcommand {
+            Some(subcommand) => format!("{} {subcommand}", self.binary),
+            None => self.binary.to_owned(),
+        };
+        let context = ScriptContext {
+            name: self.name,
+            binary: self.binary,
+            subcommand: self.subcommand,
+            server_url_parameter: SERVER_URL_PARAMETER,
+            api_key_parameter: API_KEY_PARAMETER,
+            package_path_variable: PACKAGE_EXTRACTED_PATH_VARIABLE,
+            discover_step_parameter: has_discover_step.then_some(DISCOVER_STEP_PARAMETER),
+            arguments,
+            messages: ScriptMessages {
+                no_server_url: format!(
+                    "{SERVER_URL_PARAMETER} is empty: set it to the Octopus Server URL"
+                ),
+                no_api_key: format!(
+                    "{API_KEY_PARAMETER} is empty: set it to an API key allowed to manage workers in every space"
+                ),
+                package_without_binary: format!(
+                    "the package selected in {PACKAGE_PARAMETER} has no bin/{}: select the octoshare package built by cargo xtask dist",
+                    self.binary
+                ),
+                binary_not_found: format!(
+                    "{} not found: select the octoshare package in {PACKAGE_PARAMETER}, or put {} on the PATH of the worker",
+                    self.binary, self.binary
+                ),
+            },
+            command,
+        };
+        let script = engine::render(STEP_TEMPLATE_SCRIPT, &context)?;
+        // Octopus substitutes #{...} in a script body before running it.
+        Ok(engine::escape_octostache_literal(&script)?)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ScriptContext {
+    name: &'static str,
+    command: String,
+    binary: &'static str,
+    subcommand: Option<&'static str>,
+    server_url_parameter: &'static str,
+    api_key_parameter: &'static str,
+    package_path_variable: &'static str,
+    discover_step_parameter: Option<&'static str>,
+    arguments: Vec<ArgumentContext>,
+    messages: ScriptMessages,
+}
+
+#[derive(Debug, Serialize)]
+struct ScriptMessages {
+    no_server_url: String,
+    no_api_key: String,
+    package_without_binary: String,
+    binary_not_found: String,
+}
+
+/// One argument of the script; fields a kind does not use are empty.
+#[derive(Debug, Serialize)]
+struct ArgumentContext {
+    kind: &'static str,
+    flag: &'static str,
+    parameter: &'static str,
+    output: String,
+    missing: String,
+    missing_output: String,
+    file_name: String,
+}
+
+impl ArgumentContext {
+    fn new(kind: &'static str, flag: &'static str, parameter: &Parameter) -> Self {
+        ArgumentContext {
+            kind,
+            flag,
+            parameter: parameter.name,
+            output: String::new(),
+            missing: String::new(),
+            missing_output: String::new(),
+            file_name: String::new(),
+        }
+    }
+}
+
+/// `OctoShare - Discover Spaces` → `octoshare-discover-spaces`.
+pub fn kebab_case(name: &str) -> String {
+    name.split(|character: char| !character.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn parameter(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    help_text: impl Into<String>,
+    default_value: &str,
+    control: ControlType,
+) -> Parameter {
+    Parameter {
+        id,
+        name,
+        label,
+        help_text: help_text.into(),
+        default_value: default_value.to_owned(),
+        control,
+    }
+}
+
+fn server_url(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        SERVER_URL_PARAMETER,
+        "Octopus Server URL",
+        "URL of the Octopus Server whose spaces to manage (`--server`). The default is this server's own URL (`Octopus.Web.ServerUri`).",
+        "#{Octopus.Web.ServerUri}",
+        ControlType::SingleLineText,
+    );
+    (parameter, Binding::Fixed)
+}
+
+fn api_key(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        API_KEY_PARAMETER,
+        "Octopus API key",
+        "API key of a user or service account allowed to view spaces and worker pools and to create, edit and delete workers in every space involved. It reaches the binary in the `OCTOPUS_API_KEY` environment variable, never on its command line.",
+        "",
+        ControlType::Sensitive,
+    );
+    (parameter, Binding::Fixed)
+}
+
+fn package(id: &'static str, binary: &str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        PACKAGE_PARAMETER,
+        "octoshare package",
+        format!(
+            "The `octoshare` package (`octoshare.<version>.tar.gz`, built by `cargo xtask dist` and pushed to a feed such as the built-in one). The step runs `bin/{binary}` from it. Leave empty to run `{binary}` from the worker's `PATH`."
+        ),
+        "",
+        ControlType::Package,
+    );
+    (parameter, Binding::Fixed)
+}
+
+fn discover_step(id: &'static str, outputs: &str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        DISCOVER_STEP_PARAMETER,
+        "Discover step",
+        format!(
+            "The **OctoShare - Discover Spaces** step of this process, which must run before this one. Its output variables {outputs} are used. Leave empty to use the parameters marked *without a discover step* instead."
+        ),
+        "",
+        ControlType::StepName,
+    );
+    (parameter, Binding::Fixed)
+}
+
+fn worker_pool_name(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.WorkerPool.Name",
+        "Worker pool name",
+        "Name of the worker pool shared across spaces, matched case-insensitively, e.g. `AWS Worker Pool TF` (`--worker-pool`). A space qualifies when it has a pool of this name.",
+        "",
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::Required {
+        flag: "--worker-pool",
+        missing: "OctoShare.WorkerPool.Name is empty: set it to the name of the shared worker pool",
+    };
+    (parameter, binding)
+}
+
+fn worker_pool_from_discover_step(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.WorkerPool.Name",
+        "Worker pool name (without a discover step)",
+        "Name of the shared worker pool (`--worker-pool`). Used only when no discover step is selected; otherwise its `WorkerPoolName` output is used.",
+        "",
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::FromDiscoverStep {
+        flag: "--worker-pool",
+        output: "WorkerPoolName",
+        when_empty: WhenEmpty::Fail(
+            "no worker pool: select the discover step in OctoShare.StepName or set OctoShare.WorkerPool.Name",
+        ),
+    };
+    (parameter, binding)
+}
+
+fn initial_space(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.InitialSpace",
+        "Initial space",
+        "Optional name or Id of the qualifying space the workers register in first (`--initial-space`). Default: the first qualifying space, in the server's order.",
+        "",
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::Optional {
+        flag: "--initial-space",
+    };
+    (parameter, binding)
+}
+
+fn include_spaces(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.IncludeSpaces",
+        "Include spaces",
+        "Optional space-name globs, one per line, e.g. `Team *` (`--include-space`). When given, only matching spaces qualify.",
+        "",
+        ControlType::MultiLineText,
+    );
+    let binding = Binding::Lines {
+        flag: "--include-space",
+    };
+    (parameter, binding)
+}
+
+fn exclude_spaces(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.ExcludeSpaces",
+        "Exclude spaces",
+        "Optional space-name globs, one per line (`--exclude-space`). Matching spaces never qualify.",
+        "",
+        ControlType::MultiLineText,
+    );
+    let binding = Binding::Lines {
+        flag: "--exclude-space",
+    };
+    (parameter, binding)
+}
+
+fn concurrency(id: &'static str, default_value: &str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Concurrency",
+        "Concurrency",
+        "How many spaces are processed at once (`--concurrency`). Empty: the binary's default.",
+        default_value,
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::Optional {
+        flag: "--concurrency",
+    };
+    (parameter, binding)
+}
+
+fn count(id: &'static str, required: bool) -> (Parameter, Binding) {
+    if required {
+        let parameter = parameter(
+            id,
+            "OctoShare.Count",
+            "Worker count",
+            "How many workers the pool must hold (`--count`), e.g. the instance count given to Terraform.",
+            "",
+            ControlType::SingleLineText,
+        );
+        let binding = Binding::Required {
+            flag: "--count",
+            missing: "OctoShare.Count is empty: set it to the number of workers to wait for",
+        };
+        (parameter, binding)
+    } else {
+        let parameter = parameter(
+            id,
+            "OctoShare.Count",
+            "Worker count",
+            "How many workers the pool of the initial space must hold before they are shared (`--count`), e.g. the instance count given to Terraform. Empty: do not wait.",
+            "",
+            ControlType::SingleLineText,
+        );
+        (parameter, Binding::Optional { flag: "--count" })
+    }
+}
+
+fn timeout(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Timeout",
+        "Timeout",
+        "How long to wait for the workers (`--timeout`), e.g. `20m` or `1h`. On timeout the step fails with exit code 4, naming the workers that registered.",
+        "20m",
+        ControlType::SingleLineText,
+    );
+    (parameter, Binding::Optional { flag: "--timeout" })
+}
+
+fn poll_interval(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.PollInterval",
+        "Poll interval",
+        "How often the pool is read while waiting (`--poll-interval`), e.g. `10s`.",
+        "10s",
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::Optional {
+        flag: "--poll-interval",
+    };
+    (parameter, binding)
+}
+
+fn healthy(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Healthy",
+        "Count only healthy workers",
+        "Count only workers whose health status is `Healthy` or `HasWarnings` (`--healthy`).",
+        "False",
+        ControlType::Checkbox,
+    );
+    (parameter, Binding::Switch { flag: "--healthy" })
+}
+
+fn machine_policy(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.MachinePolicy",
+        "Machine policy",
+        "Optional name of the machine policy given to the workers added to other spaces (`--machine-policy`). Default: each target space's default policy.",
+        "",
+        ControlType::SingleLineText,
+    );
+    let binding = Binding::Optional {
+        flag: "--machine-policy",
+    };
+    (parameter, binding)
+}
+
+fn dry_run(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.DryRun",
+        "Dry run",
+        "Only read from the server and print the plan; change nothing (`--dry-run`).",
+        "False",
+        ControlType::Checkbox,
+    );
+    (parameter, Binding::Switch { flag: "--dry-run" })
+}
+
+fn prune(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Prune",
+        "Prune stale workers",
+        "Delete, in the target pools only, polling workers whose Tentacle is no longer in the source pool (VMs destroyed) and that are not `Healthy` (`--prune`).",
+        "False",
+        ControlType::Checkbox,
+    );
+    (parameter, Binding::Switch { flag: "--prune" })
+}
+
+fn on_conflict(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.OnConflict",
+        "When a worker name is taken",
+        "What to do when a target space already has a worker of the same name whose endpoint is not in the source pool, a stale registration (`--on-conflict`).",
+        "replace",
+        ControlType::Select(vec![
+            ("replace", "Replace stale registrations"),
+            ("skip", "Skip and report"),
+        ]),
+    );
+    let binding = Binding::Optional {
+        flag: "--on-conflict",
+    };
+    (parameter, binding)
+}
+
+fn report(id: &'static str, file_name: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Report",
+        "Attach a report",
+        format!(
+            "Write the per-space, per-worker result as JSON to `{file_name}` and attach it to the task as an artifact (`--report`)."
+        ),
+        "True",
+        ControlType::Checkbox,
+    );
+    (parameter, Binding::Report { file_name })
+}
+
+fn ca_certificate(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.CaCertificate",
+        "CA certificate file",
+        "Optional path, on the worker, of a PEM file holding an extra trusted root certificate, for a server whose certificate a private CA issued (`--ca-cert`). TLS is always verified.",
+        "",
+        ControlType::SingleLineText,
+    );
+    (parameter, Binding::Optional { flag: "--ca-cert" })
+}
+
+fn verbose(id: &'static str) -> (Parameter, Binding) {
+    let parameter = parameter(
+        id,
+        "OctoShare.Verbose",
+        "Verbose logging",
+        "Log more detail (`-v`).",
+        "False",
+        ControlType::Checkbox,
+    );
+    (parameter, Binding::Switch { flag: "-v" })
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 internal error, 2 usage error, 3 nothing qualifies or not found, 4 wait timed out, 5 some items failed, 6 authentication or permission refused, 7 server unreachable.";
+
+const BINARY_SOURCE: &str = "The binary comes from the `octoshare` package selected in **octoshare package** (built by `cargo xtask dist`), or else from the worker's `PATH`. The API key reaches it through its environment only.";
+
+fn discover() -> Definition {
+    Definition {
+        id: "905bcb2c-1655-4ecc-a2a6-f299c8a7619e",
+        name: "OctoShare - Discover Spaces",
+        description: format!(
+            "Finds every space that has the shared worker pool, by running `octoshare-discover` (step 1 of the *Sharing workers across spaces* runbook). The first qualifying space is the *initial* space, where new workers register.\n\nOutput variables: `InitialSpaceName`, `InitialSpaceId`, `RemainingSpaceIds` (comma-joined), `WorkerPoolName`, `RemainingSpaceNames` (comma-joined) and `QualifyingSpaceCount`. Later steps (**OctoShare - Wait for Workers**, **OctoShare - Share Workers**, Terraform) read them as `Octopus.Action[<this step>].Output.<name>`.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+        ),
+        binary: "octoshare-discover",
+        subcommand: None,
+        package_id: "ba121b3d-19cc-4ec0-81a4-733af0e86b21",
+        parameters: vec![
+            server_url("50003735-25a5-4f2d-80e0-b050d20f6ac1"),
+            api_key("0c7242f8-0078-4315-ba23-ef6c3d04ca3f"),
+            package("061c757d-de2b-449b-b8a7-7f4fe6dc2f1d", "octoshare-discover"),
+            worker_pool_name("1e01054d-e48c-40b3-8185-4a9862aadf14"),
+            initial_space("f8697e1e-559a-4db2-a990-30e81d314316"),
+            include_spaces("f54e491a-4a1f-48ab-8695-c70adb87f325"),
+            exclude_spaces("5832512a-ca86-4032-a1a2-ba984788c7af"),
+            concurrency("498ce0df-bbaa-410c-99b5-32905e95f0e1", ""),
+            ca_certificate("2143c135-d4c3-45db-923a-cbfb800818a5"),
+            verbose("57ce5c92-18dc-40d2-a26a-0612289688e1"),
+        ],
+    }
+}
+
+fn wait() -> Definition {
+    Definition {
+        id: "9f4a1e9d-ef94-4284-8d63-f829660960d7",
+        name: "OctoShare - Wait for Workers",
+        description: format!(
+            "Waits until the shared worker pool of the initial space holds the expected number of workers, by running `octoshare-wait` (step 3 of the *Sharing workers across spaces* runbook). Use it after the step that creates the VMs, whose user data runs `configure-worker.sh`.\n\nThe space and pool come from the outputs of the **OctoShare - Discover Spaces** step named in **Discover step**. Output variables: `RegisteredWorkerCount`, `RegisteredWorkerNames` (comma-joined).\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+        ),
+        binary: "octoshare-wait",
+        subcommand: None,
+        package_id: "41879fba-faa1-4c55-9d5e-bd91e62a0585",
+        parameters: vec![
+            server_url("8f81895d-69f1-4ad3-9645-50d9b896cbc6"),
+            api_key("656e47ae-6aba-4ad1-82a9-dab44158bde5"),
+            package("b2368f4a-069d-4a82-996f-eb3a1f6333a0", "octoshare-wait"),
+            discover_step(
+                "e36d64eb-1139-4460-94ea-22570a86a7bd",
+                "`InitialSpaceId` and `WorkerPoolName`",
+            ),
+            (
+                parameter(
+                    "d8b889c1-0778-4be7-a999-e5c9ce7ade4e",
+                    "OctoShare.Space",
+                    "Space (without a discover step)",
+                    "Name or Id of the space whose pool to watch (`--space`). Used only when no discover step is selected; otherwise its `InitialSpaceId` output is used.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::FromDiscoverStep {
+                    flag: "--space",
+                    output: "InitialSpaceId",
+                    when_empty: WhenEmpty::Fail(
+                        "no space: select the discover step in OctoShare.StepName or set OctoShare.Space",
+                    ),
+                },
+            ),
+            worker_pool_from_discover_step("2d43329e-8064-487d-a498-fa7dede9ed10"),
+            count("05ea8c16-5542-431a-8c0f-d645a99617ea", true),
+            timeout("d642dfff-c7db-45c7-9776-494886f431bd"),
+            poll_interval("ce9f0b75-86f3-4ed1-8d3f-7f1ffc2595eb"),
+            healthy("4e5cbb9b-d742-4844-a836-e9aed9e31bac"),
+            ca_certificate("a861140b-a702-4ec8-8302-f75edf5e014f"),
+            verbose("8a936f64-7ec6-48e0-b1a5-faad0bd6fd1b"),
+        ],
+    }
+}
+
+fn share() -> Definition {
+    Definition {
+        id: "07ea86d7-3afa-48ee-9248-ba00a1850352",
+        name: "OctoShare - Share Workers",
+        description: format!(
+            "Adds every worker of the shared pool of the initial space to the same-named pool of every other space, by running `octoshare-share` (step 4 of the *Sharing workers across spaces* runbook). Each copy keeps the worker's polling endpoint, so one Tentacle serves all spaces. Re-running changes nothing; a stale registration of the same name is replaced or skipped; **Prune stale workers** deletes copies of destroyed VMs.\n\nThe spaces and pool come from the outputs of the **OctoShare - Discover Spaces** step named in **Discover step**. Output variables: `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`, `PrunedWorkerCount`, `FailedCount`.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+        ),
+        binary: "octoshare-share",
+        subcommand: None,
+        package_id: "48be1d0a-4a4e-47c5-8c0a-4c9309dcc4cc",
+        parameters: vec![
+            server_url("114e0558-d015-413e-ab93-00a99d93007f"),
+            api_key("08bcad90-5998-4cc0-ae7d-989242c7f0c4"),
+            package("5a0ad185-5067-4d0a-90cc-d8d33e083d42", "octoshare-share"),
+            discover_step(
+                "4f9fe594-3c49-4b28-8733-099b1c9b32ef",
+                "`InitialSpaceId`, `RemainingSpaceIds` and `WorkerPoolName`",
+            ),
+            (
+                parameter(
+                    "0c4a6d33-5fd0-401d-aaf2-dad169965280",
+                    "OctoShare.Space",
+                    "Source space (without a discover step)",
+                    "Name or Id of the space whose pool holds the registered workers (`--from-space`). Used only when no discover step is selected; otherwise its `InitialSpaceId` output is used.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::FromDiscoverStep {
+                    flag: "--from-space",
+                    output: "InitialSpaceId",
+                    when_empty: WhenEmpty::Fail(
+                        "no source space: select the discover step in OctoShare.StepName or set OctoShare.Space",
+                    ),
+                },
+            ),
+            (
+                parameter(
+                    "f320fce7-a56f-4f38-a385-528d76930a1a",
+                    "OctoShare.ToSpaces",
+                    "Target spaces (without a discover step)",
+                    "Comma-separated names or Ids of the spaces to add the workers to (`--to-spaces`); empty means nothing to do. Used only when no discover step is selected; otherwise its `RemainingSpaceIds` output is used.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::FromDiscoverStep {
+                    flag: "--to-spaces",
+                    output: "RemainingSpaceIds",
+                    when_empty: WhenEmpty::Pass,
+                },
+            ),
+            worker_pool_from_discover_step("00f54658-2f25-418f-a0cd-d132296fae73"),
+            machine_policy("9af3e227-4780-4fd9-953c-77d693a1c0c1"),
+            concurrency("a5486968-e112-41f0-b294-ac3af50e0d4f", "16"),
+            dry_run("796e9e33-9c2b-4bfb-a59a-c400fb0bd40c"),
+            prune("04cfc17a-7793-4cd6-bb44-2a40f14d79f4"),
+            on_conflict("1e3fb5da-3f29-4b0b-8dcf-7d2c332bd8d6"),
+            report(
+                "c67f5b16-c7f8-4e56-b534-f18728e7701c",
+                "octoshare-share-report.json",
+            ),
+            ca_certificate("3717d6dc-884b-4682-9713-4600791313dd"),
+            verbose("07acb913-ddb3-4381-91a2-5aa6a7e66cb9"),
+        ],
+    }
+}
+
+fn run() -> Definition {
+    Definition {
+        id: "ea0bdef4-9756-4460-beda-c9663a36a36e",
+        name: "OctoShare - Run",
+        description: format!(
+            "Runs the whole *Sharing workers across spaces* runbook in one step with `octoshare run`: finds the spaces that have the shared worker pool, optionally waits until the initial space's pool holds **Worker count** workers, then adds every worker to the same-named pool of the other spaces. Use it after the step that creates the VMs, whose user data runs `configure-worker.sh`; use the separate **OctoShare - Discover Spaces**, **OctoShare - Wait for Workers** and **OctoShare - Share Workers** steps when something (such as Terraform) must run between discovering and waiting.\n\nOutput variables: those of the three separate steps.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+        ),
+        binary: "octoshare",
+        subcommand: Some("run"),
+        package_id: "f8aefae3-aa5a-4c7e-ac6a-feff3be2413d",
+        parameters: vec![
+            server_url("489838fa-2cd8-484f-970c-5cadb7b65821"),
+            api_key("21893941-1bee-4ebb-93bd-3ad5c3a2e53d"),
+            package("4d9ae695-95ce-4e46-bc2f-a421bc86f4da", "octoshare"),
+            worker_pool_name("ce77b6a3-efc6-4b8f-a076-4e560e01d0dd"),
+            initial_space("f048984f-5e46-4d28-9c6e-ab53bd81a391"),
+            include_spaces("9cfd666c-b1d0-4e97-8c33-602f021c8ce2"),
+            exclude_spaces("25eb7093-139d-48e5-928b-01d905382667"),
+            count("edd6c794-a2e9-4c3a-a39f-2ac56081e508", false),
+            timeout("2acc83df-0d5e-4124-9079-f3c9e2a5053e"),
+            poll_interval("bdd2e4a4-b56d-405b-9011-fd6db43d858b"),
+            healthy("6c90ef7e-2c88-4753-ad8f-625575c19a2b"),
+            machine_policy("bde3aac9-6255-4c88-922d-f9ba12be82e2"),
+            concurrency("86821637-ad2f-407f-93fc-64bd9faf6d58", "16"),
+            dry_run("fad1b949-7126-42d9-b3e7-63196f867e5a"),
+            prune("4226fb75-3814-4b44-b363-19f6b36fb81a"),
+            on_conflict("b04898c9-3362-4999-9f1c-401788e85dcc"),
+            report(
+                "7540e761-53fc-4140-a054-5bbf31121fdf",
+                "octoshare-run-report.json",
+            ),
+            ca_certificate("23c48792-276c-4f49-9339-cebc34506c0d"),
+            verbose("d3df6a00-3a9e-479e-9833-184037b063c2"),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_kebab_case_of_the_names() {
+        assert_eq!(
+            kebab_case("OctoShare - Wait for Workers"),
+            "octoshare-wait-for-workers"
+        );
+        let names: Vec<_> = step_templates()
+            .unwrap()
+            .into_iter()
+            .map(|template| template.file_name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "octoshare-discover-spaces.json",
+                "octoshare-wait-for-workers.json",
+                "octoshare-share-workers.json",
+                "octoshare-run.json"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_keys_follow_the_export_order() {
+        let template = step_templates().unwrap().remove(0);
+        let json = template.to_json(3, "2026-01-02T03:04:05.006Z").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                "Id",
+                "Name",
+                "Description",
+                "ActionType",
+                "Version",
+                "CommunityActionTemplateId",
+                "Packages",
+                "GitDependencies",
+                "Properties",
+                "Parameters",
+                "StepPackageId",
+                "$Meta",
+                "LastModifiedBy",
+                "Category"
+            ]
+        );
+        assert_eq!(value["Version"], 3);
+        assert!(json.ends_with("}\n"));
+        assert!(!json.contains('\r'));
+    }
+}
