@@ -1,0 +1,16 @@
+//! Project automation behind `cargo xtask`: `codegen` writes the committed files under
+//! `step-templates/`, `dist` builds and packages the release binaries.
+
+use std::path::{Path, PathBuf};
+
+pub mod codegen;
+pub mod dist;
+pub mod timestamp;
+
+/// The workspace root (the parent of this package's directory).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
