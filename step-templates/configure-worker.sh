@@ -7,7 +7,8 @@
 # Safe at every boot: it installs, creates and registers only what is missing, and registers
 # again only when a setting below changed (state: /var/lib/octoshare/registration.sha256).
 #
-# Octopus variables (add this file to the step's "Substitute Variables in Files" list):
+# Octopus variables, substituted when this file is among the step's target files for variable
+# substitution (see docs/step-templates.md):
 #   OctoShare.Server.Url        Octopus Server URL, e.g. ##{Octopus.Web.ServerUri}
 #   OctoShare.Api.Key           API key for `Tentacle register-worker` (sensitive); empty = read
 #                               it at boot from OCTOPUS_API_KEY or /etc/octoshare/api-key. A key
