@@ -1,0 +1,44 @@
+//! Octopus Deploy REST client shared by every octoshare step: server URL handling, credentials,
+//! typed resources, paging, retries, error mapping and Octopus service messages.
+//!
+//! This crate never prints (logging goes through `tracing`) and never reads environment
+//! variables; callers pass typed values. Only `client.rs` builds URLs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), octoshare_core::ApiError> {
+//! use octoshare_core::{Client, Credentials, Secret, ServerUrl};
+//!
+//! let server = ServerUrl::parse("https://octopus.example.com/")?;
+//! let credentials = Credentials::ApiKey(Secret::new("API-XXXXXXXXXXXXXXXX".to_owned()));
+//! let client = Client::builder(server, credentials).build()?;
+//! for space in client.spaces().all().await? {
+//!     tracing::info!(space = %space.name, "found space");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![warn(missing_docs)]
+
+mod client;
+mod credentials;
+mod error;
+mod page;
+pub mod resources;
+mod retry;
+mod server_url;
+pub mod service_message;
+
+pub use client::{Client, ClientBuilder, RequestCounts};
+pub use credentials::{Credentials, Secret};
+pub use error::{ApiError, TransportKind, TransportSource};
+pub use page::Page;
+pub use resources::{
+    ActionTemplate, ActionTemplateId, ActionTemplatesHandler, Endpoint, HealthStatus,
+    MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker, PollingIdentity,
+    RootDocument, Space, SpaceId, SpacesHandler, Worker, WorkerId, WorkerPool, WorkerPoolId,
+    WorkerPoolsHandler, WorkersHandler,
+};
+pub use retry::RetryPolicy;
+pub use server_url::ServerUrl;
+pub use service_message::{LogLevel, ParseError, ServiceMessage};

@@ -1,0 +1,80 @@
+//! Worker pools: `WorkerPool`, `WorkerPoolId` and `WorkerPoolsHandler` (`/api/{space}/workerpools`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{SpaceId, Worker, names_match, typed_id};
+use crate::client::{Client, api_path, first_page_path};
+use crate::error::ApiError;
+use crate::page::null_as_default;
+
+typed_id!(
+    /// A worker pool id, `WorkerPools-<n>`.
+    WorkerPoolId
+);
+
+/// A worker pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WorkerPool {
+    /// `WorkerPools-<n>`.
+    pub id: WorkerPoolId,
+    /// Display name.
+    pub name: String,
+    /// The owning space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<SpaceId>,
+    /// Whether this is the space's default pool.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_default: bool,
+    /// `StaticWorkerPool` or `DynamicWorkerPool`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_pool_type: Option<String>,
+    /// Whether workers can be added (false for dynamic pools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_add_workers: Option<bool>,
+    /// Every other field, kept for round trips.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Operations on a space's worker pools; see [`Client::worker_pools`].
+#[derive(Debug, Clone)]
+pub struct WorkerPoolsHandler<'a> {
+    client: &'a Client,
+    space: SpaceId,
+}
+
+impl<'a> WorkerPoolsHandler<'a> {
+    pub(crate) fn new(client: &'a Client, space: SpaceId) -> Self {
+        Self { client, space }
+    }
+
+    /// Every pool of the space (`GET /api/{space}/workerpools/all`).
+    pub async fn all(&self) -> Result<Vec<WorkerPool>, ApiError> {
+        self.client
+            .get_json(&api_path(&[self.space.as_str(), "workerpools", "all"]))
+            .await
+    }
+
+    /// The pool with this name (case-insensitive, trimmed), if any.
+    pub async fn find_by_name(&self, name: &str) -> Result<Option<WorkerPool>, ApiError> {
+        Ok(self
+            .all()
+            .await?
+            .into_iter()
+            .find(|pool| names_match(&pool.name, name)))
+    }
+
+    /// Every worker in the pool, all pages (`GET /api/{space}/workerpools/{id}/workers`).
+    pub async fn workers(&self, pool: &WorkerPoolId) -> Result<Vec<Worker>, ApiError> {
+        self.client
+            .all_pages(&first_page_path(&[
+                self.space.as_str(),
+                "workerpools",
+                pool.as_str(),
+                "workers",
+            ]))
+            .await
+    }
+}

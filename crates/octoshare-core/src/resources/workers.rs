@@ -1,0 +1,451 @@
+//! Workers: `Worker`, `WorkerId`, `Endpoint`, `PollingIdentity`, `HealthStatus`, `NewWorker`
+//! and `WorkersHandler` (`/api/{space}/workers`).
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::{MachinePolicyId, SpaceId, WorkerPoolId, typed_id};
+use crate::client::{Client, api_path};
+use crate::error::ApiError;
+use crate::page::null_as_default;
+
+typed_id!(
+    /// A worker id, `Workers-<n>`.
+    WorkerId
+);
+
+/// A machine's health as Octopus reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum HealthStatus {
+    /// Healthy.
+    Healthy,
+    /// Healthy with warnings.
+    HasWarnings,
+    /// Reachable but unhealthy.
+    Unhealthy,
+    /// Not reachable.
+    Unavailable,
+    /// Not checked yet (also used when the field is missing or null).
+    #[default]
+    Unknown,
+    /// A value this client does not know.
+    Other(String),
+}
+
+impl HealthStatus {
+    /// `Healthy` or `HasWarnings`.
+    pub fn counts_as_healthy(&self) -> bool {
+        matches!(self, Self::Healthy | Self::HasWarnings)
+    }
+
+    /// The Octopus spelling, e.g. `HasWarnings`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Healthy => "Healthy",
+            Self::HasWarnings => "HasWarnings",
+            Self::Unhealthy => "Unhealthy",
+            Self::Unavailable => "Unavailable",
+            Self::Unknown => "Unknown",
+            Self::Other(other) => other,
+        }
+    }
+
+    /// Parses the Octopus spelling (case-insensitive); unknown values become `Other`.
+    pub fn parse(text: &str) -> Self {
+        match text.to_ascii_lowercase().as_str() {
+            "healthy" => Self::Healthy,
+            "haswarnings" => Self::HasWarnings,
+            "unhealthy" => Self::Unhealthy,
+            "unavailable" => Self::Unavailable,
+            "unknown" => Self::Unknown,
+            _ => Self::Other(text.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for HealthStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for HealthStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?
+            .map_or(Self::Unknown, |text| Self::parse(&text)))
+    }
+}
+
+/// A machine endpoint, kept as the exact JSON object the server sent (every field, in order),
+/// so copying it to another space or PUTting it back changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Endpoint(Map<String, Value>);
+
+impl Endpoint {
+    /// `CommunicationStyle`: `TentacleActive` (polling), `TentaclePassive` (listening), `Ssh`, ...
+    pub fn communication_style(&self) -> Option<&str> {
+        self.string_field("CommunicationStyle")
+    }
+
+    /// `Uri`: `poll://<subscription id>/` for polling Tentacles.
+    pub fn uri(&self) -> Option<&str> {
+        self.string_field("Uri")
+    }
+
+    /// `Thumbprint` of the Tentacle certificate.
+    pub fn thumbprint(&self) -> Option<&str> {
+        self.string_field("Thumbprint")
+    }
+
+    /// Whether this is a polling Tentacle (`TentacleActive`).
+    pub fn is_polling(&self) -> bool {
+        self.communication_style()
+            .is_some_and(|style| style.eq_ignore_ascii_case("TentacleActive"))
+    }
+
+    /// Uri and thumbprint of a polling Tentacle; `None` for other endpoints or missing values.
+    pub fn polling_identity(&self) -> Option<PollingIdentity> {
+        if !self.is_polling() {
+            return None;
+        }
+        let uri = self.uri().filter(|uri| !uri.trim().is_empty())?;
+        let thumbprint = self
+            .thumbprint()
+            .filter(|thumbprint| !thumbprint.trim().is_empty())?;
+        Some(PollingIdentity::new(uri, thumbprint))
+    }
+
+    /// A minimal polling endpoint: `CommunicationStyle`, `Uri`, `Thumbprint`.
+    pub fn polling(uri: &str, thumbprint: &str) -> Endpoint {
+        let mut map = Map::new();
+        map.insert(
+            "CommunicationStyle".to_owned(),
+            Value::from("TentacleActive"),
+        );
+        map.insert("Uri".to_owned(), Value::from(uri));
+        map.insert("Thumbprint".to_owned(), Value::from(thumbprint));
+        Endpoint(map)
+    }
+
+    /// The raw JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// The raw JSON object, owned.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+
+    /// Whether the endpoint has no fields at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn string_field(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+}
+
+impl From<Map<String, Value>> for Endpoint {
+    fn from(map: Map<String, Value>) -> Self {
+        Endpoint(map)
+    }
+}
+
+/// What makes two polling registrations the same Tentacle: its `poll://` Uri and certificate
+/// thumbprint.
+///
+/// Equality, ordering and hashing ignore ASCII case and surrounding whitespace, and treat a
+/// missing trailing `/` on the Uri as present.
+#[derive(Debug, Clone)]
+pub struct PollingIdentity {
+    /// The `poll://<subscription id>/` Uri as the server reported it.
+    pub uri: String,
+    /// The certificate thumbprint as the server reported it.
+    pub thumbprint: String,
+}
+
+impl PollingIdentity {
+    /// A polling identity from a Uri and a thumbprint.
+    pub fn new(uri: &str, thumbprint: &str) -> Self {
+        Self {
+            uri: uri.to_owned(),
+            thumbprint: thumbprint.to_owned(),
+        }
+    }
+
+    fn key(&self) -> (String, String) {
+        let uri = self.uri.trim().trim_end_matches('/').to_ascii_lowercase();
+        let thumbprint = self.thumbprint.trim().to_ascii_lowercase();
+        (uri, thumbprint)
+    }
+}
+
+impl PartialEq for PollingIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for PollingIdentity {}
+
+impl Hash for PollingIdentity {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialOrd for PollingIdentity {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PollingIdentity {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl fmt::Display for PollingIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (thumbprint {})", self.uri, self.thumbprint)
+    }
+}
+
+/// A worker as the server returns it. Unknown fields are kept in `extra`, so a PUT of a
+/// modified worker sends back everything the server sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Worker {
+    /// `Workers-<n>`.
+    pub id: WorkerId,
+    /// Display name (unique per space).
+    pub name: String,
+    /// The owning space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<SpaceId>,
+    /// Pools the worker belongs to.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub worker_pool_ids: Vec<WorkerPoolId>,
+    /// The worker's machine policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_policy_id: Option<MachinePolicyId>,
+    /// Whether the worker is disabled.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_disabled: bool,
+    /// Last known health.
+    #[serde(default)]
+    pub health_status: HealthStatus,
+    /// The endpoint, exactly as sent by the server.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Endpoint::is_empty"
+    )]
+    pub endpoint: Endpoint,
+    /// Every other field, kept for round trips.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Worker {
+    /// The endpoint's polling identity, if this is a polling Tentacle.
+    pub fn polling_identity(&self) -> Option<PollingIdentity> {
+        self.endpoint.polling_identity()
+    }
+}
+
+/// The body of `POST /api/{space}/workers`: exactly these six fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewWorker {
+    /// Display name.
+    pub name: String,
+    /// The target space.
+    pub space_id: SpaceId,
+    /// Whether the worker starts disabled.
+    pub is_disabled: bool,
+    /// Pools to put the worker in.
+    pub worker_pool_ids: Vec<WorkerPoolId>,
+    /// The machine policy.
+    pub machine_policy_id: MachinePolicyId,
+    /// The endpoint (for sharing: the source worker's endpoint, unchanged).
+    pub endpoint: Endpoint,
+}
+
+/// Operations on a space's workers; see [`Client::workers`].
+#[derive(Debug, Clone)]
+pub struct WorkersHandler<'a> {
+    client: &'a Client,
+    space: SpaceId,
+}
+
+impl<'a> WorkersHandler<'a> {
+    pub(crate) fn new(client: &'a Client, space: SpaceId) -> Self {
+        Self { client, space }
+    }
+
+    /// Every worker of the space (`GET /api/{space}/workers/all`).
+    pub async fn all(&self) -> Result<Vec<Worker>, ApiError> {
+        self.client
+            .get_json(&api_path(&[self.space.as_str(), "workers", "all"]))
+            .await
+    }
+
+    /// One worker (`GET /api/{space}/workers/{id}`).
+    pub async fn get(&self, id: &WorkerId) -> Result<Worker, ApiError> {
+        self.client
+            .get_json(&api_path(&[self.space.as_str(), "workers", id.as_str()]))
+            .await
+    }
+
+    /// Creates a worker (`POST /api/{space}/workers`). Never retried blindly: on an error with
+    /// [`ApiError::outcome_unknown`], re-read the space before deciding to try again.
+    pub async fn create(&self, worker: &NewWorker) -> Result<Worker, ApiError> {
+        self.client
+            .post_json(&api_path(&[self.space.as_str(), "workers"]), worker)
+            .await
+    }
+
+    /// Replaces a worker with the full resource (`PUT /api/{space}/workers/{id}`).
+    pub async fn update(&self, worker: &Worker) -> Result<Worker, ApiError> {
+        self.client
+            .put_json(
+                &api_path(&[self.space.as_str(), "workers", worker.id.as_str()]),
+                worker,
+            )
+            .await
+    }
+
+    /// Deletes a worker (`DELETE /api/{space}/workers/{id}`).
+    pub async fn delete(&self, id: &WorkerId) -> Result<(), ApiError> {
+        self.client
+            .delete(&api_path(&[self.space.as_str(), "workers", id.as_str()]))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_identity_ignores_case_and_trailing_slash() {
+        let a = PollingIdentity::new("poll://abcdefghijklmnopqrst/", "8A9F3B6D");
+        let b = PollingIdentity::new("POLL://ABCDEFGHIJKLMNOPQRST", "8a9f3b6d");
+        let c = PollingIdentity::new("poll://other/", "8A9F3B6D");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let set: std::collections::HashSet<_> = [a.clone(), b, c].into_iter().collect();
+        assert_eq!(set.len(), 2);
+        assert_eq!(
+            a.to_string(),
+            "poll://abcdefghijklmnopqrst/ (thumbprint 8A9F3B6D)"
+        );
+    }
+
+    #[test]
+    fn polling_endpoint_has_identity() {
+        let endpoint = Endpoint::polling("poll://abc/", "THUMB");
+        assert!(endpoint.is_polling());
+        assert_eq!(
+            endpoint.polling_identity(),
+            Some(PollingIdentity::new("poll://abc/", "THUMB"))
+        );
+        assert_eq!(
+            serde_json::to_string(&endpoint).unwrap(),
+            r#"{"CommunicationStyle":"TentacleActive","Uri":"poll://abc/","Thumbprint":"THUMB"}"#
+        );
+    }
+
+    #[test]
+    fn listening_endpoint_has_no_polling_identity() {
+        let endpoint: Endpoint = serde_json::from_str(
+            r#"{"CommunicationStyle":"TentaclePassive","Uri":"https://w:10933/","Thumbprint":"T"}"#,
+        )
+        .unwrap();
+        assert!(!endpoint.is_polling());
+        assert_eq!(endpoint.polling_identity(), None);
+    }
+
+    #[test]
+    fn health_status_parses_known_and_unknown_values() {
+        let statuses: Vec<HealthStatus> = serde_json::from_str(
+            r#"["Healthy","HasWarnings","Unhealthy","Unavailable","Unknown",null,"Sleepy"]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            statuses,
+            vec![
+                HealthStatus::Healthy,
+                HealthStatus::HasWarnings,
+                HealthStatus::Unhealthy,
+                HealthStatus::Unavailable,
+                HealthStatus::Unknown,
+                HealthStatus::Unknown,
+                HealthStatus::Other("Sleepy".into()),
+            ]
+        );
+        assert!(HealthStatus::HasWarnings.counts_as_healthy());
+        assert!(!HealthStatus::Unknown.counts_as_healthy());
+        assert_eq!(
+            serde_json::to_string(&HealthStatus::Other("X".into())).unwrap(),
+            "\"X\""
+        );
+    }
+
+    #[test]
+    fn new_worker_posts_exactly_six_fields() {
+        let worker = NewWorker {
+            name: "w1".into(),
+            space_id: "Spaces-2".into(),
+            is_disabled: false,
+            worker_pool_ids: vec!["WorkerPools-3".into()],
+            machine_policy_id: "MachinePolicies-2".into(),
+            endpoint: Endpoint::polling("poll://abc/", "T"),
+        };
+        let json = serde_json::to_value(&worker).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "Name",
+                "SpaceId",
+                "IsDisabled",
+                "WorkerPoolIds",
+                "MachinePolicyId",
+                "Endpoint"
+            ]
+        );
+    }
+
+    #[test]
+    fn worker_tolerates_nulls_and_missing_fields() {
+        let worker: Worker = serde_json::from_str(
+            r#"{"Id":"Workers-1","Name":"w","WorkerPoolIds":null,"IsDisabled":null,"HealthStatus":null,"Endpoint":null,"Extra":1}"#,
+        )
+        .unwrap();
+        assert!(worker.worker_pool_ids.is_empty());
+        assert_eq!(worker.health_status, HealthStatus::Unknown);
+        assert!(worker.endpoint.is_empty());
+        assert_eq!(worker.extra["Extra"], 1);
+    }
+}
