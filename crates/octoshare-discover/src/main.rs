@@ -1,2 +1,33 @@
-//! octoshare-discover binary (placeholder)
-fn main() {}
+//! `octoshare-discover`: finds the spaces that have a worker pool and sets the initial space and
+//! the remaining spaces as Octopus output variables (runbook step "Get Space List").
+
+use clap::Parser;
+use octoshare_cli::{CommonArgs, Exit, OutputMode, run_step};
+use octoshare_discover::{DiscoverArgs, discover, emit_outputs};
+use std::process::ExitCode;
+
+/// Find every space that has worker pool NAME; the first is the initial space.
+#[derive(Debug, Parser)]
+#[command(name = "octoshare-discover", version, about, long_about = None)]
+struct Args {
+    #[command(flatten)]
+    discover: DiscoverArgs,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let discover_args = args.discover;
+    run_step(
+        &args.common,
+        OutputMode::Octopus,
+        async move |emitter, client, _shutdown| {
+            let config = discover_args.into_config()?;
+            let outcome = discover(&client, &config, emitter).await?;
+            emit_outputs(&outcome, emitter);
+            Ok(Exit::Success)
+        },
+    )
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `octoshare-discover` binary against an emulator per test.
+
+mod support;
+
+mod errors;
+mod filters;
+mod outputs;
+mod search;
