@@ -1,0 +1,7 @@
+//! Integration tests: the real `octoshare-wait` binary against an emulator per test.
+
+mod support;
+
+mod errors;
+mod outputs;
+mod polling;
