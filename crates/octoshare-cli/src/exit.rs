@@ -1,0 +1,174 @@
+//! The documented exit codes and the mapping from errors to them.
+
+use octoshare_core::ApiError;
+use std::fmt;
+
+/// Exit codes of every octoshare binary (PRODUCT.md, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// 0: success.
+    Success,
+    /// 1: unexpected internal error.
+    Internal,
+    /// 2: usage error (bad or missing flags).
+    Usage,
+    /// 3: nothing qualifies, or a named thing was not found.
+    NotFound,
+    /// 4: waiting timed out.
+    TimedOut,
+    /// 5: some items failed; the rest were done.
+    PartialFailure,
+    /// 6: authentication or permission refused (401/403).
+    AccessDenied,
+    /// 7: server unreachable after retries (or not an Octopus server).
+    Unreachable,
+}
+
+impl Exit {
+    /// The numeric process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Internal => 1,
+            Exit::Usage => 2,
+            Exit::NotFound => 3,
+            Exit::TimedOut => 4,
+            Exit::PartialFailure => 5,
+            Exit::AccessDenied => 6,
+            Exit::Unreachable => 7,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// An error that carries the exit code it must end the process with.
+///
+/// Step libraries return it (inside `anyhow::Error`) for failures with a documented exit code,
+/// e.g. "no space has the worker pool" (3) or "timed out waiting" (4).
+#[derive(Debug)]
+pub struct ExitError {
+    /// The exit code.
+    pub exit: Exit,
+    /// One line for the user: lower-case, names the thing and the fix.
+    pub message: String,
+}
+
+impl ExitError {
+    /// Creates an error ending the process with `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        ExitError {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        ExitError::new(Exit::Usage, message)
+    }
+
+    /// A not-found error (exit code 3).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ExitError::new(Exit::NotFound, message)
+    }
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
+/// Maps an error chain to the documented exit code: the first `ExitError` or `ApiError` found in
+/// the chain decides; anything else is an internal error (1).
+pub fn exit_for_error(error: &anyhow::Error) -> Exit {
+    for cause in error.chain() {
+        if let Some(exit_error) = cause.downcast_ref::<ExitError>() {
+            return exit_error.exit;
+        }
+        if let Some(api_error) = cause.downcast_ref::<ApiError>() {
+            return exit_for_api_error(api_error);
+        }
+    }
+    Exit::Internal
+}
+
+/// Maps an API error to the documented exit code.
+pub fn exit_for_api_error(error: &ApiError) -> Exit {
+    if error.is_auth_failure() {
+        Exit::AccessDenied
+    } else if error.is_not_found() {
+        Exit::NotFound
+    } else if error.is_unreachable() {
+        Exit::Unreachable
+    } else if matches!(
+        error,
+        ApiError::InvalidServerUrl { .. } | ApiError::InvalidCaCertificate { .. }
+    ) {
+        Exit::Usage
+    } else {
+        Exit::Internal
+    }
+}
+
+/// Renders an error chain as the single line printed to the user (`{:#}`, newlines folded).
+pub fn one_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_error_in_context_chain_decides() {
+        let error = anyhow::Error::new(ExitError::not_found("no space named 'X'"))
+            .context("while resolving spaces");
+        assert_eq!(exit_for_error(&error), Exit::NotFound);
+        assert_eq!(
+            one_line(&error),
+            "while resolving spaces: no space named 'X'"
+        );
+    }
+
+    #[test]
+    fn unknown_errors_are_internal() {
+        assert_eq!(exit_for_error(&anyhow::anyhow!("boom")), Exit::Internal);
+    }
+
+    #[test]
+    fn one_line_folds_newlines() {
+        let error = anyhow::anyhow!("first\nsecond\r\n third");
+        assert_eq!(one_line(&error), "first second third");
+    }
+
+    #[test]
+    fn codes_match_the_contract() {
+        let codes: Vec<u8> = [
+            Exit::Success,
+            Exit::Internal,
+            Exit::Usage,
+            Exit::NotFound,
+            Exit::TimedOut,
+            Exit::PartialFailure,
+            Exit::AccessDenied,
+            Exit::Unreachable,
+        ]
+        .iter()
+        .map(|exit| exit.code())
+        .collect();
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+}

@@ -1,0 +1,445 @@
+//! The one emitter that owns stdout: Octopus service messages, a JSON document, or plain text.
+//!
+//! # Modes
+//!
+//! * `octopus` — human log lines and `##octopus[...]` service messages on stdout (what a step in
+//!   an Octopus task log needs). Warnings are wrapped in `stdout-warning`, so Octopus shows them
+//!   as warnings without treating them as errors.
+//! * `json` — exactly one JSON document on stdout, written by [`Emitter::finish`]; its keys are the
+//!   output-variable names (lists as arrays, counts as numbers). Human lines go to stderr.
+//! * `text` — human output only, on stdout; warnings on stderr.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use octoshare_core::service_message::{LogLevel, ServiceMessage};
+use serde_json::{Map, Value};
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+/// How a binary writes its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    /// Human log lines plus Octopus service messages on stdout.
+    Octopus,
+    /// One JSON document on stdout; logs on stderr.
+    Json,
+    /// Human output only.
+    Text,
+}
+
+/// The value of an output variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputValue {
+    /// A string.
+    Text(String),
+    /// A count: a number in JSON, decimal text in a service message.
+    Count(u64),
+    /// A list: a JSON array, comma-joined in a service message.
+    List(Vec<String>),
+}
+
+impl OutputValue {
+    /// The value as an Octopus variable holds it.
+    pub fn to_variable_text(&self) -> String {
+        match self {
+            OutputValue::Text(text) => text.clone(),
+            OutputValue::Count(count) => count.to_string(),
+            OutputValue::List(items) => items.join(","),
+        }
+    }
+
+    /// The value as it appears in the JSON document.
+    pub fn to_json(&self) -> Value {
+        match self {
+            OutputValue::Text(text) => Value::String(text.clone()),
+            OutputValue::Count(count) => Value::from(*count),
+            OutputValue::List(items) => Value::from(items.clone()),
+        }
+    }
+}
+
+/// Writes everything a binary shows the user. Not thread-safe by design: concurrent work reports
+/// back to the task that owns the emitter.
+pub struct Emitter {
+    mode: OutputMode,
+    stdout: Box<dyn Write + Send>,
+    stderr: Box<dyn Write + Send>,
+    document: Map<String, Value>,
+    progress_bar: Option<ProgressBar>,
+    stderr_is_terminal: bool,
+    last_progress: Option<(u64, u64, String)>,
+    quiet: bool,
+}
+
+impl std::fmt::Debug for Emitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emitter")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emitter {
+    /// An emitter on the process's stdout and stderr.
+    pub fn stdio(mode: OutputMode) -> Emitter {
+        let stderr_is_terminal = io::stderr().is_terminal();
+        let mut emitter =
+            Emitter::with_writers(mode, Box::new(io::stdout()), Box::new(io::stderr()));
+        emitter.stderr_is_terminal = stderr_is_terminal;
+        emitter
+    }
+
+    /// An emitter on the given writers (tests, or a caller capturing output).
+    pub fn with_writers(
+        mode: OutputMode,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+    ) -> Emitter {
+        Emitter {
+            mode,
+            stdout,
+            stderr,
+            document: Map::new(),
+            progress_bar: None,
+            stderr_is_terminal: false,
+            last_progress: None,
+            quiet: false,
+        }
+    }
+
+    /// Suppresses informational lines (`-q`); warnings, outputs and the JSON document stay.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// The output mode.
+    pub fn mode(&self) -> OutputMode {
+        self.mode
+    }
+
+    /// An informational line.
+    pub fn info(&mut self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        self.human_line(line);
+    }
+
+    /// An important line: Octopus shows it in the task summary (`stdout-highlight`).
+    pub fn highlight(&mut self, line: &str) {
+        if self.mode == OutputMode::Octopus {
+            self.wrapped(LogLevel::Highlight, line);
+        } else {
+            self.human_line(line);
+        }
+    }
+
+    /// A detail line: hidden by default in Octopus (`stdout-verbose`); shown in text mode.
+    pub fn verbose(&mut self, line: &str) {
+        match self.mode {
+            OutputMode::Octopus => self.wrapped(LogLevel::Verbose, line),
+            _ if self.quiet => {}
+            _ => self.human_line(line),
+        }
+    }
+
+    /// A warning line: `stdout-warning` in Octopus mode, stderr otherwise.
+    pub fn warning(&mut self, line: &str) {
+        match self.mode {
+            OutputMode::Octopus => self.wrapped(LogLevel::Warning, line),
+            _ => {
+                self.suspend_progress();
+                let _ = writeln!(self.stderr, "warning: {line}");
+                let _ = self.stderr.flush();
+            }
+        }
+    }
+
+    /// Sets an output variable (service message in Octopus mode, a key of the JSON document in
+    /// JSON mode; text mode shows outputs through the binary's own summary lines).
+    pub fn set_output(&mut self, name: &str, value: OutputValue) {
+        match self.mode {
+            OutputMode::Octopus => {
+                let message = ServiceMessage::set_variable(name, &value.to_variable_text());
+                self.stdout_line(&message.to_line());
+            }
+            OutputMode::Json => {
+                self.document.insert(name.to_owned(), value.to_json());
+            }
+            OutputMode::Text => {}
+        }
+    }
+
+    /// Adds a key to the JSON document only (detail that is not an Octopus output variable).
+    pub fn set_json(&mut self, key: &str, value: Value) {
+        if self.mode == OutputMode::Json {
+            self.document.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Reports progress `current` of `total` with a message. Octopus mode: a `progress` service
+    /// message; a terminal: a progress bar on stderr; otherwise a plain line when the message changes.
+    pub fn progress(&mut self, current: u64, total: u64, message: &str) {
+        let state = (current, total, message.to_owned());
+        if self.last_progress.as_ref() == Some(&state) {
+            return;
+        }
+        self.last_progress = Some(state);
+        match self.mode {
+            OutputMode::Octopus => {
+                let percentage = percentage(current, total);
+                self.stdout_line(&ServiceMessage::progress(percentage, message).to_line());
+            }
+            _ if self.quiet => {}
+            _ if self.stderr_is_terminal => {
+                let bar = self.progress_bar.get_or_insert_with(|| {
+                    let bar = ProgressBar::new(total);
+                    if let Ok(style) =
+                        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                    {
+                        bar.set_style(style.progress_chars("=> "));
+                    }
+                    bar
+                });
+                bar.set_length(total);
+                bar.set_position(current.min(total));
+                bar.set_message(message.to_owned());
+            }
+            _ => {
+                let _ = writeln!(self.stderr, "{message}");
+                let _ = self.stderr.flush();
+            }
+        }
+    }
+
+    /// Ends the current progress display (clears the bar on a terminal).
+    pub fn finish_progress(&mut self) {
+        if let Some(bar) = self.progress_bar.take() {
+            bar.finish_and_clear();
+        }
+        self.last_progress = None;
+    }
+
+    /// Attaches a file as an Octopus artifact (`createArtifact`); other modes mention the path.
+    pub fn artifact(&mut self, path: &Path, name: &str) {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        match self.mode {
+            OutputMode::Octopus => {
+                let length = std::fs::metadata(&absolute)
+                    .map(|meta| meta.len())
+                    .unwrap_or(0);
+                let message =
+                    ServiceMessage::create_artifact(&absolute.to_string_lossy(), name, length);
+                self.stdout_line(&message.to_line());
+            }
+            _ => self.info(&format!("report written to {}", absolute.display())),
+        }
+    }
+
+    /// Reports a failure: the error line on stderr, plus `resultMessage` in Octopus mode and the
+    /// `Error`/`ExitCode` keys in JSON mode.
+    pub fn failure(&mut self, message: &str, exit_code: u8) {
+        self.suspend_progress();
+        let _ = writeln!(self.stderr, "error: {message}");
+        let _ = self.stderr.flush();
+        match self.mode {
+            OutputMode::Octopus => {
+                self.stdout_line(&ServiceMessage::result_message(message).to_line())
+            }
+            OutputMode::Json => {
+                self.document
+                    .insert("Error".to_owned(), Value::String(message.to_owned()));
+                self.document
+                    .insert("ExitCode".to_owned(), Value::from(exit_code));
+            }
+            OutputMode::Text => {}
+        }
+    }
+
+    /// Finishes: clears progress and, in JSON mode, writes the document (pretty, one trailing newline).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.finish_progress();
+        if self.mode == OutputMode::Json {
+            let document = Value::Object(std::mem::take(&mut self.document));
+            let text = serde_json::to_string_pretty(&document).map_err(io::Error::other)?;
+            writeln!(self.stdout, "{text}")?;
+        }
+        self.stdout.flush()
+    }
+
+    fn human_line(&mut self, line: &str) {
+        if self.mode == OutputMode::Json {
+            self.suspend_progress();
+            let _ = writeln!(self.stderr, "{line}");
+            let _ = self.stderr.flush();
+        } else {
+            self.stdout_line(line);
+        }
+    }
+
+    fn wrapped(&mut self, level: LogLevel, line: &str) {
+        let open = ServiceMessage::log_level(level).to_line();
+        let close = ServiceMessage::log_level(LogLevel::Default).to_line();
+        self.stdout_line(&format!("{open}\n{line}\n{close}"));
+    }
+
+    fn stdout_line(&mut self, line: &str) {
+        self.suspend_progress();
+        let _ = writeln!(self.stdout, "{line}");
+        let _ = self.stdout.flush();
+    }
+
+    fn suspend_progress(&mut self) {
+        if let Some(bar) = &self.progress_bar {
+            bar.suspend(|| {});
+        }
+    }
+}
+
+/// `current / total` as a whole percentage in 0..=100 (100 when `total` is 0).
+pub fn percentage(current: u64, total: u64) -> u8 {
+    if total == 0 {
+        return 100;
+    }
+    let value = current.min(total).saturating_mul(100) / total;
+    u8::try_from(value).unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use octoshare_core::service_message::parse_service_messages;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn emitter(mode: OutputMode) -> (Emitter, Captured, Captured) {
+        let (stdout, stderr) = (Captured::default(), Captured::default());
+        (
+            Emitter::with_writers(mode, Box::new(stdout.clone()), Box::new(stderr.clone())),
+            stdout,
+            stderr,
+        )
+    }
+
+    #[test]
+    fn octopus_mode_writes_set_variable_messages() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Octopus);
+        emitter.set_output(
+            "RemainingSpaceIds",
+            OutputValue::List(vec!["Spaces-2".into(), "Spaces-3".into()]),
+        );
+        emitter.set_output("QualifyingSpaceCount", OutputValue::Count(3));
+        emitter.set_output("Empty", OutputValue::Text(String::new()));
+        emitter.finish().unwrap();
+        let messages = parse_service_messages(&stdout.text());
+        let pairs: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|m| (m.get("name").unwrap(), m.get("value").unwrap()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("RemainingSpaceIds", "Spaces-2,Spaces-3"),
+                ("QualifyingSpaceCount", "3"),
+                ("Empty", "")
+            ]
+        );
+        assert!(stdout.text().contains("value=''"));
+    }
+
+    #[test]
+    fn json_mode_writes_one_document_and_logs_to_stderr() {
+        let (mut emitter, stdout, stderr) = emitter(OutputMode::Json);
+        emitter.info("listing spaces");
+        emitter.warning("space 'Ops' has a stopped task queue");
+        emitter.progress(1, 2, "1 of 2");
+        emitter.set_output(
+            "RemainingSpaceIds",
+            OutputValue::List(vec!["Spaces-2".into()]),
+        );
+        emitter.set_output("QualifyingSpaceCount", OutputValue::Count(2));
+        emitter.finish().unwrap();
+        let document: Value = serde_json::from_str(&stdout.text()).unwrap();
+        assert_eq!(
+            document,
+            serde_json::json!({"RemainingSpaceIds": ["Spaces-2"], "QualifyingSpaceCount": 2})
+        );
+        assert!(stderr.text().contains("listing spaces"));
+        assert!(stderr.text().contains("warning: space 'Ops'"));
+    }
+
+    #[test]
+    fn octopus_progress_is_a_service_message_written_once_per_change() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Octopus);
+        emitter.progress(1, 3, "1 of 3 workers registered");
+        emitter.progress(1, 3, "1 of 3 workers registered");
+        emitter.progress(3, 3, "3 of 3 workers registered");
+        let messages = parse_service_messages(&stdout.text());
+        let percentages: Vec<&str> = messages
+            .iter()
+            .map(|m| m.get("percentage").unwrap())
+            .collect();
+        assert_eq!(percentages, vec!["33", "100"]);
+        assert_eq!(
+            messages[0].get("message"),
+            Some("1 of 3 workers registered")
+        );
+    }
+
+    #[test]
+    fn warnings_are_wrapped_for_octopus() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Octopus);
+        emitter.warning("careful");
+        assert_eq!(
+            stdout.text(),
+            "##octopus[stdout-warning]\ncareful\n##octopus[stdout-default]\n"
+        );
+    }
+
+    #[test]
+    fn failure_sets_result_message_and_json_error() {
+        let (mut emitter, stdout, stderr) = emitter(OutputMode::Octopus);
+        emitter.failure("no space has the worker pool 'X'", 3);
+        let messages = parse_service_messages(&stdout.text());
+        assert_eq!(messages[0].name, "resultMessage");
+        assert_eq!(
+            messages[0].get("message"),
+            Some("no space has the worker pool 'X'")
+        );
+        assert_eq!(stderr.text(), "error: no space has the worker pool 'X'\n");
+
+        let (mut emitter, stdout, _) = self::emitter(OutputMode::Json);
+        emitter.failure("boom", 7);
+        emitter.finish().unwrap();
+        let document: Value = serde_json::from_str(&stdout.text()).unwrap();
+        assert_eq!(
+            document,
+            serde_json::json!({"Error": "boom", "ExitCode": 7})
+        );
+    }
+
+    #[test]
+    fn percentage_is_bounded() {
+        assert_eq!(percentage(0, 5), 0);
+        assert_eq!(percentage(3, 5), 60);
+        assert_eq!(percentage(7, 5), 100);
+        assert_eq!(percentage(0, 0), 100);
+    }
+}
