@@ -1,0 +1,362 @@
+//! The executor: sends a space plan's writes (concurrently, within the global request limit)
+//! and settles every write whose outcome is unknown by re-reading the space before deciding.
+//!
+//! A POST, PUT or DELETE that times out, loses its connection or gets a 5xx may or may not have
+//! been applied ([`ApiError::outcome_unknown`]). Such a write is never repeated blindly: the
+//! space's workers are read again and the worker is re-planned from what is really there.
+//! Already done → counted as done; not done → the write is sent again after a backoff, at most
+//! [`MAX_WRITE_ATTEMPTS`] times. A 400 on a POST (e.g. Octopus's duplicate-name refusal when
+//! another process created the worker meanwhile) and a 404 on a PUT or DELETE (the worker went
+//! away meanwhile) are also "re-read, then decide"; if the re-read plan is the same write, the
+//! server's refusal stands and is reported.
+
+use crate::plan::{self, SourcePool, SpaceContext, Step, Write};
+use crate::report::{Action, FailureKind, Outcome, WorkerResult};
+use octoshare_cli::Shutdown;
+use octoshare_core::{ApiError, Client, Worker, WorkerId};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How many times one worker's write is sent at most (the first attempt included).
+pub const MAX_WRITE_ATTEMPTS: u32 = 4;
+
+/// What every space's work shares.
+#[derive(Debug)]
+pub(crate) struct Runner<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) source: &'a SourcePool,
+    pub(crate) shutdown: &'a Shutdown,
+    /// Bounds the requests in flight across every space.
+    pub(crate) requests: &'a Semaphore,
+    /// Backoff base between attempts of a write whose outcome was unknown and not done.
+    pub(crate) retry_delay: Duration,
+}
+
+impl Runner<'_> {
+    /// Runs a request while holding one of the global request permits.
+    pub(crate) async fn limited<T>(&self, request: impl Future<Output = T>) -> T {
+        // The semaphore is never closed, so acquiring cannot fail; run unlimited if it ever did.
+        let _permit = self.requests.acquire().await.ok();
+        request.await
+    }
+
+    /// Reads a space's workers (`/workers/all`).
+    pub(crate) async fn read_workers(&self, space: &SpaceContext) -> Result<Vec<Worker>, ApiError> {
+        let workers = self.client.workers(&space.space_id);
+        self.limited(workers.all()).await
+    }
+}
+
+/// The kind of failure an API error stands for.
+pub(crate) fn failure_kind(error: &ApiError) -> FailureKind {
+    if error.is_auth_failure() {
+        FailureKind::PermissionRefused
+    } else if error.is_not_found() {
+        FailureKind::NotFound
+    } else if matches!(error, ApiError::Validation { .. }) {
+        FailureKind::Rejected
+    } else if error.outcome_unknown() {
+        FailureKind::OutcomeUnknown
+    } else if error.is_unreachable() {
+        FailureKind::Unreachable
+    } else {
+        FailureKind::Other
+    }
+}
+
+/// Executes one space's steps concurrently; results come back in step order.
+pub(crate) async fn execute_space(
+    runner: &Runner<'_>,
+    context: &SpaceContext,
+    steps: Vec<Step>,
+) -> Vec<WorkerResult> {
+    let refused = AtomicBool::new(false);
+    let work = steps
+        .into_iter()
+        .map(|step| execute_step(runner, context, step, &refused));
+    futures::future::join_all(work).await
+}
+
+fn result(
+    step: &Step,
+    worker_id: Option<&WorkerId>,
+    outcome: Outcome,
+    reason: String,
+) -> WorkerResult {
+    WorkerResult {
+        name: step.name.clone(),
+        worker_id: worker_id.map(ToString::to_string),
+        action: step.action,
+        outcome,
+        reason,
+        failure_kind: None,
+    }
+}
+
+fn failed(step: &Step, kind: FailureKind, reason: String) -> WorkerResult {
+    WorkerResult {
+        failure_kind: Some(kind),
+        ..result(step, step.worker_id.as_ref(), Outcome::Failed, reason)
+    }
+}
+
+/// Executes one step: nothing to send for `unchanged`/`conflict`; otherwise the write, settled
+/// as described in the module docs.
+async fn execute_step(
+    runner: &Runner<'_>,
+    context: &SpaceContext,
+    mut step: Step,
+    refused: &AtomicBool,
+) -> WorkerResult {
+    if let Some(problem) = &step.problem {
+        return failed(&step, FailureKind::NotFound, problem.clone());
+    }
+    let mut unknown: Option<String> = None;
+    let mut attempts = 0;
+    loop {
+        let Some(write) = step.write.clone() else {
+            return result(
+                &step,
+                step.worker_id.as_ref(),
+                Outcome::Done,
+                step.reason.clone(),
+            );
+        };
+        // Take the request permit first, so a write queued behind others still sees an
+        // interruption requested while it waited.
+        let permit = runner.requests.acquire().await.ok();
+        if runner.shutdown.is_requested() {
+            let reason = match &unknown {
+                Some(error) => format!(
+                    "interrupted after a write whose outcome is unknown ({error}): run the step again to converge"
+                ),
+                None => "not attempted: the run was interrupted".to_owned(),
+            };
+            return result(
+                &step,
+                step.worker_id.as_ref(),
+                Outcome::NotAttempted,
+                reason,
+            );
+        }
+        if refused.load(Ordering::SeqCst) {
+            return failed(
+                &step,
+                FailureKind::PermissionRefused,
+                "not attempted: an earlier write in this space was refused (401/403)".to_owned(),
+            );
+        }
+        attempts += 1;
+        let sent = send(runner, context, &write).await;
+        drop(permit);
+        let error = match sent {
+            Ok(worker_id) => {
+                let mut reason = step.reason.clone();
+                if let Some(error) = &unknown {
+                    reason.push_str(&format!(
+                        " (attempt {attempts}, after a write whose outcome was unknown: {error})"
+                    ));
+                }
+                let id = worker_id.or_else(|| step.worker_id.clone());
+                return result(&step, id.as_ref(), Outcome::Done, reason);
+            }
+            Err(error) => error,
+        };
+        if error.is_auth_failure() {
+            refused.store(true, Ordering::SeqCst);
+            return failed(
+                &step,
+                FailureKind::PermissionRefused,
+                format!("{} refused: {error}", describe_write(&step)),
+            );
+        }
+        let is_create = matches!(write, Write::Create(_));
+        let recheck = error.outcome_unknown()
+            || (is_create && matches!(error, ApiError::Validation { .. }))
+            || (!is_create && error.is_not_found());
+        if !recheck {
+            return failed(&step, failure_kind(&error), refusal_message(&step, &error));
+        }
+
+        // Re-read the space, then decide.
+        let fresh = match runner.read_workers(context).await {
+            Ok(workers) => workers,
+            Err(read_error) => {
+                return failed(
+                    &step,
+                    FailureKind::OutcomeUnknown,
+                    format!(
+                        "{} may or may not have been applied ({error}), and re-reading the space failed ({read_error}): run the step again to converge",
+                        describe_write(&step)
+                    ),
+                );
+            }
+        };
+        let next = match step.source {
+            Some(index) => Some(plan::plan_source_worker(
+                index,
+                runner.source,
+                context,
+                &fresh,
+            )),
+            None => plan::replan_prune(&step, context, &fresh),
+        };
+        let confirmed = format!("confirmed by re-reading the space after: {error}");
+        let Some(next) = next else {
+            // A prune that is done: the worker is gone or out of the pool.
+            return result(
+                &step,
+                step.worker_id.as_ref(),
+                Outcome::Done,
+                format!("{} ({confirmed})", step.reason),
+            );
+        };
+        match next.action {
+            Action::Unchanged if error.outcome_unknown() => {
+                // Our write was applied although its response was lost.
+                return result(
+                    &step,
+                    next.worker_id.as_ref(),
+                    Outcome::Done,
+                    format!("{} ({confirmed})", step.reason),
+                );
+            }
+            Action::Unchanged => {
+                // Someone else did it meanwhile (e.g. a concurrent run created the worker).
+                return result(
+                    &next,
+                    next.worker_id.as_ref(),
+                    Outcome::Done,
+                    format!(
+                        "{} (done meanwhile by someone else; {confirmed})",
+                        next.reason
+                    ),
+                );
+            }
+            Action::Conflict => {
+                return result(
+                    &next,
+                    next.worker_id.as_ref(),
+                    Outcome::Done,
+                    next.reason.clone(),
+                );
+            }
+            _ => {}
+        }
+        if !error.outcome_unknown() && next.action == step.action {
+            // The server's refusal stands: the space still needs the same write.
+            return failed(&step, failure_kind(&error), refusal_message(&step, &error));
+        }
+        if attempts >= MAX_WRITE_ATTEMPTS {
+            return failed(
+                &step,
+                FailureKind::OutcomeUnknown,
+                format!(
+                    "{} still not applied after {attempts} attempts (last: {error}): run the step again to converge",
+                    describe_write(&step)
+                ),
+            );
+        }
+        tracing::warn!(
+            "{} may not have been applied ({error}); the space was re-read and it is not done yet: retrying",
+            describe_write(&step)
+        );
+        if error.outcome_unknown() {
+            unknown = Some(error.to_string());
+            tokio::time::sleep(backoff(runner.retry_delay, attempts)).await;
+        }
+        step = next;
+    }
+}
+
+/// Exponential backoff before attempt `attempts + 1`: `base * 2^(attempts-1)`, at most 10 s.
+fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 1u32 << attempts.saturating_sub(1).min(16);
+    base.saturating_mul(factor).min(Duration::from_secs(10))
+}
+
+/// Sends a write (the caller holds a request permit); returns the worker Id it produced
+/// (created or updated).
+async fn send(
+    runner: &Runner<'_>,
+    context: &SpaceContext,
+    write: &Write,
+) -> Result<Option<WorkerId>, ApiError> {
+    let workers = runner.client.workers(&context.space_id);
+    match write {
+        Write::Create(body) => workers.create(body).await.map(|worker| Some(worker.id)),
+        Write::Update(worker) => workers.update(worker).await.map(|worker| Some(worker.id)),
+        Write::Delete(id) => workers.delete(id).await.map(|()| None),
+    }
+}
+
+/// `creating worker 'a'`, `updating worker 'a' (Workers-5)`, ... for messages.
+fn describe_write(step: &Step) -> String {
+    let id = step
+        .worker_id
+        .as_ref()
+        .map(|id| format!(" ({id})"))
+        .unwrap_or_default();
+    let verb = match step.action {
+        Action::Create => "creating",
+        Action::AddToPool => "adding the pool to",
+        Action::ReplaceEndpoint => "replacing the endpoint of",
+        Action::Delete => "deleting",
+        Action::RemoveFromPool => "removing the pool from",
+        Action::Unchanged | Action::Conflict => "checking",
+    };
+    format!("{verb} worker '{}'{id}", step.name)
+}
+
+/// The failure line for a write the server refused, with a hint for the known cases.
+fn refusal_message(step: &Step, error: &ApiError) -> String {
+    let mut message = format!("{} failed: {error}", describe_write(step));
+    let text = error.to_string().to_lowercase();
+    if step.action == Action::ReplaceEndpoint && text.contains("endpoint type") {
+        message.push_str(
+            ": Octopus cannot change the endpoint type of an existing worker; delete the stale worker in this space (or rename the source worker), then run the step again",
+        );
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(base, 1), Duration::from_millis(100));
+        assert_eq!(backoff(base, 3), Duration::from_millis(400));
+        assert_eq!(backoff(base, 40), Duration::from_secs(10));
+        assert_eq!(backoff(Duration::ZERO, 3), Duration::ZERO);
+    }
+
+    #[test]
+    fn failure_kinds() {
+        let forbidden = ApiError::Forbidden {
+            method: "POST".into(),
+            path: "/api/Spaces-2/workers".into(),
+            message: "Missing permission: ConfigureServer".into(),
+        };
+        assert_eq!(failure_kind(&forbidden), FailureKind::PermissionRefused);
+        let invalid = ApiError::Validation {
+            method: "PUT".into(),
+            path: "/api/Spaces-2/workers/Workers-1".into(),
+            status: 400,
+            message: "There was a problem with your request.".into(),
+            errors: vec!["Model Endpoint type does not match incoming type".into()],
+        };
+        assert_eq!(failure_kind(&invalid), FailureKind::Rejected);
+        let server = ApiError::Server {
+            method: "POST".into(),
+            path: "/api/Spaces-2/workers".into(),
+            status: 500,
+            message: String::new(),
+            attempts: 1,
+        };
+        assert_eq!(failure_kind(&server), FailureKind::OutcomeUnknown);
+    }
+}

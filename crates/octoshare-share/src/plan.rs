@@ -1,0 +1,1005 @@
+//! The planner: pure functions from what was read (the source pool's workers; a target space's
+//! pools, machine policies and workers) to what to do, worker by worker. No I/O here, so every
+//! rule of the decision table is unit-tested, and the executor re-plans a single worker from a
+//! fresh read after a write whose outcome is unknown.
+
+use crate::args::OnConflict;
+use crate::report::{Action, SourceWorkerResult};
+use octoshare_core::{
+    Endpoint, MachinePolicy, MachinePolicyId, NewWorker, PollingIdentity, SpaceId, Worker,
+    WorkerId, WorkerPool, WorkerPoolId,
+};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+/// Communication styles of Tentacle endpoints (the only endpoints that are shared).
+const TENTACLE_STYLES: [&str; 2] = ["TentacleActive", "TentaclePassive"];
+
+/// The identity of a shared worker: its endpoint's Uri and thumbprint, for any Tentacle endpoint
+/// (polling `TentacleActive` or listening `TentaclePassive`) that has both. Other endpoints
+/// (SSH, cloud targets, ...) have none and are not shared.
+pub(crate) fn identity_of(endpoint: &Endpoint) -> Option<PollingIdentity> {
+    let style = endpoint.communication_style()?;
+    if !TENTACLE_STYLES.contains(&style) {
+        return None;
+    }
+    let uri = endpoint
+        .uri()
+        .map(str::trim)
+        .filter(|uri| !uri.is_empty())?;
+    let thumbprint = endpoint
+        .thumbprint()
+        .map(str::trim)
+        .filter(|thumbprint| !thumbprint.is_empty())?;
+    Some(PollingIdentity::new(uri, thumbprint))
+}
+
+/// Whether two worker names are the same for Octopus (trimmed, case-insensitive).
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// A worker of the source pool that is shared into the target spaces.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceWorker {
+    pub(crate) worker: Worker,
+    pub(crate) identity: PollingIdentity,
+}
+
+/// The source pool, classified: the workers to share (sorted by name, one per identity) and
+/// every identity they carry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourcePool {
+    pub(crate) shared: Vec<SourceWorker>,
+    pub(crate) results: Vec<SourceWorkerResult>,
+    owners: HashMap<PollingIdentity, usize>,
+}
+
+impl SourcePool {
+    /// Classifies the source pool's workers: a Tentacle endpoint with a Uri and a thumbprint is
+    /// shared; any other endpoint is skipped (with a reason naming its communication style); a
+    /// second worker with an endpoint already shared under another name is skipped too.
+    pub(crate) fn new(mut workers: Vec<Worker>) -> SourcePool {
+        workers.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut pool = SourcePool::default();
+        for worker in workers {
+            let (shared, reason) = match identity_of(&worker.endpoint) {
+                None => (
+                    false,
+                    Some(format!(
+                        "not shared: only Tentacle workers with a Uri and a thumbprint are shared, and its endpoint is {}",
+                        worker
+                            .endpoint
+                            .communication_style()
+                            .unwrap_or("of an unknown type")
+                    )),
+                ),
+                Some(identity) => match pool.owners.get(&identity) {
+                    Some(&owner) => (
+                        false,
+                        Some(format!(
+                            "not shared: it has the same endpoint as '{}', which is shared instead",
+                            pool.shared[owner].worker.name
+                        )),
+                    ),
+                    None => {
+                        pool.owners.insert(identity.clone(), pool.shared.len());
+                        pool.shared.push(SourceWorker {
+                            worker: worker.clone(),
+                            identity,
+                        });
+                        (true, None)
+                    }
+                },
+            };
+            pool.results.push(SourceWorkerResult {
+                name: worker.name.clone(),
+                worker_id: worker.id.to_string(),
+                shared,
+                reason,
+            });
+        }
+        pool
+    }
+
+    /// The shared source worker with this identity.
+    pub(crate) fn owner_of(&self, identity: &PollingIdentity) -> Option<&SourceWorker> {
+        self.owners.get(identity).map(|&index| &self.shared[index])
+    }
+
+    /// Whether an identity belongs to the source pool.
+    pub(crate) fn contains(&self, identity: &PollingIdentity) -> bool {
+        self.owners.contains_key(identity)
+    }
+}
+
+/// Options that change decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlanOptions {
+    pub(crate) on_conflict: OnConflict,
+    pub(crate) prune: bool,
+}
+
+/// A target space's state as read (`/workerpools/all`, `/machinepolicies/all`, `/workers/all`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TargetState {
+    pub(crate) pools: Vec<WorkerPool>,
+    pub(crate) policies: Vec<MachinePolicy>,
+    pub(crate) workers: Vec<Worker>,
+}
+
+/// What a target space's writes need: the pool and the policy of created workers.
+#[derive(Debug, Clone)]
+pub(crate) struct SpaceContext {
+    pub(crate) space_id: SpaceId,
+    pub(crate) pool: WorkerPool,
+    /// The policy of created workers, or why there is none.
+    pub(crate) policy: Result<MachinePolicyId, String>,
+    pub(crate) options: PlanOptions,
+}
+
+/// A write to send.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    /// POST this body.
+    Create(NewWorker),
+    /// PUT this full resource.
+    Update(Worker),
+    /// DELETE this worker.
+    Delete(WorkerId),
+}
+
+/// One decision: for a source worker (`source` is its index in [`SourcePool::shared`]) or for
+/// a stale worker of the target pool (prune).
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) name: String,
+    pub(crate) worker_id: Option<WorkerId>,
+    pub(crate) action: Action,
+    pub(crate) reason: String,
+    pub(crate) source: Option<usize>,
+    pub(crate) write: Option<Write>,
+    /// Set when the step cannot be done at all (e.g. no machine policy for a create).
+    pub(crate) problem: Option<String>,
+}
+
+/// Everything to do in one target space.
+#[derive(Debug, Clone)]
+pub(crate) struct SpacePlan {
+    pub(crate) context: SpaceContext,
+    pub(crate) steps: Vec<Step>,
+}
+
+/// Plans one target space. `Err` is a failure of the whole space: it has no pool named
+/// `worker_pool`, or no machine policy named `machine_policy`.
+pub(crate) fn plan_space(
+    space_id: &SpaceId,
+    source: &SourcePool,
+    target: &TargetState,
+    worker_pool: &str,
+    machine_policy: Option<&str>,
+    options: PlanOptions,
+) -> Result<SpacePlan, String> {
+    let Some(pool) = target
+        .pools
+        .iter()
+        .find(|pool| same_name(&pool.name, worker_pool))
+    else {
+        return Err(format!(
+            "the space has no worker pool named '{worker_pool}': create it there (or drop the space from --to-spaces); pools there: {}",
+            list_names(target.pools.iter().map(|pool| pool.name.as_str()))
+        ));
+    };
+    let policy = match machine_policy {
+        Some(name) => match target
+            .policies
+            .iter()
+            .find(|policy| same_name(&policy.name, name))
+        {
+            Some(policy) => Ok(policy.id.clone()),
+            None => {
+                return Err(format!(
+                    "the space has no machine policy named '{name}': create it there, or leave out --machine-policy to use each space's default policy; policies there: {}",
+                    list_names(target.policies.iter().map(|policy| policy.name.as_str()))
+                ));
+            }
+        },
+        None => target
+            .policies
+            .iter()
+            .find(|policy| policy.is_default)
+            .map(|policy| policy.id.clone())
+            .ok_or_else(|| {
+                "the space has no default machine policy: pass --machine-policy NAME".to_owned()
+            }),
+    };
+    let context = SpaceContext {
+        space_id: space_id.clone(),
+        pool: pool.clone(),
+        policy,
+        options,
+    };
+    let mut steps = Vec::new();
+    let mut claimed = HashSet::new();
+    for index in 0..source.shared.len() {
+        let step = plan_source_worker(index, source, &context, &target.workers);
+        if let Some(id) = &step.worker_id {
+            claimed.insert(id.clone());
+        }
+        steps.push(step);
+    }
+    if options.prune {
+        steps.extend(plan_prunes(source, &context, &target.workers, &claimed));
+    }
+    Ok(SpacePlan { context, steps })
+}
+
+fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.map(|name| format!("'{name}'")).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Decides what to do for source worker `index` given the target space's workers (the decision
+/// table in the crate docs). Also used to re-plan after a write whose outcome is unknown.
+pub(crate) fn plan_source_worker(
+    index: usize,
+    source: &SourcePool,
+    context: &SpaceContext,
+    workers: &[Worker],
+) -> Step {
+    let shared = &source.shared[index];
+    let name = shared.worker.name.clone();
+    let pool_id = &context.pool.id;
+    let step = |worker_id: Option<WorkerId>, action: Action, reason: String, write| Step {
+        name: name.clone(),
+        worker_id,
+        action,
+        reason,
+        source: Some(index),
+        write,
+        problem: None,
+    };
+
+    // 1. Already shared: a worker of the space has the same endpoint identity.
+    let mut same_identity: Vec<&Worker> = workers
+        .iter()
+        .filter(|worker| identity_of(&worker.endpoint).as_ref() == Some(&shared.identity))
+        .collect();
+    same_identity.sort_by_key(|worker| {
+        (
+            !worker.worker_pool_ids.contains(pool_id),
+            !same_name(&worker.name, &name),
+            worker.id.clone(),
+        )
+    });
+    if let Some(existing) = same_identity.first() {
+        let as_name = if same_name(&existing.name, &name) {
+            String::new()
+        } else {
+            format!(" as '{}'", existing.name)
+        };
+        if existing.worker_pool_ids.contains(pool_id) {
+            return step(
+                Some(existing.id.clone()),
+                Action::Unchanged,
+                format!(
+                    "already shared{as_name} ({}) in pool '{}'",
+                    existing.id, context.pool.name
+                ),
+                None,
+            );
+        }
+        let mut updated = (*existing).clone();
+        updated.worker_pool_ids.push(pool_id.clone());
+        return step(
+            Some(existing.id.clone()),
+            Action::AddToPool,
+            format!(
+                "registered{as_name} ({}) with the same endpoint but not in pool '{}': adding the pool, keeping its {}",
+                existing.id,
+                context.pool.name,
+                crate::report::plural(existing.worker_pool_ids.len() as u64, "other pool")
+            ),
+            Some(Write::Update(updated)),
+        );
+    }
+
+    // 2. The name is taken by another registration.
+    if let Some(existing) = workers.iter().find(|worker| same_name(&worker.name, &name)) {
+        let existing_identity = identity_of(&existing.endpoint);
+        if let Some(owner) = existing_identity
+            .as_ref()
+            .and_then(|identity| source.owner_of(identity))
+        {
+            return step(
+                Some(existing.id.clone()),
+                Action::Conflict,
+                format!(
+                    "the name is taken by {} ({}), which has the endpoint of source worker '{}': rename one of them",
+                    existing.name, existing.id, owner.worker.name
+                ),
+                None,
+            );
+        }
+        let old_endpoint = describe_endpoint(&existing.endpoint);
+        return match context.options.on_conflict {
+            OnConflict::Skip => step(
+                Some(existing.id.clone()),
+                Action::Conflict,
+                format!(
+                    "the name is taken by a stale registration ({}, {old_endpoint}): left alone (--on-conflict skip)",
+                    existing.id
+                ),
+                None,
+            ),
+            OnConflict::Replace => {
+                let updated = with_endpoint(existing, &shared.worker.endpoint, pool_id);
+                let mut reason = format!(
+                    "the name is taken by a stale registration ({}, {old_endpoint}): replacing its endpoint with the source's",
+                    existing.id
+                );
+                let (old_style, new_style) = (
+                    existing.endpoint.communication_style(),
+                    shared.worker.endpoint.communication_style(),
+                );
+                if old_style != new_style {
+                    reason.push_str(&format!(
+                        " (its endpoint type {} differs from {}: Octopus may refuse the change)",
+                        old_style.unwrap_or("unknown"),
+                        new_style.unwrap_or("unknown")
+                    ));
+                }
+                step(
+                    Some(existing.id.clone()),
+                    Action::ReplaceEndpoint,
+                    reason,
+                    Some(Write::Update(updated)),
+                )
+            }
+        };
+    }
+
+    // 3. Not there at all: create it.
+    match &context.policy {
+        Ok(policy_id) => step(
+            None,
+            Action::Create,
+            "not registered in this space yet".to_owned(),
+            Some(Write::Create(NewWorker {
+                name: shared.worker.name.clone(),
+                space_id: context.space_id.clone(),
+                is_disabled: shared.worker.is_disabled,
+                worker_pool_ids: vec![pool_id.clone()],
+                machine_policy_id: policy_id.clone(),
+                endpoint: shared.worker.endpoint.clone(),
+            })),
+        ),
+        Err(problem) => Step {
+            problem: Some(problem.clone()),
+            ..step(
+                None,
+                Action::Create,
+                "not registered in this space yet".to_owned(),
+                None,
+            )
+        },
+    }
+}
+
+/// `poll://abc/ (thumbprint 8A9F…)`, or the communication style of a non-Tentacle endpoint.
+pub(crate) fn describe_endpoint(endpoint: &Endpoint) -> String {
+    match (endpoint.uri(), endpoint.thumbprint()) {
+        (Some(uri), Some(thumbprint)) => format!("{uri} thumbprint {thumbprint}"),
+        (Some(uri), None) => uri.to_owned(),
+        _ => format!(
+            "a {} endpoint",
+            endpoint.communication_style().unwrap_or("unknown")
+        ),
+    }
+}
+
+/// The stale worker with the source endpoint (unknown fields kept), the target pool added to
+/// its pools, and the read-only top-level `Thumbprint`/`Uri` mirrors brought in line.
+fn with_endpoint(existing: &Worker, endpoint: &Endpoint, pool_id: &WorkerPoolId) -> Worker {
+    let mut updated = existing.clone();
+    updated.endpoint = endpoint.clone();
+    if !updated.worker_pool_ids.contains(pool_id) {
+        updated.worker_pool_ids.push(pool_id.clone());
+    }
+    for (field, value) in [
+        ("Thumbprint", endpoint.thumbprint()),
+        ("Uri", endpoint.uri()),
+    ] {
+        if let Some(mirror) = updated.extra.get_mut(field) {
+            *mirror = value.map_or(Value::Null, |value| Value::String(value.to_owned()));
+        }
+    }
+    updated
+}
+
+/// Prune decisions: polling workers of the target pool whose identity is not the source
+/// pool's, that are neither `Healthy` nor `HasWarnings`, and that no source worker claimed (a
+/// stale same-name registration is replaced or reported, never pruned). A worker in other pools
+/// too is only removed from the target pool.
+pub(crate) fn plan_prunes(
+    source: &SourcePool,
+    context: &SpaceContext,
+    workers: &[Worker],
+    claimed: &HashSet<WorkerId>,
+) -> Vec<Step> {
+    let pool_id = &context.pool.id;
+    let mut steps = Vec::new();
+    for worker in workers {
+        if !worker.worker_pool_ids.contains(pool_id)
+            || claimed.contains(&worker.id)
+            || !worker.endpoint.is_polling()
+            || worker.health_status.counts_as_healthy()
+        {
+            continue;
+        }
+        let Some(identity) = identity_of(&worker.endpoint) else {
+            continue;
+        };
+        if source.contains(&identity) {
+            continue;
+        }
+        let why = format!(
+            "its endpoint {} is no longer in the source pool and it is {}",
+            describe_endpoint(&worker.endpoint),
+            worker.health_status
+        );
+        let step = if worker.worker_pool_ids.len() > 1 {
+            let mut updated = worker.clone();
+            updated.worker_pool_ids.retain(|id| id != pool_id);
+            Step {
+                name: worker.name.clone(),
+                worker_id: Some(worker.id.clone()),
+                action: Action::RemoveFromPool,
+                reason: format!(
+                    "{why}: removing it from pool '{}' only, it stays in its {}",
+                    context.pool.name,
+                    crate::report::plural(updated.worker_pool_ids.len() as u64, "other pool")
+                ),
+                source: None,
+                write: Some(Write::Update(updated)),
+                problem: None,
+            }
+        } else {
+            Step {
+                name: worker.name.clone(),
+                worker_id: Some(worker.id.clone()),
+                action: Action::Delete,
+                reason: format!("{why}: deleting it"),
+                source: None,
+                write: Some(Write::Delete(worker.id.clone())),
+                problem: None,
+            }
+        };
+        steps.push(step);
+    }
+    steps
+}
+
+/// After a write whose outcome is unknown, decides from a fresh read whether a prune is done:
+/// `None` when it is (the worker is gone, or no longer in the pool), else the step to retry.
+pub(crate) fn replan_prune(
+    step: &Step,
+    context: &SpaceContext,
+    workers: &[Worker],
+) -> Option<Step> {
+    let id = step.worker_id.as_ref()?;
+    let current = workers.iter().find(|worker| &worker.id == id)?;
+    if !current.worker_pool_ids.contains(&context.pool.id) {
+        return None;
+    }
+    let write = match step.action {
+        Action::RemoveFromPool => {
+            let mut updated = current.clone();
+            updated
+                .worker_pool_ids
+                .retain(|pool| pool != &context.pool.id);
+            if updated.worker_pool_ids.is_empty() {
+                Write::Delete(current.id.clone())
+            } else {
+                Write::Update(updated)
+            }
+        }
+        _ => Write::Delete(current.id.clone()),
+    };
+    Some(Step {
+        write: Some(write),
+        ..step.clone()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const POOL: &str = "WorkerPools-2";
+    const OTHER_POOL: &str = "WorkerPools-3";
+
+    fn uri(n: u32) -> String {
+        format!("poll://subscription{n:07}x/")
+    }
+
+    fn thumbprint(n: u32) -> String {
+        format!("{n:040X}")
+    }
+
+    fn worker_json(id: &str, name: &str, n: u32, pools: &[&str]) -> serde_json::Value {
+        json!({
+            "Id": id,
+            "WorkerPoolIds": pools,
+            "SpaceId": "Spaces-2",
+            "Name": name,
+            "Thumbprint": thumbprint(n),
+            "Uri": uri(n),
+            "IsDisabled": false,
+            "MachinePolicyId": "MachinePolicies-2",
+            "HealthStatus": "Healthy",
+            "IsInProcess": false,
+            "Endpoint": {
+                "CommunicationStyle": "TentacleActive",
+                "Uri": uri(n),
+                "Thumbprint": thumbprint(n),
+                "TentacleVersionDetails": null,
+                "CustomField": {"kept": n},
+                "Id": null,
+                "Links": {}
+            },
+            "Links": {}
+        })
+    }
+
+    fn worker(id: &str, name: &str, n: u32, pools: &[&str]) -> Worker {
+        serde_json::from_value(worker_json(id, name, n, pools)).unwrap()
+    }
+
+    fn with(worker: Worker, patch: serde_json::Value) -> Worker {
+        let mut value = serde_json::to_value(worker).unwrap();
+        for (key, field) in patch.as_object().unwrap() {
+            value[key] = field.clone();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn source(workers: &[(&str, u32)]) -> SourcePool {
+        SourcePool::new(
+            workers
+                .iter()
+                .enumerate()
+                .map(|(i, (name, n))| {
+                    worker(&format!("Workers-{}", i + 1), name, *n, &["WorkerPools-1"])
+                })
+                .collect(),
+        )
+    }
+
+    fn target(workers: Vec<Worker>) -> TargetState {
+        TargetState {
+            pools: vec![
+                serde_json::from_value(json!({"Id": "WorkerPools-9", "Name": "Default Worker Pool", "IsDefault": true})).unwrap(),
+                serde_json::from_value(json!({"Id": POOL, "Name": "AWS Worker Pool TF", "IsDefault": false})).unwrap(),
+                serde_json::from_value(json!({"Id": OTHER_POOL, "Name": "Other", "IsDefault": false})).unwrap(),
+            ],
+            policies: vec![
+                serde_json::from_value(json!({"Id": "MachinePolicies-2", "Name": "Default Machine Policy", "IsDefault": true})).unwrap(),
+                serde_json::from_value(json!({"Id": "MachinePolicies-7", "Name": "Fast", "IsDefault": false})).unwrap(),
+            ],
+            workers,
+        }
+    }
+
+    fn options() -> PlanOptions {
+        PlanOptions {
+            on_conflict: OnConflict::Replace,
+            prune: false,
+        }
+    }
+
+    fn plan(source: &SourcePool, target: &TargetState, options: PlanOptions) -> SpacePlan {
+        plan_space(
+            &SpaceId::from("Spaces-2"),
+            source,
+            target,
+            " aws worker pool tf ",
+            None,
+            options,
+        )
+        .unwrap()
+    }
+
+    fn actions(plan: &SpacePlan) -> Vec<(String, Action)> {
+        plan.steps
+            .iter()
+            .map(|step| (step.name.clone(), step.action))
+            .collect()
+    }
+
+    #[test]
+    fn empty_space_gets_one_post_per_source_worker_with_exact_body() {
+        let source = source(&[("b", 2), ("a", 1)]);
+        let plan = plan(&source, &target(vec![]), options());
+        assert_eq!(
+            actions(&plan),
+            vec![("a".into(), Action::Create), ("b".into(), Action::Create)]
+        );
+        let Some(Write::Create(body)) = &plan.steps[0].write else {
+            panic!("expected a create");
+        };
+        let body = serde_json::to_value(body).unwrap();
+        let keys: HashSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            HashSet::from([
+                "Name",
+                "SpaceId",
+                "IsDisabled",
+                "WorkerPoolIds",
+                "MachinePolicyId",
+                "Endpoint"
+            ])
+        );
+        assert_eq!(body["WorkerPoolIds"], json!([POOL]));
+        assert_eq!(body["MachinePolicyId"], "MachinePolicies-2");
+        assert_eq!(body["SpaceId"], "Spaces-2");
+        assert_eq!(body["Endpoint"], worker_json("x", "a", 1, &[])["Endpoint"]);
+    }
+
+    #[test]
+    fn named_policy_is_used_and_a_missing_one_fails_the_space() {
+        let source = source(&[("a", 1)]);
+        let state = target(vec![]);
+        let plan = plan_space(
+            &SpaceId::from("Spaces-2"),
+            &source,
+            &state,
+            "AWS Worker Pool TF",
+            Some("FAST"),
+            options(),
+        )
+        .unwrap();
+        let Some(Write::Create(body)) = &plan.steps[0].write else {
+            panic!("expected a create");
+        };
+        assert_eq!(body.machine_policy_id.as_str(), "MachinePolicies-7");
+        let error = plan_space(
+            &SpaceId::from("Spaces-2"),
+            &source,
+            &state,
+            "AWS Worker Pool TF",
+            Some("Slow"),
+            options(),
+        )
+        .unwrap_err();
+        assert!(error.contains("no machine policy named 'Slow'"), "{error}");
+        assert!(error.contains("'Fast'"), "{error}");
+    }
+
+    #[test]
+    fn missing_pool_fails_the_space_naming_the_pools_there() {
+        let source = source(&[("a", 1)]);
+        let error = plan_space(
+            &SpaceId::from("Spaces-2"),
+            &source,
+            &target(vec![]),
+            "GCP",
+            None,
+            options(),
+        )
+        .unwrap_err();
+        assert!(error.contains("no worker pool named 'GCP'"), "{error}");
+        assert!(error.contains("'AWS Worker Pool TF'"), "{error}");
+    }
+
+    #[test]
+    fn missing_default_policy_only_fails_creates() {
+        let source = source(&[("a", 1), ("b", 2)]);
+        let mut state = target(vec![worker("Workers-50", "b", 2, &[POOL])]);
+        state.policies.retain(|policy| !policy.is_default);
+        let plan = plan(&source, &state, options());
+        assert_eq!(plan.steps[0].action, Action::Create);
+        assert!(
+            plan.steps[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("no default machine policy")
+        );
+        assert_eq!(plan.steps[1].action, Action::Unchanged);
+        assert!(plan.steps[1].problem.is_none());
+    }
+
+    #[test]
+    fn rerun_is_unchanged_even_with_different_case_uri_and_thumbprint() {
+        let source = source(&[("a", 1)]);
+        let shared = with(
+            worker("Workers-50", "A", 1, &[POOL]),
+            json!({"Endpoint": {"CommunicationStyle": "TentacleActive", "Uri": uri(1).to_uppercase().trim_end_matches('/'), "Thumbprint": thumbprint(1).to_lowercase()}}),
+        );
+        let plan = plan(&source, &target(vec![shared]), options());
+        assert_eq!(actions(&plan), vec![("a".into(), Action::Unchanged)]);
+        assert!(plan.steps[0].write.is_none());
+    }
+
+    #[test]
+    fn same_endpoint_outside_the_pool_gets_the_pool_added_keeping_others() {
+        let source = source(&[("a", 1)]);
+        let plan = plan(
+            &source,
+            &target(vec![worker("Workers-50", "renamed", 1, &[OTHER_POOL])]),
+            options(),
+        );
+        assert_eq!(actions(&plan), vec![("a".into(), Action::AddToPool)]);
+        let Some(Write::Update(updated)) = &plan.steps[0].write else {
+            panic!("expected an update");
+        };
+        assert_eq!(updated.id.as_str(), "Workers-50");
+        assert_eq!(updated.name, "renamed");
+        let pools: Vec<&str> = updated
+            .worker_pool_ids
+            .iter()
+            .map(|id| id.as_str())
+            .collect();
+        assert_eq!(pools, vec![OTHER_POOL, POOL]);
+        assert!(plan.steps[0].reason.contains("as 'renamed'"));
+    }
+
+    #[test]
+    fn of_several_registrations_with_the_endpoint_the_one_in_the_pool_wins() {
+        let source = source(&[("a", 1)]);
+        let plan = plan(
+            &source,
+            &target(vec![
+                worker("Workers-50", "a", 1, &[OTHER_POOL]),
+                worker("Workers-51", "a-copy", 1, &[POOL]),
+            ]),
+            options(),
+        );
+        assert_eq!(plan.steps[0].action, Action::Unchanged);
+        assert_eq!(
+            plan.steps[0].worker_id.as_ref().unwrap().as_str(),
+            "Workers-51"
+        );
+    }
+
+    #[test]
+    fn stale_same_name_registration_is_replaced_in_place() {
+        let source = source(&[("web-01", 1)]);
+        let stale = worker("Workers-50", " WEB-01 ", 99, &[OTHER_POOL]);
+        let plan = plan(&source, &target(vec![stale]), options());
+        assert_eq!(
+            actions(&plan),
+            vec![("web-01".into(), Action::ReplaceEndpoint)]
+        );
+        let Some(Write::Update(updated)) = &plan.steps[0].write else {
+            panic!("expected an update");
+        };
+        assert_eq!(updated.id.as_str(), "Workers-50");
+        assert_eq!(updated.endpoint, source.shared[0].worker.endpoint);
+        assert_eq!(updated.extra["Thumbprint"], json!(thumbprint(1)));
+        assert_eq!(updated.extra["Uri"], json!(uri(1)));
+        let pools: Vec<&str> = updated
+            .worker_pool_ids
+            .iter()
+            .map(|id| id.as_str())
+            .collect();
+        assert_eq!(pools, vec![OTHER_POOL, POOL]);
+        assert!(plan.steps[0].reason.contains("stale registration"));
+    }
+
+    #[test]
+    fn stale_registration_of_another_endpoint_type_warns_in_the_reason() {
+        let source = source(&[("web-01", 1)]);
+        let stale = with(
+            worker("Workers-50", "web-01", 99, &[POOL]),
+            json!({"Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://web-01:10933/", "Thumbprint": thumbprint(99)}}),
+        );
+        let plan = plan(&source, &target(vec![stale]), options());
+        assert_eq!(plan.steps[0].action, Action::ReplaceEndpoint);
+        assert!(
+            plan.steps[0]
+                .reason
+                .contains("TentaclePassive differs from TentacleActive")
+        );
+    }
+
+    #[test]
+    fn skip_reports_a_conflict_and_writes_nothing() {
+        let source = source(&[("web-01", 1)]);
+        let plan = plan(
+            &source,
+            &target(vec![worker("Workers-50", "web-01", 99, &[POOL])]),
+            PlanOptions {
+                on_conflict: OnConflict::Skip,
+                prune: true,
+            },
+        );
+        assert_eq!(actions(&plan), vec![("web-01".into(), Action::Conflict)]);
+        assert!(plan.steps[0].write.is_none());
+        assert!(plan.steps[0].reason.contains("--on-conflict skip"));
+    }
+
+    #[test]
+    fn a_name_used_by_another_source_endpoint_is_a_conflict_not_a_replace() {
+        // Two VMs swapped host names: 'a' has endpoint 1, 'b' endpoint 2; the target registered
+        // endpoint 2 under the name 'a'.
+        let source = source(&[("a", 1), ("b", 2)]);
+        let plan = plan(
+            &source,
+            &target(vec![worker("Workers-50", "a", 2, &[POOL])]),
+            options(),
+        );
+        assert_eq!(
+            actions(&plan),
+            vec![
+                ("a".into(), Action::Conflict),
+                ("b".into(), Action::Unchanged)
+            ]
+        );
+        assert!(plan.steps[0].reason.contains("source worker 'b'"));
+    }
+
+    #[test]
+    fn non_tentacle_and_duplicate_source_workers_are_not_shared() {
+        let ssh = with(
+            worker("Workers-3", "ssh-box", 3, &["WorkerPools-1"]),
+            json!({"Endpoint": {"CommunicationStyle": "Ssh", "Host": "box", "Port": 22, "Uri": "ssh://box:22/"}}),
+        );
+        let listening = with(
+            worker("Workers-4", "listener", 4, &["WorkerPools-1"]),
+            json!({"Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://listener:10933/", "Thumbprint": thumbprint(4)}}),
+        );
+        let pool = SourcePool::new(vec![
+            worker("Workers-2", "b-copy", 1, &["WorkerPools-1"]),
+            worker("Workers-1", "a", 1, &["WorkerPools-1"]),
+            ssh,
+            listening,
+        ]);
+        let shared: Vec<&str> = pool.shared.iter().map(|s| s.worker.name.as_str()).collect();
+        assert_eq!(shared, vec!["a", "listener"]);
+        let skipped: Vec<(&str, &str)> = pool
+            .results
+            .iter()
+            .filter(|r| !r.shared)
+            .map(|r| (r.name.as_str(), r.reason.as_deref().unwrap()))
+            .collect();
+        assert_eq!(skipped.len(), 2);
+        assert!(skipped[0].1.contains("same endpoint as 'a'"), "{skipped:?}");
+        assert!(skipped[1].1.contains("its endpoint is Ssh"), "{skipped:?}");
+    }
+
+    #[test]
+    fn prune_deletes_only_stale_unhealthy_polling_workers_of_the_target_pool() {
+        let source = source(&[("a", 1)]);
+        let state = target(vec![
+            worker("Workers-50", "a", 1, &[POOL]),
+            with(
+                worker("Workers-51", "gone-unavailable", 51, &[POOL]),
+                json!({"HealthStatus": "Unavailable"}),
+            ),
+            with(
+                worker("Workers-52", "gone-unknown", 52, &[POOL]),
+                json!({"HealthStatus": "Unknown"}),
+            ),
+            worker("Workers-53", "alive-healthy", 53, &[POOL]),
+            with(
+                worker("Workers-54", "alive-warnings", 54, &[POOL]),
+                json!({"HealthStatus": "HasWarnings"}),
+            ),
+            with(
+                worker("Workers-55", "other-pool", 55, &[OTHER_POOL]),
+                json!({"HealthStatus": "Unavailable"}),
+            ),
+            with(
+                worker("Workers-56", "both-pools", 56, &[OTHER_POOL, POOL]),
+                json!({"HealthStatus": "Unhealthy"}),
+            ),
+            with(
+                worker("Workers-57", "listening", 57, &[POOL]),
+                json!({"HealthStatus": "Unavailable", "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://l:10933/", "Thumbprint": thumbprint(57)}}),
+            ),
+        ]);
+        let without = plan(&source, &state, options());
+        assert_eq!(actions(&without), vec![("a".into(), Action::Unchanged)]);
+
+        let with_prune = plan(
+            &source,
+            &state,
+            PlanOptions {
+                prune: true,
+                ..options()
+            },
+        );
+        assert_eq!(
+            actions(&with_prune),
+            vec![
+                ("a".into(), Action::Unchanged),
+                ("gone-unavailable".into(), Action::Delete),
+                ("gone-unknown".into(), Action::Delete),
+                ("both-pools".into(), Action::RemoveFromPool),
+            ]
+        );
+        let Some(Write::Update(updated)) = &with_prune.steps[3].write else {
+            panic!("expected an update");
+        };
+        let pools: Vec<&str> = updated
+            .worker_pool_ids
+            .iter()
+            .map(|id| id.as_str())
+            .collect();
+        assert_eq!(pools, vec![OTHER_POOL]);
+        assert!(with_prune.steps[1].reason.contains("Unavailable"));
+    }
+
+    #[test]
+    fn prune_never_touches_a_claimed_stale_same_name_worker() {
+        let source = source(&[("a", 1)]);
+        let state = target(vec![with(
+            worker("Workers-50", "a", 99, &[POOL]),
+            json!({"HealthStatus": "Unavailable"}),
+        )]);
+        for on_conflict in [OnConflict::Replace, OnConflict::Skip] {
+            let plan = plan(
+                &source,
+                &state,
+                PlanOptions {
+                    on_conflict,
+                    prune: true,
+                },
+            );
+            assert_eq!(plan.steps.len(), 1, "{on_conflict:?}");
+            assert_ne!(plan.steps[0].action, Action::Delete);
+        }
+    }
+
+    #[test]
+    fn replan_prune_is_done_when_the_worker_is_gone_or_out_of_the_pool() {
+        let source = source(&[("a", 1)]);
+        let stale = with(
+            worker("Workers-51", "gone", 51, &[POOL]),
+            json!({"HealthStatus": "Unavailable"}),
+        );
+        let state = target(vec![stale.clone()]);
+        let plan = plan(
+            &source,
+            &state,
+            PlanOptions {
+                prune: true,
+                ..options()
+            },
+        );
+        let step = &plan.steps[1];
+        assert!(replan_prune(step, &plan.context, &[]).is_none());
+        let moved = with(stale.clone(), json!({"WorkerPoolIds": [OTHER_POOL]}));
+        assert!(replan_prune(step, &plan.context, &[moved]).is_none());
+        let retry = replan_prune(step, &plan.context, &[stale]).unwrap();
+        assert!(matches!(retry.write, Some(Write::Delete(_))));
+    }
+
+    #[test]
+    fn replan_after_a_committed_post_is_unchanged() {
+        let source = source(&[("a", 1)]);
+        let plan = plan(&source, &target(vec![]), options());
+        assert_eq!(plan.steps[0].action, Action::Create);
+        let committed = worker("Workers-60", "a", 1, &[POOL]);
+        let again = plan_source_worker(0, &source, &plan.context, &[committed]);
+        assert_eq!(again.action, Action::Unchanged);
+    }
+}
