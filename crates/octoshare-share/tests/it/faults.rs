@@ -1,0 +1,294 @@
+//! Writes whose outcome is unknown ("commit then 500", dropped connections) and interruption:
+//! never a duplicate, and a re-run converges.
+
+use crate::support::*;
+use octopus_emulator::{Emulator, Fault, Scenario, SpaceSeed, WorkerSeed};
+use octoshare_cli::{Exit, Shutdown};
+use octoshare_share::{Outcome, ShareConfig};
+
+const TARGETS: u32 = 3;
+const SOURCE_WORKERS: u32 = 3;
+
+fn config(emulator: &Emulator) -> ShareConfig {
+    let names: Vec<String> = (1..=TARGETS).map(|n| format!("Target {n}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ids = ids(emulator, &names);
+    let ids: Vec<&str> = ids.split(',').collect();
+    ShareConfig::new("Default", &ids, POOL)
+}
+
+/// Every target pool holds exactly one worker per source identity (and nothing else).
+fn assert_one_per_identity(emulator: &Emulator, context: &str) {
+    let source = emulator.space_id("Default").unwrap();
+    let expected: Vec<(String, String)> = emulator.workers(&source).iter().map(identity).collect();
+    for n in 1..=TARGETS {
+        let id = emulator.space_id(&format!("Target {n}")).unwrap();
+        let counts = identity_counts(&workers_in_pool(
+            emulator,
+            &id,
+            &pool_id(emulator, &id, POOL),
+        ));
+        assert_eq!(
+            counts.len(),
+            expected.len(),
+            "{context}: Target {n}: {counts:?}"
+        );
+        for key in &expected {
+            assert_eq!(
+                counts.get(key),
+                Some(&1),
+                "{context}: Target {n}: {counts:?}"
+            );
+        }
+        assert_eq!(
+            emulator.workers(&id).len(),
+            expected.len(),
+            "{context}: Target {n}"
+        );
+    }
+}
+
+#[test]
+fn share_commit_then_500_and_dropped_posts_never_duplicate_across_100_seeded_runs() {
+    let runtime = runtime();
+    let mut retried_runs = 0;
+    let mut faults_fired = 0;
+    for seed in 0..100_u64 {
+        let emulator = Emulator::start(
+            target_spaces(
+                Scenario::new()
+                    .seed(seed)
+                    .space(source_space(SOURCE_WORKERS)),
+                TARGETS,
+            )
+            .fault(
+                Fault::commit_then_500()
+                    .method("POST")
+                    .path("/api/*/workers")
+                    .rate(0.35),
+            )
+            .fault(
+                Fault::commit_then_drop()
+                    .method("POST")
+                    .path("/api/*/workers")
+                    .rate(0.2),
+            )
+            .fault(
+                Fault::drop_connection()
+                    .method("POST")
+                    .path("/api/*/workers")
+                    .rate(0.2),
+            ),
+        )
+        .unwrap();
+        let client = client(&emulator, &emulator.api_key());
+        let config = config(&emulator);
+        let (report, output) =
+            runtime.block_on(share_in_process(&client, &config, &Shutdown::new()));
+        let report = report.unwrap_or_else(|error| panic!("seed {seed}: {error:#}\n{output}"));
+        faults_fired += emulator
+            .requests()
+            .iter()
+            .filter(|r| r.fault.is_some())
+            .count();
+
+        // Never a duplicate, whatever happened.
+        let source = emulator.space_id("Default").unwrap();
+        let source_count = emulator.workers(&source).len();
+        for n in 1..=TARGETS {
+            let id = emulator.space_id(&format!("Target {n}")).unwrap();
+            let counts = identity_counts(&emulator.workers(&id));
+            assert!(
+                counts.values().all(|&count| count == 1),
+                "seed {seed}: {counts:?}\n{output}"
+            );
+            assert!(counts.len() <= source_count);
+        }
+        if report.totals.failed > 0 {
+            // Only "still unknown after bounded retries" may fail; a clean re-run converges.
+            retried_runs += 1;
+            for space in &report.spaces {
+                for worker in space
+                    .workers
+                    .iter()
+                    .filter(|w| w.outcome == Outcome::Failed)
+                {
+                    assert!(
+                        worker.reason.contains("run the step again"),
+                        "seed {seed}: {}",
+                        worker.reason
+                    );
+                }
+            }
+            emulator.clear_faults();
+            let (again, output) =
+                runtime.block_on(share_in_process(&client, &config, &Shutdown::new()));
+            let again = again.unwrap();
+            assert_eq!(again.totals.failed, 0, "seed {seed}: {output}");
+        } else {
+            assert_eq!(
+                report.totals.created,
+                u64::from(TARGETS * SOURCE_WORKERS),
+                "seed {seed}: {output}"
+            );
+        }
+        assert_one_per_identity(&emulator, &format!("seed {seed}"));
+    }
+    assert!(
+        retried_runs < 20,
+        "{retried_runs} of 100 runs needed a second run"
+    );
+    assert!(faults_fired > 300, "only {faults_fired} faults fired");
+}
+
+#[test]
+fn share_commit_then_500_on_post_is_counted_as_created_by_the_binary() {
+    let emulator = Emulator::start(
+        target_spaces(Scenario::new().space(source_space(2)), 1)
+            .fault(
+                Fault::commit_then_500()
+                    .method("POST")
+                    .path("/api/*/workers")
+                    .limit(1),
+            )
+            .fault(
+                Fault::drop_connection()
+                    .method("POST")
+                    .path("/api/*/workers")
+                    .limit(1),
+            ),
+    )
+    .unwrap();
+    let result = run(&emulator, &args(&share_args("Target 1"), &[]));
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    assert_eq!(result.counts(), [2, 0, 0, 0, 0]);
+    let target = emulator.space_id("Target 1").unwrap();
+    assert_eq!(emulator.workers(&target).len(), 2);
+    // Two first POSTs, one re-read each, one repeated POST for the dropped one.
+    assert_eq!(emulator.count("POST"), 3, "{:#?}", emulator.requests());
+}
+
+#[test]
+fn share_unknown_outcome_on_put_and_delete_is_settled_by_re_reading() {
+    let emulator = Emulator::start(
+        Scenario::new()
+            .space(source_space(1))
+            .space(
+                SpaceSeed::new("Target 1")
+                    .pool(POOL)
+                    .pool("Other Pool")
+                    .worker(
+                        WorkerSeed::polling("web-1", &uri(1), &thumbprint(1)).in_pool("Other Pool"),
+                    )
+                    .worker(polling("gone", 300).health("Unavailable")),
+            )
+            .fault(
+                Fault::commit_then_500()
+                    .method("PUT")
+                    .path("/api/*/workers/*")
+                    .limit(1),
+            )
+            .fault(
+                Fault::commit_then_drop()
+                    .method("DELETE")
+                    .path("/api/*/workers/*")
+                    .limit(1),
+            ),
+    )
+    .unwrap();
+    let result = run(&emulator, &args(&share_args("Target 1"), &["--prune"]));
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    assert_eq!(result.counts(), [0, 1, 0, 1, 0]);
+    assert_eq!((emulator.count("PUT"), emulator.count("DELETE")), (1, 1));
+    let target = emulator.space_id("Target 1").unwrap();
+    assert_eq!(emulator.workers(&target).len(), 1);
+}
+
+#[test]
+fn share_duplicate_name_refusal_from_a_concurrent_creator_is_settled_by_re_reading() {
+    // Another process registers web-1 between our read and our POST: the emulator refuses our
+    // POST with Octopus's 400 duplicate-name envelope; re-reading shows it is already shared.
+    let emulator =
+        Emulator::start(target_spaces(Scenario::new().space(source_space(1)), 1)).unwrap();
+    let target = emulator.space_id("Target 1").unwrap();
+    emulator.add_fault(Fault::latency(std::time::Duration::from_millis(300)).method("POST"));
+    let runtime = runtime();
+    let client = client(&emulator, &emulator.api_key());
+    let config = ShareConfig::new("Default", &[&target], POOL);
+    let shutdown = Shutdown::new();
+    let (report, output) = runtime.block_on(async {
+        let share = share_in_process(&client, &config, &shutdown);
+        let race = async {
+            while emulator.count("POST") == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            emulator.add_worker(&target, polling("web-1", 1));
+        };
+        let (result, ()) = tokio::join!(share, race);
+        result
+    });
+    let report = report.unwrap();
+    assert_eq!(report.totals.failed, 0, "{output}");
+    assert_eq!(report.totals.unchanged, 1, "{output}");
+    assert_eq!(emulator.workers(&target).len(), 1);
+}
+
+#[test]
+fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
+    let emulator = Emulator::start(
+        target_spaces(Scenario::new().space(source_space(SOURCE_WORKERS)), TARGETS)
+            .fault(Fault::latency(std::time::Duration::from_millis(150)).method("POST")),
+    )
+    .unwrap();
+    let runtime = runtime();
+    let client = client(&emulator, &emulator.api_key());
+    let mut config = config(&emulator);
+    config.concurrency = 1;
+    let shutdown = Shutdown::new();
+    let (report, output) = runtime.block_on(async {
+        let share = share_in_process(&client, &config, &shutdown);
+        let interrupt = async {
+            while emulator.count("POST") == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            shutdown.request();
+        };
+        let (result, ()) = tokio::join!(share, interrupt);
+        result
+    });
+    let report = report.unwrap();
+    assert!(report.interrupted, "{output}");
+    assert_eq!(report.exit(), Exit::PartialFailure);
+    // The POST in flight finished; nothing else was sent.
+    assert_eq!(emulator.count("POST"), 1, "{output}");
+    assert_eq!(report.totals.created, 1, "{output}");
+    assert_eq!(report.totals.not_attempted, 2 + 2, "{output}");
+    assert!(output.contains("not attempted"), "{output}");
+
+    let (again, output) = runtime.block_on(share_in_process(&client, &config, &Shutdown::new()));
+    let again = again.unwrap();
+    assert_eq!(again.exit(), Exit::Success, "{output}");
+    assert_eq!((again.totals.created, again.totals.unchanged), (8, 1));
+    assert_one_per_identity(&emulator, "after the re-run");
+}
+
+#[test]
+fn share_shutdown_before_start_attempts_nothing() {
+    let emulator =
+        Emulator::start(target_spaces(Scenario::new().space(source_space(1)), 2)).unwrap();
+    let client = client(&emulator, &emulator.api_key());
+    let shutdown = Shutdown::new();
+    shutdown.request();
+    let (report, _) =
+        runtime().block_on(share_in_process(&client, &config_two(&emulator), &shutdown));
+    let report = report.unwrap();
+    assert_eq!(report.totals.not_attempted, 2);
+    assert!(report.interrupted);
+    assert_eq!(writes(&emulator), 0);
+}
+
+fn config_two(emulator: &Emulator) -> ShareConfig {
+    let ids = ids(emulator, &["Target 1", "Target 2"]);
+    let ids: Vec<&str> = ids.split(',').collect();
+    ShareConfig::new("Default", &ids, POOL)
+}

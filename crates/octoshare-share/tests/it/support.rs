@@ -1,0 +1,276 @@
+//! Shared test fixtures: scenarios, running the binary against an emulator, decoding its output.
+
+use octopus_emulator::{Emulator, Scenario, SpaceSeed, WorkerSeed};
+use octoshare_cli::{Emitter, OutputMode, Shutdown};
+use octoshare_core::service_message::parse_service_messages;
+use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
+use octoshare_share::{ShareConfig, ShareReport, share_workers};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+/// The pool shared in every test.
+pub const POOL: &str = "AWS Worker Pool TF";
+
+/// A polling subscription id: `poll://` + 20 lowercase alphanumerics + `/`.
+pub fn uri(n: u32) -> String {
+    format!("poll://w{n:019}/")
+}
+
+/// A 40-hex-digit thumbprint.
+pub fn thumbprint(n: u32) -> String {
+    format!("{:040X}", 0xABCD_0000_u64 + u64::from(n))
+}
+
+/// A healthy polling worker `name` with endpoint `n` in the pool.
+pub fn polling(name: &str, n: u32) -> WorkerSeed {
+    WorkerSeed::polling(name, &uri(n), &thumbprint(n)).in_pool(POOL)
+}
+
+/// The source space "Default" with `workers` polling workers `web-1..` (endpoints 1..).
+pub fn source_space(workers: u32) -> SpaceSeed {
+    let mut space = SpaceSeed::new("Default").default_space().pool(POOL);
+    for n in 1..=workers {
+        space = space.worker(polling(&format!("web-{n}"), n));
+    }
+    space
+}
+
+/// Target spaces "Target 1".."Target n", each with the pool (and a "Fast" policy).
+pub fn target_spaces(mut scenario: Scenario, count: u32) -> Scenario {
+    for n in 1..=count {
+        scenario = scenario.space(
+            SpaceSeed::new(&format!("Target {n}"))
+                .pool(POOL)
+                .pool("Other Pool")
+                .policy("Fast"),
+        );
+    }
+    scenario
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Output variables (`setVariable` service messages), decoded.
+    pub fn outputs(&self) -> HashMap<String, String> {
+        parse_service_messages(&self.stdout)
+            .into_iter()
+            .filter(|message| message.name == "setVariable")
+            .filter_map(|message| {
+                Some((
+                    message.get("name")?.to_owned(),
+                    message.get("value")?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    /// An output variable as a number.
+    pub fn count(&self, name: &str) -> u64 {
+        let outputs = self.outputs();
+        let value = outputs
+            .get(name)
+            .unwrap_or_else(|| panic!("no output {name} in:\n{}", self.stdout));
+        value.parse().unwrap()
+    }
+
+    /// The five counts, in order Created, Updated, Unchanged, Pruned, Failed.
+    pub fn counts(&self) -> [u64; 5] {
+        [
+            self.count("CreatedWorkerCount"),
+            self.count("UpdatedWorkerCount"),
+            self.count("UnchangedWorkerCount"),
+            self.count("PrunedWorkerCount"),
+            self.count("FailedCount"),
+        ]
+    }
+
+    /// Service messages with this name.
+    pub fn messages(&self, name: &str) -> Vec<octoshare_core::ServiceMessage> {
+        parse_service_messages(&self.stdout)
+            .into_iter()
+            .filter(|message| message.name == name)
+            .collect()
+    }
+}
+
+/// Runs `octoshare-share` with the admin key.
+pub fn run(emulator: &Emulator, arguments: &[&str]) -> Run {
+    run_with_key(emulator, &emulator.api_key(), arguments)
+}
+
+/// Runs `octoshare-share` with the given API key (env), `--retry-delay 0ms`.
+pub fn run_with_key(emulator: &Emulator, key: &str, arguments: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_octoshare-share"))
+        .env("OCTOPUS_URL", emulator.url())
+        .env("OCTOPUS_API_KEY", key)
+        .env_remove("OCTOPUS_ACCESS_TOKEN")
+        .env_remove("OCTOPUS_CA_CERT")
+        .args(arguments)
+        .args(["--retry-delay", "0ms"])
+        .output()
+        .expect("octoshare-share runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The usual arguments: from "Default" into `targets`, pool [`POOL`].
+pub fn share_args(targets: &str) -> Vec<String> {
+    vec![
+        "--from-space".into(),
+        "Default".into(),
+        "--to-spaces".into(),
+        targets.into(),
+        "--worker-pool".into(),
+        POOL.into(),
+    ]
+}
+
+/// `share_args` plus extra flags, as `&str`s for [`run`].
+pub fn args<'a>(base: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect()
+}
+
+/// Comma-joined Ids of the spaces named.
+pub fn ids(emulator: &Emulator, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| emulator.space_id(name).expect("space exists"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Writes (POST/PUT/DELETE) in the emulator's log.
+pub fn writes(emulator: &Emulator) -> usize {
+    ["POST", "PUT", "DELETE"]
+        .iter()
+        .map(|method| emulator.count(method))
+        .sum()
+}
+
+/// GET requests whose path is under `/api/{space_id}/`.
+pub fn gets_in_space(emulator: &Emulator, space_id: &str) -> usize {
+    let prefix = format!("/api/{space_id}/");
+    emulator
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET" && request.path.starts_with(&prefix))
+        .count()
+}
+
+/// The `Id` of the pool named `name` in a space.
+pub fn pool_id(emulator: &Emulator, space_id: &str, name: &str) -> String {
+    emulator
+        .worker_pools(space_id)
+        .iter()
+        .find(|pool| pool["Name"] == name)
+        .and_then(|pool| pool["Id"].as_str())
+        .expect("pool exists")
+        .to_owned()
+}
+
+/// Workers of a space in the pool `pool_id`.
+pub fn workers_in_pool(emulator: &Emulator, space_id: &str, pool_id: &str) -> Vec<Value> {
+    emulator
+        .workers(space_id)
+        .into_iter()
+        .filter(|worker| {
+            worker["WorkerPoolIds"]
+                .as_array()
+                .is_some_and(|pools| pools.iter().any(|id| id == pool_id))
+        })
+        .collect()
+}
+
+/// `(Uri, Thumbprint)` of a worker JSON, normalised.
+pub fn identity(worker: &Value) -> (String, String) {
+    (
+        worker["Endpoint"]["Uri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase(),
+        worker["Endpoint"]["Thumbprint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_uppercase(),
+    )
+}
+
+/// How many workers of the pool carry each identity.
+pub fn identity_counts(workers: &[Value]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for worker in workers {
+        *counts.entry(identity(worker)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A client on the emulator with zero-delay retries.
+pub fn client(emulator: &Emulator, key: &str) -> Client {
+    Client::builder(
+        ServerUrl::parse(&emulator.url()).unwrap(),
+        Credentials::ApiKey(Secret::new(key.to_owned())),
+    )
+    .retry_policy(RetryPolicy::immediate(3))
+    .build()
+    .unwrap()
+}
+
+/// A current-thread runtime for in-process runs.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Captures what an emitter writes.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Runs the library in-process (octopus mode, output captured).
+pub async fn share_in_process(
+    client: &Client,
+    config: &ShareConfig,
+    shutdown: &Shutdown,
+) -> (anyhow::Result<ShareReport>, String) {
+    let stdout = Captured::default();
+    let mut emitter = Emitter::with_writers(
+        OutputMode::Octopus,
+        Box::new(stdout.clone()),
+        Box::new(io::sink()),
+    );
+    let result = share_workers(client, config, &mut emitter, shutdown).await;
+    (result, stdout.text())
+}
