@@ -276,10 +276,14 @@ pub async fn wait_for_workers(
             }
             PollResult::Failed(message) => {
                 let left = deadline.saturating_duration_since(Instant::now());
+                let next = if left.is_zero() {
+                    "no time left".to_owned()
+                } else {
+                    format!("polling goes on ({} left)", format_elapsed(left))
+                };
                 emitter.warning(&format!(
-                    "poll {} of worker pool {place} failed, polling goes on ({} left): {message}",
-                    outcome.polls,
-                    format_elapsed(left)
+                    "poll {} of worker pool {place} failed, {next}: {message}",
+                    outcome.polls
                 ));
                 outcome.last_error = Some(message);
             }
@@ -395,7 +399,7 @@ pub fn emit_outputs(outcome: &WaitOutcome, emitter: &mut Emitter) {
 
 /// The pool named `wanted` in the space (exit 3 naming the pools there when there is none).
 async fn find_pool(client: &Client, space: &SpaceRef, wanted: &str) -> anyhow::Result<WorkerPool> {
-    let pools = client
+    let mut pools = client
         .worker_pools(&space.id)
         .all()
         .await
@@ -411,10 +415,7 @@ async fn find_pool(client: &Client, space: &SpaceRef, wanted: &str) -> anyhow::R
         .position(|pool| pool.name.trim() == wanted)
         .or_else(|| pools.iter().position(|pool| same_name(&pool.name, wanted)));
     match found {
-        Some(index) => Ok(pools
-            .into_iter()
-            .nth(index)
-            .context("internal error: pool index")?),
+        Some(index) => Ok(pools.swap_remove(index)),
         None => {
             let names: Vec<&str> = pools.iter().map(|pool| pool.name.as_str()).collect();
             Err(ExitError::not_found(format!(

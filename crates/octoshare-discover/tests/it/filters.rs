@@ -78,3 +78,12 @@ fn invalid_glob_is_a_usage_error() {
     );
     assert!(emulator.requests().is_empty());
 }
+
+#[test]
+fn zero_concurrency_is_refused_by_the_flag_parser() {
+    let emulator = start(four_spaces());
+    let run = discover(&emulator, &["--worker-pool", TF_POOL, "--concurrency", "0"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("--concurrency"), "{}", run.stderr);
+    assert!(emulator.requests().is_empty());
+}

@@ -382,3 +382,71 @@ fn server_errors_while_polling_are_warnings_and_polling_goes_on() {
     assert!(warnings[1].starts_with("poll 2 of"), "{warnings:?}");
     assert_eq!(run.outputs()["RegisteredWorkerNames"], "worker-a");
 }
+
+#[test]
+fn failing_polls_until_the_deadline_time_out_with_the_last_error() {
+    let emulator = start(Scenario::new().space(default_space([worker("worker-a", 1)])));
+    emulator.add_fault(Fault::status(503).path("/api/*/workerpools/*/workers"));
+    let run = wait(
+        &emulator,
+        &[
+            "--space",
+            "Default",
+            "--worker-pool",
+            TF_POOL,
+            "--count",
+            "1",
+            "--timeout",
+            "300ms",
+            "--poll-interval",
+            "100ms",
+            "--max-retries",
+            "0",
+        ],
+    );
+    assert_eq!(run.code, Some(4), "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.starts_with(
+            "timed out after 300ms: 0 of 1 worker registered in 'AWS Worker Pool TF' (Spaces-1); 1 missing; last poll failed: "
+        ),
+        "{line}"
+    );
+    assert!(line.contains("503"), "{line}");
+    let polls = polls(&emulator.requests()).len();
+    assert!((2..=5).contains(&polls), "{polls} polls in 300ms");
+}
+
+#[test]
+fn a_hanging_poll_is_abandoned_soon_after_the_deadline() {
+    let emulator = start(Scenario::new().space(default_space([])));
+    emulator.add_fault(Fault::stall(Duration::from_secs(20)).path("/api/*/workerpools/*/workers"));
+    let started = Instant::now();
+    let run = wait(
+        &emulator,
+        &[
+            "--space",
+            "Default",
+            "--worker-pool",
+            TF_POOL,
+            "--count",
+            "1",
+            "--timeout",
+            "300ms",
+            "--poll-interval",
+            "100ms",
+            "--request-timeout",
+            "10s",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, Some(4), "{run:?}");
+    assert!(
+        run.error_line().ends_with(
+            "; 1 missing; last poll failed: no answer before the deadline: the poll was abandoned"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(took < Duration::from_secs(5), "the wait took {took:?}");
+}
