@@ -401,7 +401,7 @@ impl Client {
             method: "GET".to_owned(),
             path: display_path(&url),
             json_path: err.path().to_string(),
-            reason: self.scrub(&truncate_chars(&err.inner().to_string(), EXCERPT_CHARS)),
+            reason: truncate_chars(&self.scrub(&err.inner().to_string()), EXCERPT_CHARS),
         })
     }
 
@@ -572,7 +572,7 @@ impl Client {
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
             let path = err.path().to_string();
             let reason = err.into_inner().to_string();
-            decode_error(path, self.scrub(&truncate_chars(&reason, EXCERPT_CHARS)))
+            decode_error(path, truncate_chars(&self.scrub(&reason), EXCERPT_CHARS))
         })?;
         deserializer.end().map_err(|err| {
             decode_error(
@@ -630,7 +630,12 @@ impl Client {
             match failure {
                 Failure::Transport(err) => {
                     let kind = transport_kind(&err);
-                    if attempt < max_attempts && transport_error_is_retryable(&method, kind) {
+                    // A redirect loop or a refused redirect will not go away by asking again.
+                    let deterministic = err.is_redirect() || err.is_builder();
+                    if attempt < max_attempts
+                        && !deterministic
+                        && transport_error_is_retryable(&method, kind)
+                    {
                         let delay = policy.delay_before_retry(attempt, None);
                         self.before_retry(
                             &method,
@@ -827,7 +832,8 @@ impl Client {
             .chars()
             .filter(|c| !c.is_control())
             .collect();
-        self.scrub(&truncate_chars(&one_line, max_chars))
+        // Scrub before cutting, so that a secret cut in half cannot survive as a prefix.
+        truncate_chars(&self.scrub(&one_line), max_chars)
     }
 
     /// Removes the secret and any secret query values from text that is about to go into an error.

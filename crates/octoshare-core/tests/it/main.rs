@@ -1,0 +1,13 @@
+//! Integration tests for octoshare-core: against the Octopus emulator where a real API is
+//! needed, and against a tiny canned HTTP server for malformed responses, redirects and headers.
+
+mod auth;
+mod errors;
+mod fixtures;
+mod paging;
+mod redaction;
+mod resources;
+mod retries;
+mod root;
+mod service_messages;
+mod support;
