@@ -13,7 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use octoshare_core::service_message::{LogLevel, ServiceMessage};
 use serde_json::{Map, Value};
 use std::io::{self, IsTerminal, Write};
+use std::ops::RangeInclusive;
 use std::path::Path;
+use std::time::Duration;
 
 /// How a binary writes its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,6 +70,26 @@ pub struct Emitter {
     stderr_is_terminal: bool,
     last_progress: Option<(u64, u64, String)>,
     quiet: bool,
+    phase: Option<Phase>,
+    progress_bar_is_spinner: bool,
+    last_percentage: Option<u8>,
+}
+
+/// A phase of a multi-phase run (see [`Emitter::begin_phase`]).
+#[derive(Debug, Clone)]
+struct Phase {
+    label: String,
+    start: u8,
+    end: u8,
+}
+
+impl Phase {
+    /// Maps a percentage of the phase into the phase's share of the whole run.
+    fn scale(&self, percentage: u8) -> u8 {
+        let span = u32::from(self.end.saturating_sub(self.start));
+        let scaled = u32::from(self.start) + span * u32::from(percentage.min(100)) / 100;
+        u8::try_from(scaled).unwrap_or(100)
+    }
 }
 
 impl std::fmt::Debug for Emitter {
@@ -103,6 +125,9 @@ impl Emitter {
             stderr_is_terminal: false,
             last_progress: None,
             quiet: false,
+            phase: None,
+            progress_bar_is_spinner: false,
+            last_percentage: None,
         }
     }
 
@@ -178,8 +203,15 @@ impl Emitter {
 
     /// Reports progress `current` of `total` with a message. Octopus mode: a `progress` service
     /// message; a terminal: a progress bar on stderr; otherwise a plain line when the message changes.
+    ///
+    /// Inside a phase ([`Emitter::begin_phase`]) the message is prefixed with the phase's label
+    /// and the Octopus percentage is scaled into the phase's share of the whole run.
     pub fn progress(&mut self, current: u64, total: u64, message: &str) {
-        let state = (current, total, message.to_owned());
+        let labelled = match &self.phase {
+            Some(phase) => format!("{}: {message}", phase.label),
+            None => message.to_owned(),
+        };
+        let state = (current, total, labelled.clone());
         if self.last_progress.as_ref() == Some(&state) {
             return;
         }
@@ -187,25 +219,39 @@ impl Emitter {
         match self.mode {
             OutputMode::Octopus => {
                 let percentage = percentage(current, total);
-                self.stdout_line(&ServiceMessage::progress(percentage, message).to_line());
+                let percentage = self
+                    .phase
+                    .as_ref()
+                    .map_or(percentage, |phase| phase.scale(percentage));
+                self.octopus_progress(percentage, &labelled);
             }
             _ if self.quiet => {}
             _ if self.stderr_is_terminal => {
-                let bar = self.progress_bar.get_or_insert_with(|| {
-                    let bar = ProgressBar::new(total);
-                    if let Ok(style) =
-                        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
-                    {
+                let prefix = self.phase.as_ref().map(|phase| phase.label.clone());
+                let restyle = self.progress_bar.is_none() || self.progress_bar_is_spinner;
+                let bar = self
+                    .progress_bar
+                    .get_or_insert_with(|| ProgressBar::new(total));
+                if restyle {
+                    let template = if prefix.is_some() {
+                        "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} {msg}"
+                    } else {
+                        "{spinner} [{bar:30}] {pos}/{len} {msg}"
+                    };
+                    if let Ok(style) = ProgressStyle::with_template(template) {
                         bar.set_style(style.progress_chars("=> "));
                     }
-                    bar
-                });
+                }
+                if let Some(prefix) = prefix {
+                    bar.set_prefix(prefix);
+                }
+                self.progress_bar_is_spinner = false;
                 bar.set_length(total);
                 bar.set_position(current.min(total));
                 bar.set_message(message.to_owned());
             }
             _ => {
-                let _ = writeln!(self.stderr, "{message}");
+                let _ = writeln!(self.stderr, "{labelled}");
                 let _ = self.stderr.flush();
             }
         }
@@ -216,7 +262,53 @@ impl Emitter {
         if let Some(bar) = self.progress_bar.take() {
             bar.finish_and_clear();
         }
+        self.progress_bar_is_spinner = false;
         self.last_progress = None;
+    }
+
+    /// Starts one phase of a multi-phase run (`octoshare run`: discover, wait, share) that
+    /// covers `percent` of the whole run. Until [`Emitter::end_phase`], progress messages are
+    /// prefixed with `label`, and in octopus mode their percentages are scaled into `percent`,
+    /// so the task's progress only grows from one phase to the next. Octopus mode reports the
+    /// phase's start at once; a terminal shows a spinner with `message` until the phase reports
+    /// progress; plain output shows nothing (the caller prints its own heading).
+    pub fn begin_phase(&mut self, label: &str, percent: RangeInclusive<u8>, message: &str) {
+        self.end_phase();
+        let (start, end) = (*percent.start(), (*percent.end()).max(*percent.start()));
+        self.phase = Some(Phase {
+            label: label.to_owned(),
+            start: start.min(100),
+            end: end.min(100),
+        });
+        match self.mode {
+            OutputMode::Octopus => {
+                self.octopus_progress(start.min(100), &format!("{label}: {message}"));
+            }
+            _ if self.quiet || !self.stderr_is_terminal => {}
+            _ => {
+                let spinner = ProgressBar::new_spinner();
+                if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}") {
+                    spinner.set_style(style);
+                }
+                spinner.set_prefix(label.to_owned());
+                spinner.set_message(message.to_owned());
+                spinner.enable_steady_tick(Duration::from_millis(100));
+                self.progress_bar = Some(spinner);
+                self.progress_bar_is_spinner = true;
+            }
+        }
+    }
+
+    /// Ends the phase started by [`Emitter::begin_phase`]: clears its progress display and, in
+    /// octopus mode, reports the phase's end percentage (unless progress already reached it).
+    pub fn end_phase(&mut self) {
+        self.finish_progress();
+        if let Some(phase) = self.phase.take()
+            && self.mode == OutputMode::Octopus
+            && self.last_percentage.is_none_or(|last| last < phase.end)
+        {
+            self.octopus_progress(phase.end, &format!("{}: done", phase.label));
+        }
     }
 
     /// Attaches a file as an Octopus artifact (`createArtifact`); other modes mention the path.
@@ -264,6 +356,11 @@ impl Emitter {
             writeln!(self.stdout, "{text}")?;
         }
         self.stdout.flush()
+    }
+
+    fn octopus_progress(&mut self, percentage: u8, message: &str) {
+        self.last_percentage = Some(percentage);
+        self.stdout_line(&ServiceMessage::progress(percentage, message).to_line());
     }
 
     fn human_line(&mut self, line: &str) {
@@ -433,6 +530,50 @@ mod tests {
             document,
             serde_json::json!({"Error": "boom", "ExitCode": 7})
         );
+    }
+
+    #[test]
+    fn phases_scale_octopus_progress_into_their_share_of_the_run() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Octopus);
+        emitter.begin_phase("discover", 0..=10, "looking for the pool");
+        emitter.end_phase();
+        emitter.begin_phase("wait", 10..=60, "waiting for 2 workers");
+        emitter.progress(1, 2, "1 of 2 workers registered");
+        emitter.progress(2, 2, "2 of 2 workers registered");
+        emitter.finish_progress();
+        emitter.end_phase();
+        emitter.begin_phase("share", 60..=100, "sharing");
+        emitter.progress(1, 1, "1 of 1 space done");
+        emitter.end_phase();
+        emitter.progress(1, 2, "outside any phase");
+        let messages = parse_service_messages(&stdout.text());
+        let progress: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|m| (m.get("percentage").unwrap(), m.get("message").unwrap()))
+            .collect();
+        assert_eq!(
+            progress,
+            vec![
+                ("0", "discover: looking for the pool"),
+                ("10", "discover: done"),
+                ("10", "wait: waiting for 2 workers"),
+                ("35", "wait: 1 of 2 workers registered"),
+                ("60", "wait: 2 of 2 workers registered"),
+                ("60", "share: sharing"),
+                ("100", "share: 1 of 1 space done"),
+                ("50", "outside any phase"),
+            ]
+        );
+    }
+
+    #[test]
+    fn phases_label_plain_progress_lines() {
+        let (mut emitter, stdout, stderr) = emitter(OutputMode::Text);
+        emitter.begin_phase("wait", 10..=60, "waiting");
+        emitter.progress(1, 3, "1 of 3 workers registered");
+        emitter.end_phase();
+        assert_eq!(stdout.text(), "");
+        assert_eq!(stderr.text(), "wait: 1 of 3 workers registered\n");
     }
 
     #[test]
