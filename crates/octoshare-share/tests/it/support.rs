@@ -8,7 +8,6 @@ use octoshare_share::{ShareConfig, ShareReport, share_workers};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 /// The pool shared in every test.
@@ -110,7 +109,7 @@ pub fn run(emulator: &Emulator, arguments: &[&str]) -> Run {
 
 /// Runs `octoshare-share` with the given API key (env), `--retry-delay 0ms`.
 pub fn run_with_key(emulator: &Emulator, key: &str, arguments: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_octoshare-share"))
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_octoshare-share"))
         .env("OCTOPUS_URL", emulator.url())
         .env("OCTOPUS_API_KEY", key)
         .env_remove("OCTOPUS_ACCESS_TOKEN")
