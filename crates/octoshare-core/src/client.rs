@@ -30,8 +30,8 @@ use crate::server_url::ServerUrl;
 
 /// Redirects followed per request before giving up (a redirect loop).
 const MAX_REDIRECTS: usize = 5;
-/// More pages than this while following `Page.Next` is treated as a paging loop.
-const MAX_PAGES: usize = 10_000;
+/// More pages than this while following `Page.Next` is treated as a paging loop (default).
+const DEFAULT_MAX_PAGES: usize = 10_000;
 /// Error bodies are read up to this many bytes.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// Server-provided text quoted in an error message is cut to this many characters.
@@ -109,6 +109,7 @@ pub struct ClientBuilder {
     ca_certificate_pem: Option<Vec<u8>>,
     read_only: bool,
     user_agent: String,
+    max_pages: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -121,6 +122,7 @@ impl fmt::Debug for ClientBuilder {
             .field("has_ca_certificate", &self.ca_certificate_pem.is_some())
             .field("read_only", &self.read_only)
             .field("user_agent", &self.user_agent)
+            .field("max_pages", &self.max_pages)
             .finish()
     }
 }
@@ -155,6 +157,13 @@ impl ClientBuilder {
     /// The `User-Agent` header; default `octoshare/<version>`.
     pub fn user_agent(mut self, user_agent: &str) -> Self {
         user_agent.clone_into(&mut self.user_agent);
+        self
+    }
+
+    /// The most pages `all_pages` reads before deciding the server is looping
+    /// ([`ApiError::PagingLoop`]); default 10 000.
+    pub fn max_pages(mut self, max_pages: usize) -> Self {
+        self.max_pages = max_pages.max(1);
         self
     }
 
@@ -211,6 +220,7 @@ impl ClientBuilder {
                 auth_header,
                 retry_policy: self.retry_policy,
                 read_only: self.read_only,
+                max_pages: self.max_pages,
                 counters: Counters::default(),
             }),
         })
@@ -299,6 +309,7 @@ struct Inner {
     auth_header: Option<(HeaderName, HeaderValue)>,
     retry_policy: RetryPolicy,
     read_only: bool,
+    max_pages: usize,
     counters: Counters,
 }
 
@@ -335,6 +346,7 @@ impl Client {
             ca_certificate_pem: None,
             read_only: false,
             user_agent: format!("octoshare/{}", env!("CARGO_PKG_VERSION")),
+            max_pages: DEFAULT_MAX_PAGES,
         }
     }
 
@@ -472,7 +484,8 @@ impl Client {
     /// Reads every page of a paged collection, following `Links["Page.Next"]`.
     ///
     /// A next link that was already visited, a `skip` that does not advance, an empty page
-    /// that still has a next link, or more than 10 000 pages fail with [`ApiError::PagingLoop`].
+    /// that still has a next link, or more pages than [`ClientBuilder::max_pages`] (10 000)
+    /// fail with [`ApiError::PagingLoop`].
     pub async fn all_pages<T: DeserializeOwned>(
         &self,
         first_page: &str,
@@ -485,7 +498,7 @@ impl Client {
         let mut items = Vec::new();
         let mut next_url = Some(first_url.clone());
         while let Some(url) = next_url.take() {
-            if visited.len() >= MAX_PAGES || !visited.insert(url.as_str().to_owned()) {
+            if visited.len() >= self.inner.max_pages || !visited.insert(url.as_str().to_owned()) {
                 return Err(paging_loop());
             }
             let page: Page<T> = self.request_json(Method::GET, url.clone(), None).await?;
@@ -652,7 +665,10 @@ impl Client {
                         url: self.scrub(url.as_str()),
                         kind,
                         attempts: attempt,
-                        source: TransportSource::new(self.scrub(&describe_error_chain(&err))),
+                        source: TransportSource::new(
+                            self.scrub(&transport_summary(&err, kind)),
+                            self.scrub(&describe_error_chain(&err)),
+                        ),
                     });
                 }
                 Failure::Status(response) => {
@@ -926,7 +942,32 @@ fn transport_kind(err: &reqwest::Error) -> TransportKind {
     }
 }
 
-/// The error and its causes on one line, without URLs (reqwest's URL is dropped; others are redacted by the caller).
+/// What went wrong below HTTP and the fix, for the error's own message.
+fn transport_summary(err: &reqwest::Error, kind: TransportKind) -> String {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = current {
+        if let Some(refused) = cause.downcast_ref::<RedirectRefused>() {
+            return refused.to_string();
+        }
+        current = cause.source();
+    }
+    let chain = describe_error_chain(err).to_ascii_lowercase();
+    match kind {
+        TransportKind::Connect if chain.contains("certificate") => {
+            "the server's TLS certificate is not trusted: pass the CA certificate that signed it (--ca-cert / OCTOPUS_CA_CERT)".to_owned()
+        }
+        TransportKind::Connect | TransportKind::Timeout => kind.to_string(),
+        TransportKind::Other if err.is_body() || err.is_decode() => {
+            "the connection was closed before the whole response arrived".to_owned()
+        }
+        TransportKind::Other => {
+            "the connection failed or was closed before a response arrived".to_owned()
+        }
+    }
+}
+
+/// The error and its causes on one line, without URLs (reqwest's URL is dropped; others are
+/// redacted by the caller). A refused redirect is left out: the summary already says it.
 fn describe_error_chain(err: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
@@ -934,7 +975,7 @@ fn describe_error_chain(err: &reqwest::Error) -> String {
     parts.push(top);
     while let Some(cause) = current {
         let text = cause.to_string();
-        if !parts.iter().any(|part| part == &text) {
+        if !cause.is::<RedirectRefused>() && !parts.iter().any(|part| part == &text) {
             parts.push(text);
         }
         current = cause.source();

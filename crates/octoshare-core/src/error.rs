@@ -24,34 +24,44 @@ impl fmt::Display for TransportKind {
     }
 }
 
-/// The cause of an [`ApiError::Transport`]: the underlying error chain, flattened into one
-/// line with URLs and secrets removed, so that neither `Display` nor `Debug` can leak a key.
+/// The cause of an [`ApiError::Transport`]: a one-line summary with the fix (shown in the
+/// error's own message) and the underlying error chain, flattened into one line with URLs and
+/// secrets removed (shown as the error's source). Neither `Display` nor `Debug` can leak a key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TransportSource {
-    description: String,
+    summary: String,
+    detail: String,
 }
 
 impl TransportSource {
-    /// Wraps an already redacted description.
-    pub(crate) fn new(description: String) -> Self {
-        Self { description }
+    /// Wraps an already redacted summary and detail.
+    pub(crate) fn new(summary: String, detail: String) -> Self {
+        Self { summary, detail }
     }
 
-    /// The flattened, redacted description of the cause.
+    /// What went wrong and what to do, e.g. `more than 5 redirects, probably a redirect loop: ...`.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    /// The flattened, redacted chain of the underlying errors.
     pub fn description(&self) -> &str {
-        &self.description
+        &self.detail
     }
 }
 
 impl fmt::Display for TransportSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.description)
+        f.write_str(&self.detail)
     }
 }
 
 impl fmt::Debug for TransportSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TransportSource({:?})", self.description)
+        f.debug_struct("TransportSource")
+            .field("summary", &self.summary)
+            .field("detail", &self.detail)
+            .finish()
     }
 }
 
@@ -95,7 +105,7 @@ pub enum ApiError {
         reason: String,
     },
     /// The request did not produce an HTTP response (after retries where allowed).
-    #[error("{method} {url} failed after {attempts} {}: {kind}", plural(*attempts, "attempt"))]
+    #[error("{method} {url} failed after {attempts} {}: {}", plural(*attempts, "attempt"), source.summary())]
     Transport {
         /// HTTP method.
         method: String,
@@ -422,7 +432,7 @@ mod tests {
             url: "http://h/api".into(),
             kind,
             attempts: 1,
-            source: TransportSource::new("x".into()),
+            source: TransportSource::new("x".into(), "y".into()),
         };
         assert!(transport("POST", TransportKind::Timeout).outcome_unknown());
         assert!(transport("PUT", TransportKind::Other).outcome_unknown());

@@ -218,3 +218,29 @@ async fn a_next_link_to_another_host_is_refused() {
     );
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn an_absurd_number_of_pages_is_a_paging_loop() {
+    // Every page is new and `skip` advances, but the collection never ends.
+    let server = CannedServer::start(|_, index| {
+        page(
+            &[1, 2],
+            Some(&format!("/api/things?skip={}&take=2", (index + 1) * 2)),
+        )
+    });
+    let client = octoshare_core::Client::builder(
+        octoshare_core::ServerUrl::parse(&server.url()).unwrap(),
+        Credentials::api_key("API-KEY"),
+    )
+    .max_pages(5)
+    .build()
+    .unwrap();
+
+    let err = client
+        .all_pages::<u32>("/api/things?skip=0&take=2")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiError::PagingLoop { .. }), "{err:?}");
+    assert_eq!(server.requests().len(), 5);
+}
