@@ -110,7 +110,9 @@ pub fn exit_for_api_error(error: &ApiError) -> Exit {
         Exit::Unreachable
     } else if matches!(
         error,
-        ApiError::InvalidServerUrl { .. } | ApiError::InvalidCaCertificate { .. }
+        ApiError::InvalidServerUrl { .. }
+            | ApiError::InvalidCaCertificate { .. }
+            | ApiError::InvalidCredentials { .. }
     ) {
         Exit::Usage
     } else {
@@ -141,6 +143,15 @@ mod tests {
             one_line(&error),
             "while resolving spaces: no space named 'X'"
         );
+    }
+
+    #[test]
+    fn bad_connection_settings_are_usage_errors() {
+        let error = anyhow::Error::new(ApiError::InvalidCredentials {
+            what: "API key".to_owned(),
+            reason: "contains a line break".to_owned(),
+        });
+        assert_eq!(exit_for_error(&error), Exit::Usage);
     }
 
     #[test]
