@@ -42,33 +42,34 @@ impl<'a> ActionTemplatesHandler<'a> {
     }
 
     /// Every template of the space (`GET /api/{space}/actiontemplates/all`).
-    pub async fn all(&self) -> Result<Vec<ActionTemplate>, ApiError> {
-        self.client
-            .get_json(&api_path(&[self.space.as_str(), "actiontemplates", "all"]))
-            .await
+    pub fn all(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ActionTemplate>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "actiontemplates", "all"]);
+        async move { client.get_json(&path).await }
     }
 
     /// Creates a template (`POST /api/{space}/actiontemplates`); never retried blindly.
-    pub async fn create(&self, template: &Value) -> Result<ActionTemplate, ApiError> {
-        self.client
-            .post_json(
-                &api_path(&[self.space.as_str(), "actiontemplates"]),
-                template,
-            )
-            .await
+    pub fn create(
+        &self,
+        template: &Value,
+    ) -> impl Future<Output = Result<ActionTemplate, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "actiontemplates"]);
+        let template = template.clone();
+        async move { client.post_json(&path, &template).await }
     }
 
     /// Replaces a template (`PUT /api/{space}/actiontemplates/{id}`).
-    pub async fn update(
+    pub fn update(
         &self,
         id: &ActionTemplateId,
         template: &Value,
-    ) -> Result<ActionTemplate, ApiError> {
-        self.client
-            .put_json(
-                &api_path(&[self.space.as_str(), "actiontemplates", id.as_str()]),
-                template,
-            )
-            .await
+    ) -> impl Future<Output = Result<ActionTemplate, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "actiontemplates", id.as_str()]);
+        let template = template.clone();
+        async move { client.put_json(&path, &template).await }
     }
 }

@@ -46,27 +46,34 @@ impl<'a> MachinePoliciesHandler<'a> {
     }
 
     /// Every policy of the space (`GET /api/{space}/machinepolicies/all`).
-    pub async fn all(&self) -> Result<Vec<MachinePolicy>, ApiError> {
-        self.client
-            .get_json(&api_path(&[self.space.as_str(), "machinepolicies", "all"]))
-            .await
+    pub fn all(
+        &self,
+    ) -> impl Future<Output = Result<Vec<MachinePolicy>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "machinepolicies", "all"]);
+        async move { client.get_json(&path).await }
     }
 
     /// The space's default policy (`IsDefault`), if any.
-    pub async fn default_policy(&self) -> Result<Option<MachinePolicy>, ApiError> {
-        Ok(self
-            .all()
-            .await?
-            .into_iter()
-            .find(|policy| policy.is_default))
+    pub fn default_policy(
+        &self,
+    ) -> impl Future<Output = Result<Option<MachinePolicy>, ApiError>> + Send + use<'a> {
+        let all = self.all();
+        async move { Ok(all.await?.into_iter().find(|policy| policy.is_default)) }
     }
 
     /// The policy with this name (case-insensitive, trimmed), if any.
-    pub async fn find_by_name(&self, name: &str) -> Result<Option<MachinePolicy>, ApiError> {
-        Ok(self
-            .all()
-            .await?
-            .into_iter()
-            .find(|policy| names_match(&policy.name, name)))
+    pub fn find_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<MachinePolicy>, ApiError>> + Send + use<'a> {
+        let all = self.all();
+        let name = name.to_owned();
+        async move {
+            Ok(all
+                .await?
+                .into_iter()
+                .find(|policy| names_match(&policy.name, &name)))
+        }
     }
 }

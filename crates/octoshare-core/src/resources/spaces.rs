@@ -47,48 +47,63 @@ impl<'a> SpacesHandler<'a> {
     }
 
     /// Every space (`GET /api/spaces/all`), in the server's order.
-    pub async fn all(&self) -> Result<Vec<Space>, ApiError> {
-        self.client.get_json(&api_path(&["spaces", "all"])).await
+    pub fn all(&self) -> impl Future<Output = Result<Vec<Space>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        async move { client.get_json(&api_path(&["spaces", "all"])).await }
     }
 
     /// Every space through the paged listing (`GET /api/spaces?skip=0&take=30` and `Page.Next`).
-    pub async fn list_paged(&self) -> Result<Vec<Space>, ApiError> {
-        self.client.all_pages(&first_page_path(&["spaces"])).await
+    pub fn list_paged(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Space>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        async move { client.all_pages(&first_page_path(&["spaces"])).await }
     }
 
     /// One space by id (`GET /api/spaces/{id}`).
-    pub async fn get(&self, id: &SpaceId) -> Result<Space, ApiError> {
-        self.client
-            .get_json(&api_path(&["spaces", id.as_str()]))
-            .await
+    pub fn get(
+        &self,
+        id: &SpaceId,
+    ) -> impl Future<Output = Result<Space, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&["spaces", id.as_str()]);
+        async move { client.get_json(&path).await }
     }
 
     /// Finds a space by id (`Spaces-<n>`) or by name (case-insensitive, whitespace-trimmed).
     ///
     /// An id that does not exist falls back to a name search. A miss is
     /// [`ApiError::NotFound`] naming the space and how many spaces were searched.
-    pub async fn resolve(&self, name_or_id: &str) -> Result<Space, ApiError> {
-        let wanted = name_or_id.trim();
-        if let Some(id) = parse_space_id(wanted) {
-            match self.get(&id).await {
-                Ok(space) => return Ok(space),
-                Err(err) if err.is_not_found() => {}
-                Err(err) => return Err(err),
+    pub fn resolve(
+        &self,
+        name_or_id: &str,
+    ) -> impl Future<Output = Result<Space, ApiError>> + Send + use<'a> {
+        let handler = *self;
+        let wanted = name_or_id.trim().to_owned();
+        async move {
+            if let Some(id) = parse_space_id(&wanted) {
+                match handler.get(&id).await {
+                    Ok(space) => return Ok(space),
+                    Err(err) if err.is_not_found() => {}
+                    Err(err) => return Err(err),
+                }
             }
+            let spaces = handler.all().await?;
+            let n_spaces = spaces.len();
+            spaces
+                .into_iter()
+                .find(|space| {
+                    names_match(&space.name, &wanted) || space.id.as_str().eq_ignore_ascii_case(&wanted)
+                })
+                .ok_or_else(|| ApiError::NotFound {
+                    what: format!("space '{wanted}'"),
+                    message: format!(
+                        "no space has this name or id among the {n_spaces} {} on {}: check the name (matched case-insensitively) or pass the space id (Spaces-N)",
+                        if n_spaces == 1 { "space" } else { "spaces" },
+                        handler.client.server()
+                    ),
+                })
         }
-        let spaces = self.all().await?;
-        let n_spaces = spaces.len();
-        spaces
-            .into_iter()
-            .find(|space| names_match(&space.name, wanted) || space.id.as_str().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| ApiError::NotFound {
-                what: format!("space '{wanted}'"),
-                message: format!(
-                    "no space has this name or id among the {n_spaces} {} on {}: check the name (matched case-insensitively) or pass the space id (Spaces-N)",
-                    if n_spaces == 1 { "space" } else { "spaces" },
-                    self.client.server()
-                ),
-            })
     }
 }
 

@@ -51,30 +51,34 @@ impl<'a> WorkerPoolsHandler<'a> {
     }
 
     /// Every pool of the space (`GET /api/{space}/workerpools/all`).
-    pub async fn all(&self) -> Result<Vec<WorkerPool>, ApiError> {
-        self.client
-            .get_json(&api_path(&[self.space.as_str(), "workerpools", "all"]))
-            .await
+    pub fn all(&self) -> impl Future<Output = Result<Vec<WorkerPool>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workerpools", "all"]);
+        async move { client.get_json(&path).await }
     }
 
     /// The pool with this name (case-insensitive, trimmed), if any.
-    pub async fn find_by_name(&self, name: &str) -> Result<Option<WorkerPool>, ApiError> {
-        Ok(self
-            .all()
-            .await?
-            .into_iter()
-            .find(|pool| names_match(&pool.name, name)))
+    pub fn find_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<WorkerPool>, ApiError>> + Send + use<'a> {
+        let all = self.all();
+        let name = name.to_owned();
+        async move {
+            Ok(all
+                .await?
+                .into_iter()
+                .find(|pool| names_match(&pool.name, &name)))
+        }
     }
 
     /// Every worker in the pool, all pages (`GET /api/{space}/workerpools/{id}/workers`).
-    pub async fn workers(&self, pool: &WorkerPoolId) -> Result<Vec<Worker>, ApiError> {
-        self.client
-            .all_pages(&first_page_path(&[
-                self.space.as_str(),
-                "workerpools",
-                pool.as_str(),
-                "workers",
-            ]))
-            .await
+    pub fn workers(
+        &self,
+        pool: &WorkerPoolId,
+    ) -> impl Future<Output = Result<Vec<Worker>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = first_page_path(&[self.space.as_str(), "workerpools", pool.as_str(), "workers"]);
+        async move { client.all_pages(&path).await }
     }
 }

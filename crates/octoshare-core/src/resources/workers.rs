@@ -299,42 +299,53 @@ impl<'a> WorkersHandler<'a> {
     }
 
     /// Every worker of the space (`GET /api/{space}/workers/all`).
-    pub async fn all(&self) -> Result<Vec<Worker>, ApiError> {
-        self.client
-            .get_json(&api_path(&[self.space.as_str(), "workers", "all"]))
-            .await
+    pub fn all(&self) -> impl Future<Output = Result<Vec<Worker>, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workers", "all"]);
+        async move { client.get_json(&path).await }
     }
 
     /// One worker (`GET /api/{space}/workers/{id}`).
-    pub async fn get(&self, id: &WorkerId) -> Result<Worker, ApiError> {
-        self.client
-            .get_json(&api_path(&[self.space.as_str(), "workers", id.as_str()]))
-            .await
+    pub fn get(
+        &self,
+        id: &WorkerId,
+    ) -> impl Future<Output = Result<Worker, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workers", id.as_str()]);
+        async move { client.get_json(&path).await }
     }
 
     /// Creates a worker (`POST /api/{space}/workers`). Never retried blindly: on an error with
     /// [`ApiError::outcome_unknown`], re-read the space before deciding to try again.
-    pub async fn create(&self, worker: &NewWorker) -> Result<Worker, ApiError> {
-        self.client
-            .post_json(&api_path(&[self.space.as_str(), "workers"]), worker)
-            .await
+    pub fn create(
+        &self,
+        worker: &NewWorker,
+    ) -> impl Future<Output = Result<Worker, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workers"]);
+        let worker = worker.clone();
+        async move { client.post_json(&path, &worker).await }
     }
 
     /// Replaces a worker with the full resource (`PUT /api/{space}/workers/{id}`).
-    pub async fn update(&self, worker: &Worker) -> Result<Worker, ApiError> {
-        self.client
-            .put_json(
-                &api_path(&[self.space.as_str(), "workers", worker.id.as_str()]),
-                worker,
-            )
-            .await
+    pub fn update(
+        &self,
+        worker: &Worker,
+    ) -> impl Future<Output = Result<Worker, ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workers", worker.id.as_str()]);
+        let worker = worker.clone();
+        async move { client.put_json(&path, &worker).await }
     }
 
     /// Deletes a worker (`DELETE /api/{space}/workers/{id}`).
-    pub async fn delete(&self, id: &WorkerId) -> Result<(), ApiError> {
-        self.client
-            .delete(&api_path(&[self.space.as_str(), "workers", id.as_str()]))
-            .await
+    pub fn delete(
+        &self,
+        id: &WorkerId,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send + use<'a> {
+        let client = self.client;
+        let path = api_path(&[self.space.as_str(), "workers", id.as_str()]);
+        async move { client.delete(&path).await }
     }
 }
 

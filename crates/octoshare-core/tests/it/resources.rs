@@ -326,3 +326,36 @@ async fn step_templates_are_created_listed_and_updated() {
         .unwrap_err();
     assert!(unknown.is_not_found(), "{unknown:?}");
 }
+
+#[tokio::test]
+async fn handler_futures_outlive_their_handler_and_are_send() {
+    fn assert_send<T: Send>(value: T) -> T {
+        value
+    }
+    let emulator = emulator(three_spaces());
+    let client = client(&emulator);
+    let spaces = client.spaces().all().await.unwrap();
+
+    // Futures built in a closure from a temporary handler, as a concurrent fan-out would.
+    let futures: Vec<_> = spaces
+        .iter()
+        .map(|space| assert_send(client.worker_pools(&space.id).all()))
+        .collect();
+    let mut n_pools = 0;
+    for future in futures {
+        n_pools += future.await.unwrap().len();
+    }
+    let resolve = assert_send(client.spaces().resolve("payments"));
+    let policies = assert_send(client.machine_policies(&spaces[0].id).default_policy());
+
+    assert_eq!(n_pools, 2 + 2 + 1, "default pools plus two shared pools");
+    assert_eq!(resolve.await.unwrap().name, "Payments");
+    assert!(policies.await.unwrap().is_some());
+}
+
+#[test]
+fn client_and_errors_can_cross_threads() {
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+    assert_send_sync_static::<octoshare_core::Client>();
+    assert_send_sync_static::<ApiError>();
+}
