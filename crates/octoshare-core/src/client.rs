@@ -653,7 +653,7 @@ impl Client {
                         self.before_retry(
                             &method,
                             &url,
-                            &format!("{kind:?} error"),
+                            &self.scrub(&transport_summary(&err, kind)),
                             attempt,
                             delay,
                         )
@@ -684,7 +684,7 @@ impl Client {
                         self.before_retry(
                             &method,
                             &url,
-                            &format!("status {status}"),
+                            &format!("the server answered {status}"),
                             attempt,
                             delay,
                         )
@@ -721,7 +721,7 @@ impl Client {
     ) {
         self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
-            "{method} {} failed with {what} (attempt {attempt} of {}), retrying in {:.1}s",
+            "{method} {}: {what} (attempt {attempt} of {}), retrying in {:.1}s",
             display_path(url),
             self.inner.retry_policy.max_attempts(),
             delay.as_secs_f64()
