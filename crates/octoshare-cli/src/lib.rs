@@ -47,6 +47,7 @@ where
     logging::init(mode, common.verbose, common.quiet);
     let mut emitter = Emitter::stdio(mode);
     emitter.set_quiet(common.quiet > 0);
+    emitter.set_verbose(common.verbose > 0);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

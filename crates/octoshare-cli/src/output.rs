@@ -8,6 +8,9 @@
 //! * `json` — exactly one JSON document on stdout, written by [`Emitter::finish`]; its keys are the
 //!   output-variable names (lists as arrays, counts as numbers). Human lines go to stderr.
 //! * `text` — human output only, on stdout; warnings on stderr.
+//!
+//! Detail lines ([`Emitter::verbose`]) are `stdout-verbose` in octopus mode and need `-v` in the
+//! other two.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use octoshare_core::service_message::{LogLevel, ServiceMessage};
@@ -70,6 +73,7 @@ pub struct Emitter {
     stderr_is_terminal: bool,
     last_progress: Option<(u64, u64, String)>,
     quiet: bool,
+    verbose: bool,
     phase: Option<Phase>,
     progress_bar_is_spinner: bool,
     last_percentage: Option<u8>,
@@ -125,6 +129,7 @@ impl Emitter {
             stderr_is_terminal: false,
             last_progress: None,
             quiet: false,
+            verbose: false,
             phase: None,
             progress_bar_is_spinner: false,
             last_percentage: None,
@@ -134,6 +139,11 @@ impl Emitter {
     /// Suppresses informational lines (`-q`); warnings, outputs and the JSON document stay.
     pub fn set_quiet(&mut self, quiet: bool) {
         self.quiet = quiet;
+    }
+
+    /// Shows detail lines ([`Emitter::verbose`]) in text and JSON modes (`-v`).
+    pub fn set_verbose(&mut self, verbose: bool) {
+        self.verbose = verbose;
     }
 
     /// The output mode.
@@ -158,11 +168,12 @@ impl Emitter {
         }
     }
 
-    /// A detail line: hidden by default in Octopus (`stdout-verbose`); shown in text mode.
+    /// A detail line: `stdout-verbose` in Octopus mode (the task log hides it until asked);
+    /// in the other modes shown only with `-v` ([`Emitter::set_verbose`]).
     pub fn verbose(&mut self, line: &str) {
         match self.mode {
             OutputMode::Octopus => self.wrapped(LogLevel::Verbose, line),
-            _ if self.quiet => {}
+            _ if self.quiet || !self.verbose => {}
             _ => self.human_line(line),
         }
     }
@@ -574,6 +585,15 @@ mod tests {
         emitter.end_phase();
         assert_eq!(stdout.text(), "");
         assert_eq!(stderr.text(), "wait: 1 of 3 workers registered\n");
+    }
+
+    #[test]
+    fn verbose_lines_need_dash_v_outside_octopus() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Text);
+        emitter.verbose("hidden");
+        emitter.set_verbose(true);
+        emitter.verbose("shown");
+        assert_eq!(stdout.text(), "shown\n");
     }
 
     #[test]
