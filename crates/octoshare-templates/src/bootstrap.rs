@@ -452,15 +452,6 @@ impl Names {
     }
 }
 
-/// The script's inputs, as `(Terraform variable, Octopus variable)` pairs, for documentation and
-/// for tests that evaluate the static formats.
-pub fn bootstrap_variables() -> Vec<(&'static str, &'static str)> {
-    Input::ALL
-        .into_iter()
-        .map(|input| (input.terraform_variable(), input.octopus_variable()))
-        .collect()
-}
-
 /// The line after which every format of the script is identical.
 pub const END_OF_INPUTS_MARKER: &str =
     "# ---- end of inputs; everything below is identical in every format ----";

@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::Path;
 
+use octoshare_templates::GENERATED_HEADER;
 use serde_json::Value;
 use tempfile::TempDir;
 use xtask::codegen::{Mode, OUTPUT_DIR, generate};
@@ -66,10 +67,22 @@ fn codegen_into_an_empty_folder_writes_everything_at_version_1_then_is_stable() 
             .is_empty()
     );
     assert_eq!(snapshot(root.path()), first);
-    for (file_name, _) in first.iter().filter(|(name, _)| name.ends_with(".json")) {
-        let template = json(root.path(), file_name);
-        assert_eq!(template["Version"], 1, "{file_name}");
-        assert_eq!(template["$Meta"]["ExportedAt"], EARLIER, "{file_name}");
+    for (file_name, contents) in &first {
+        let script = if file_name.ends_with(".json") {
+            let template = json(root.path(), file_name);
+            assert_eq!(template["Version"], 1, "{file_name}");
+            assert_eq!(template["$Meta"]["ExportedAt"], EARLIER, "{file_name}");
+            template["Properties"]["Octopus.Action.Script.ScriptBody"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        } else {
+            String::from_utf8(contents.clone()).unwrap()
+        };
+        assert!(
+            script.contains(GENERATED_HEADER),
+            "{file_name} has no header"
+        );
     }
     // What codegen writes into an empty folder is what is committed, apart from the versioning.
     let committed = copy_of_committed();
