@@ -182,11 +182,7 @@ impl Emitter {
     pub fn warning(&mut self, line: &str) {
         match self.mode {
             OutputMode::Octopus => self.wrapped(LogLevel::Warning, line),
-            _ => {
-                self.suspend_progress();
-                let _ = writeln!(self.stderr, "warning: {line}");
-                let _ = self.stderr.flush();
-            }
+            _ => self.stderr_line(&format!("warning: {line}")),
         }
     }
 
@@ -243,11 +239,14 @@ impl Emitter {
                 let bar = self
                     .progress_bar
                     .get_or_insert_with(|| ProgressBar::new(total));
+                bar.set_length(total);
+                bar.set_position(current.min(total));
+                bar.set_message(message.to_owned());
                 if restyle {
                     let template = if prefix.is_some() {
-                        "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} {msg}"
+                        "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} {wide_msg}"
                     } else {
-                        "{spinner} [{bar:30}] {pos}/{len} {msg}"
+                        "{spinner} [{bar:30}] {pos}/{len} {wide_msg}"
                     };
                     if let Ok(style) = ProgressStyle::with_template(template) {
                         bar.set_style(style.progress_chars("=> "));
@@ -257,9 +256,6 @@ impl Emitter {
                     bar.set_prefix(prefix);
                 }
                 self.progress_bar_is_spinner = false;
-                bar.set_length(total);
-                bar.set_position(current.min(total));
-                bar.set_message(message.to_owned());
             }
             _ => {
                 let _ = writeln!(self.stderr, "{labelled}");
@@ -298,7 +294,9 @@ impl Emitter {
             _ if self.quiet || !self.stderr_is_terminal => {}
             _ => {
                 let spinner = ProgressBar::new_spinner();
-                if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}") {
+                if let Ok(style) =
+                    ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
+                {
                     spinner.set_style(style);
                 }
                 spinner.set_prefix(label.to_owned());
@@ -341,9 +339,7 @@ impl Emitter {
     /// Reports a failure: the error line on stderr, plus `resultMessage` in Octopus mode and the
     /// `Error`/`ExitCode` keys in JSON mode.
     pub fn failure(&mut self, message: &str, exit_code: u8) {
-        self.suspend_progress();
-        let _ = writeln!(self.stderr, "error: {message}");
-        let _ = self.stderr.flush();
+        self.stderr_line(&format!("error: {message}"));
         match self.mode {
             OutputMode::Octopus => {
                 self.stdout_line(&ServiceMessage::result_message(message).to_line())
@@ -376,9 +372,7 @@ impl Emitter {
 
     fn human_line(&mut self, line: &str) {
         if self.mode == OutputMode::Json {
-            self.suspend_progress();
-            let _ = writeln!(self.stderr, "{line}");
-            let _ = self.stderr.flush();
+            self.stderr_line(line);
         } else {
             self.stdout_line(line);
         }
@@ -391,15 +385,24 @@ impl Emitter {
     }
 
     fn stdout_line(&mut self, line: &str) {
-        self.suspend_progress();
-        let _ = writeln!(self.stdout, "{line}");
-        let _ = self.stdout.flush();
+        write_line(self.progress_bar.as_ref(), &mut self.stdout, line);
     }
 
-    fn suspend_progress(&mut self) {
-        if let Some(bar) = &self.progress_bar {
-            bar.suspend(|| {});
-        }
+    fn stderr_line(&mut self, line: &str) {
+        write_line(self.progress_bar.as_ref(), &mut self.stderr, line);
+    }
+}
+
+/// Writes a line while the progress bar (if any) is hidden, so the bar is redrawn below it
+/// instead of the line landing after the bar.
+fn write_line(bar: Option<&ProgressBar>, writer: &mut Box<dyn Write + Send>, line: &str) {
+    let mut write = || {
+        let _ = writeln!(writer, "{line}");
+        let _ = writer.flush();
+    };
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
     }
 }
 
