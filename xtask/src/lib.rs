@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod ci;
 pub mod codegen;
 pub mod dist;
 pub mod timestamp;

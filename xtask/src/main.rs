@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode};
-use xtask::{dist, project_root, timestamp};
+use xtask::{ci, dist, project_root, timestamp};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "octoshare project automation")]
@@ -22,6 +22,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// The whole test command: install missing test tools, fmt, clippy, doc, every test
+    Ci,
     /// Build release binaries for glibc 2.31+ and package dist/octoshare.<version>.tar.gz
     Dist,
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Dist => dist::dist(&project_root()).map(drop),
+        Command::Ci => ci::ci(&project_root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
