@@ -1,2 +1,51 @@
-//! octoshare orchestrator (placeholder)
-fn main() {}
+//! `octoshare`: shares one fleet of polling Tentacle workers across Octopus spaces — the
+//! "sharing workers across spaces" runbook in one binary (`run`), plus a self-contained `demo`,
+//! the Octopus API `emulator`, `install` of the step templates and `user-data` for new VMs.
+
+mod demo;
+mod emulator;
+mod install;
+mod run;
+mod user_data;
+
+use clap::{Parser, Subcommand};
+use octoshare_cli::CommonArgs;
+use std::process::ExitCode;
+
+/// Share one fleet of polling Tentacle workers across Octopus spaces.
+///
+/// Start with `octoshare demo`: it runs against a built-in Octopus emulator, no server needed.
+#[derive(Debug, Parser)]
+#[command(name = "octoshare", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Discover the spaces with the pool, wait for the workers (--count), share them into every other space
+    Run(run::RunArgs),
+    /// Show what octoshare does against a built-in Octopus emulator (no flags, no network)
+    Demo(demo::DemoArgs),
+    /// Serve the Octopus API emulator for trying octoshare or the step templates locally
+    Emulator(emulator::EmulatorArgs),
+    /// Import or update octoshare's step templates in Octopus spaces
+    Install(install::InstallArgs),
+    /// Print the bootstrap script that installs a polling Tentacle worker on a new VM
+    UserData(user_data::UserDataArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::command(args, &cli.common),
+        Command::Demo(args) => demo::command(args, &cli.common),
+        Command::Emulator(args) => emulator::command(args, &cli.common),
+        Command::Install(args) => install::command(args, &cli.common),
+        Command::UserData(args) => user_data::command(args, &cli.common),
+    }
+}

@@ -1,0 +1,496 @@
+//! `octoshare demo`: the README's first command. Starts the embedded Octopus API emulator with
+//! the demo's sample instance ([`Scenario::demo`]) on a free loopback port, runs `octoshare run`
+//! against it twice — the first run shares three freshly registering Tentacles, the second
+//! shows that a re-run changes nothing — and explains what happened. No flags, no network,
+//! about five seconds.
+//!
+//! With `--output json` the explanation goes to stderr and stdout holds one document:
+//! `{"EmulatorUrl", "Runs": [first, second], "RunRequests": [first, second], "ElapsedMs"}` where
+//! each entry of `Runs` is the document `octoshare run --output json` prints and each entry of
+//! `RunRequests` counts the requests the emulator logged during that run
+//! (`{"get", "post", "put", "delete"}`).
+
+use crate::run::{self, RunConfig, RunOutcome, SharePlan, WaitPlan, format_elapsed};
+use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
+use octoshare_cli::{
+    CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, run_local,
+};
+use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
+use octoshare_discover::DiscoverConfig;
+use octoshare_share::{Action, OnConflict};
+use serde_json::{Value, json};
+use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How many workers the demo waits for (the scenario registers three).
+const DEMO_WORKER_COUNT: u64 = 3;
+
+/// Poll interval of the demo's wait: short, so the registrations show as they happen.
+const DEMO_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Flags of `octoshare demo`: none of its own (`--output`, `-v` and `-q` apply).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {}
+
+/// Requests of one run as the emulator logged them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LoggedCounts {
+    get: usize,
+    post: usize,
+    put: usize,
+    delete: usize,
+}
+
+impl LoggedCounts {
+    fn of(requests: &[LoggedRequest]) -> LoggedCounts {
+        let count = |method: &str| {
+            requests
+                .iter()
+                .filter(|request| request.method.eq_ignore_ascii_case(method))
+                .count()
+        };
+        LoggedCounts {
+            get: count("GET"),
+            post: count("POST"),
+            put: count("PUT"),
+            delete: count("DELETE"),
+        }
+    }
+
+    fn writes(&self) -> usize {
+        self.post + self.put + self.delete
+    }
+
+    fn to_json(self) -> Value {
+        json!({"get": self.get, "post": self.post, "put": self.put, "delete": self.delete})
+    }
+}
+
+impl std::fmt::Display for LoggedCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} GET, {} POST, {} PUT, {} DELETE",
+            self.get, self.post, self.put, self.delete
+        )
+    }
+}
+
+/// Bold headings when stdout is a terminal that accepts colour (`NO_COLOR` unset).
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    ansi: bool,
+}
+
+impl Style {
+    fn detect(mode: OutputMode) -> Style {
+        Style {
+            ansi: mode == OutputMode::Text
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+        }
+    }
+
+    fn bold(self, text: &str) -> String {
+        if self.ansi {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn heading(self, title: &str, detail: &str) -> String {
+        let rule = "━━";
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!("  {detail}")
+        };
+        self.bold(&format!("{rule} {title} {rule}{detail}"))
+    }
+}
+
+/// `octoshare demo` as a process.
+pub fn command(_args: DemoArgs, common: &CommonArgs) -> ExitCode {
+    run_local(common, OutputMode::Text, async |emitter, shutdown| {
+        demo(emitter, &shutdown).await
+    })
+}
+
+use std::process::ExitCode;
+
+async fn demo(emitter: &mut Emitter, shutdown: &Shutdown) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let style = Style::detect(emitter.mode());
+    let scenario = Scenario::demo();
+    let facts = ScenarioFacts::of(&scenario);
+    let emulator = Emulator::start(scenario)
+        .map_err(|error| anyhow::anyhow!("cannot start the embedded emulator: {error:#}"))?;
+
+    introduce(emitter, style, &facts, &emulator);
+    let command = format!(
+        "octoshare run --worker-pool '{DEMO_POOL}' --count {DEMO_WORKER_COUNT} --poll-interval {}",
+        octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
+    );
+    let config = demo_config();
+
+    emitter.info(&style.heading("Run 1", &command));
+    let first = run_once(&emulator, &config, emitter, shutdown).await?;
+    emitter.info("");
+    emitter.info(&style.heading("Run 2", "the same command again"));
+    let second = run_once(&emulator, &config, emitter, shutdown).await?;
+
+    explain(emitter, style, &first, &second);
+    emitter.set_json("EmulatorUrl", Value::String(emulator.url()));
+    emitter.set_json(
+        "Runs",
+        Value::Array(vec![first.document.clone(), second.document.clone()]),
+    );
+    emitter.set_json(
+        "RunRequests",
+        Value::Array(vec![first.logged.to_json(), second.logged.to_json()]),
+    );
+    emitter.set_json(
+        "ElapsedMs",
+        Value::from(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+    );
+    if second.logged.writes() > 0 {
+        return Err(ExitError::new(
+            Exit::Internal,
+            format!(
+                "the second run wrote to the server ({}): a re-run should change nothing",
+                second.logged
+            ),
+        )
+        .into());
+    }
+    Ok(Exit::Success)
+}
+
+/// What the intro says about the sample instance, read from the scenario itself.
+#[derive(Debug)]
+struct ScenarioFacts {
+    spaces: usize,
+    pool_spaces: Vec<String>,
+    registrations: Vec<(String, Duration)>,
+    registration_space: String,
+    stale: Vec<(String, String, Duration)>,
+}
+
+impl ScenarioFacts {
+    fn of(scenario: &Scenario) -> ScenarioFacts {
+        let pool_spaces: Vec<String> = scenario
+            .spaces()
+            .iter()
+            .filter(|space| space.worker_pools().any(|pool| pool == DEMO_POOL))
+            .map(|space| space.name().to_owned())
+            .collect();
+        let mut registrations = Vec::new();
+        let mut registration_space = String::new();
+        for space in scenario.spaces() {
+            for registration in space.registrations() {
+                registrations.push((
+                    registration.worker().name().to_owned(),
+                    registration.after(),
+                ));
+                registration_space = space.name().to_owned();
+            }
+        }
+        let mut stale = Vec::new();
+        for space in scenario.spaces() {
+            for worker in space.workers() {
+                if registrations.iter().any(|(name, _)| name == worker.name()) {
+                    stale.push((
+                        worker.name().to_owned(),
+                        space.name().to_owned(),
+                        worker.registered_ago(),
+                    ));
+                }
+            }
+        }
+        ScenarioFacts {
+            spaces: scenario.spaces().len(),
+            pool_spaces,
+            registrations,
+            registration_space,
+            stale,
+        }
+    }
+}
+
+fn introduce(emitter: &mut Emitter, style: Style, facts: &ScenarioFacts, emulator: &Emulator) {
+    emitter.info(&style.bold("octoshare demo"));
+    emitter.info("");
+    emitter.info(
+        "Octopus spaces are hard walls: a worker registered in one space is invisible to the",
+    );
+    emitter.info(
+        "others. octoshare lets every space share one fleet of polling Tentacle workers. It runs",
+    );
+    emitter.info("the \"sharing workers across spaces\" runbook as one command, `octoshare run`:");
+    emitter.info(&format!(
+        "  1. discover  find the spaces that have worker pool '{DEMO_POOL}'; the first is the initial space"
+    ));
+    emitter.info(
+        "  2. wait      until the new VMs' Tentacles have registered in the initial space's pool",
+    );
+    emitter.info("  3. share     register the same Tentacles in that pool in every other space");
+    emitter.info("");
+    emitter.info(&format!(
+        "No Octopus Server needed: octoshare's built-in Octopus API emulator is serving {} with",
+        emulator.url()
+    ));
+    emitter.info("a sample instance:");
+    emitter.info(&format!(
+        "  - {} spaces; {} have the pool: {}",
+        facts.spaces,
+        facts.pool_spaces.len(),
+        facts.pool_spaces.join(", ")
+    ));
+    let names: Vec<&str> = facts
+        .registrations
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let delays: Vec<String> = facts
+        .registrations
+        .iter()
+        .map(|(_, after)| format!("{:.1}", after.as_secs_f64()))
+        .collect();
+    emitter.info(&format!(
+        "  - {} new VMs whose Tentacles ({}) register into {} {} s from now",
+        names.len(),
+        names.join(", "),
+        facts.registration_space,
+        delays.join(", ")
+    ));
+    for (name, space, age) in &facts.stale {
+        emitter.info(&format!(
+            "  - a stale '{name}' in {space}, registered {} ago by a VM that no longer exists",
+            hours(*age)
+        ));
+    }
+    emitter.info("");
+}
+
+fn hours(age: Duration) -> String {
+    let hours = age.as_secs() / 3600;
+    if hours >= 1 {
+        format!("{hours}h")
+    } else {
+        format_elapsed(age)
+    }
+}
+
+fn demo_config() -> RunConfig {
+    RunConfig {
+        discover: DiscoverConfig::new(DEMO_POOL),
+        wait: Some(WaitPlan {
+            count: DEMO_WORKER_COUNT,
+            timeout: Duration::from_secs(30),
+            poll_interval: DEMO_POLL_INTERVAL,
+            healthy_only: false,
+        }),
+        share: SharePlan {
+            machine_policy: None,
+            concurrency: run::DEFAULT_CONCURRENCY,
+            dry_run: false,
+            prune: false,
+            on_conflict: OnConflict::Replace,
+            report: None,
+        },
+    }
+}
+
+/// One run against the emulator and what the emulator logged meanwhile.
+#[derive(Debug)]
+struct DemoRun {
+    outcome: RunOutcome,
+    logged: LoggedCounts,
+    /// The run's JSON document (JSON mode only; `null` otherwise).
+    document: Value,
+}
+
+async fn run_once(
+    emulator: &Emulator,
+    config: &RunConfig,
+    emitter: &mut Emitter,
+    shutdown: &Shutdown,
+) -> anyhow::Result<DemoRun> {
+    let client = demo_client(emulator)?;
+    emulator.clear_requests();
+    let (result, document) = if emitter.mode() == OutputMode::Json {
+        // Each run writes its own document; the demo's document holds both.
+        let captured = SharedBuffer::default();
+        let mut run_emitter = Emitter::with_writers(
+            OutputMode::Json,
+            Box::new(captured.clone()),
+            Box::new(io::stderr()),
+        );
+        let result = run::execute(&client, config, &mut run_emitter, shutdown).await;
+        if let Err(error) = &result {
+            run_emitter.failure(
+                &octoshare_cli::one_line(error),
+                exit_for_error(error).code(),
+            );
+        }
+        run_emitter.finish()?;
+        let document = serde_json::from_slice(&captured.contents()).unwrap_or(Value::Null);
+        (result, document)
+    } else {
+        (
+            run::execute(&client, config, emitter, shutdown).await,
+            Value::Null,
+        )
+    };
+    let outcome = result?;
+    let logged = LoggedCounts::of(&emulator.requests());
+    if outcome.exit != Exit::Success {
+        return Err(ExitError::new(
+            outcome.exit,
+            "the demo's run did not succeed (see above): please report it",
+        )
+        .into());
+    }
+    Ok(DemoRun {
+        outcome,
+        logged,
+        document,
+    })
+}
+
+/// A client for the emulator with short timeouts and fast retries.
+fn demo_client(emulator: &Emulator) -> anyhow::Result<Client> {
+    let server = ServerUrl::parse(&emulator.url())?;
+    let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
+    Ok(Client::builder(server, credentials)
+        .request_timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        })
+        .user_agent(concat!("octoshare-demo/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// The closing explanation: what each phase found and did, and what the re-run did.
+fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRun) {
+    emitter.info("");
+    emitter.info(&style.heading("What happened", ""));
+    if let Some(found) = &first.outcome.discovered {
+        let others: Vec<&str> = found
+            .remaining_spaces
+            .iter()
+            .map(|space| space.name.as_str())
+            .collect();
+        emitter.info(&format!(
+            "  discover  {} of {} spaces have '{}'. The first, {}, is where new VMs register;",
+            found.qualifying_space_count(),
+            found.spaces_listed,
+            found.worker_pool_name,
+            found.initial_space.name
+        ));
+        emitter.info(&format!(
+            "            the workers are shared into the others: {}.",
+            others.join(", ")
+        ));
+        for stopped in &found.stopped_task_queue_spaces {
+            emitter.info(&format!(
+                "            ({}'s task queue is stopped: shared anyway, with a warning.)",
+                stopped.name
+            ));
+        }
+    }
+    if let Some(waited) = &first.outcome.waited {
+        emitter.info(&format!(
+            "  wait      {} Tentacles registered in {} within {} ({} polls, one every {}).",
+            waited.count,
+            waited.space.name,
+            format_elapsed(waited.elapsed),
+            waited.polls,
+            octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
+        ));
+    }
+    if let Some(report) = &first.outcome.shared {
+        let totals = &report.totals;
+        emitter.info(&format!(
+            "  share     {} new registrations, {} updated, in {} spaces: the same polling",
+            totals.created,
+            totals.updated,
+            report.spaces.len()
+        ));
+        emitter.info("            endpoints (poll:// URI + thumbprint), so each Tentacle serves every space.");
+        for space in &report.spaces {
+            for worker in &space.workers {
+                if worker.action == Action::ReplaceEndpoint {
+                    emitter.info(&format!(
+                        "            {} already had a stale '{}' from a destroyed VM: octoshare",
+                        space
+                            .space
+                            .as_ref()
+                            .map_or(space.entry.as_str(), |s| s.name.as_str()),
+                        worker.name
+                    ));
+                    emitter.info(
+                        "            pointed it at the new Tentacle instead of failing on the duplicate name.",
+                    );
+                }
+            }
+        }
+    }
+    if let Some(report) = &second.outcome.shared {
+        let verdict = if second.logged.writes() == 0 {
+            "nothing to do"
+        } else {
+            "unexpected writes"
+        };
+        emitter.info(&format!(
+            "  re-run    {verdict}: {} registrations unchanged, {} POST, {} PUT, {} DELETE. Safe to run",
+            report.totals.unchanged, second.logged.post, second.logged.put, second.logged.delete
+        ));
+        emitter.info("            after every scale-out, or on a schedule.");
+    }
+    emitter.info(&format!(
+        "  requests  run 1: {}; run 2: {} (the emulator's request log)",
+        first.logged, second.logged
+    ));
+    emitter.info("");
+    emitter.info(&style.heading("Next", ""));
+    emitter.info(
+        "  octoshare emulator        serve this sample instance and try the commands yourself",
+    );
+    emitter.info("  octoshare user-data --server URL --space NAME --worker-pool NAME");
+    emitter.info("                            the bootstrap script your VMs run as user data");
+    emitter.info("  octoshare install --server URL    import the step templates into your spaces");
+    emitter.info("  octoshare run --server URL --worker-pool NAME --count N");
+    emitter.info("                            the real thing (API key in OCTOPUS_API_KEY)");
+}
+
+/// An in-memory writer shared with an [`Emitter`], to read its output afterwards.
+#[derive(Debug, Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn contents(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,791 @@
+//! `octoshare run`: runbook steps 1, 3 and 4 — discover, wait (only with `--count`), share — in
+//! one process, calling the step libraries with one emitter, one progress display and one
+//! final summary.
+//!
+//! # Phases and exit codes
+//!
+//! 1. **discover** ([`octoshare_discover::discover`]): the spaces having `--worker-pool`; the
+//!    first (or `--initial-space`) is the initial space. Fails with discover's codes: 3 when
+//!    nothing qualifies, 6 when the credentials are refused, 7 when the server is unreachable.
+//! 2. **wait** ([`octoshare_wait::wait_for_workers`]), only with `--count N`: until the initial
+//!    space's pool holds at least N workers. On timeout (or interruption) the wait outputs are
+//!    still set, share is not run, and the exit code is 4.
+//! 3. **share** ([`octoshare_share::share_workers`]): the initial pool's workers into the pool of
+//!    every remaining space. Per-space failures do not stop the others; the run then ends with
+//!    share's own code ([`octoshare_share::ShareReport::exit`]): 5, or 6 when a write was
+//!    refused for lack of permission.
+//!
+//! # Output
+//!
+//! `--output text` (the default) prints each phase's heading and lines, a progress display (a
+//! spinner or bar per phase on a terminal, plain lines on stderr otherwise) and a final summary.
+//! `--output octopus` prints the same lines plus every phase's output variables as
+//! `setVariable` service messages and `progress` messages whose percentage grows over the whole
+//! run (discover 0–10 %, wait 10–60 %, share 60–100 %; without wait, share 10–100 %).
+//!
+//! `--output json` prints one document. Its flat keys are the output variables of every phase
+//! that ran (they do not collide): discover's `InitialSpaceName`, `InitialSpaceId`,
+//! `RemainingSpaceIds`, `WorkerPoolName`, `RemainingSpaceNames`, `QualifyingSpaceCount`; wait's
+//! `RegisteredWorkerCount`, `RegisteredWorkerNames` (absent when wait was skipped); share's
+//! `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`, `PrunedWorkerCount`,
+//! `FailedCount`. Detail keys:
+//!
+//! - `Report`: share's per-space, per-worker report (shape: `octoshare_share::report`);
+//! - `Phases`: `discover`, `wait` and `share`, each `{"status", "elapsedMs", ...}` where status
+//!   is `done`, `skipped` (with `reason`), `failed` (with `error`) or `notRun`; `discover` and
+//!   `wait` add their step's `outcome` (the libraries' serialised outcome types);
+//! - `Requests`: HTTP attempts this run made, `{"get", "post", "put", "delete", "retries"}`;
+//! - `DryRun` (bool), `ElapsedMs`, and on failure `Error` and `ExitCode`.
+//!
+//! ```json
+//! {
+//!   "InitialSpaceName": "Data Science",
+//!   "InitialSpaceId": "Spaces-2",
+//!   "RemainingSpaceIds": ["Spaces-4", "Spaces-5", "Spaces-6"],
+//!   "WorkerPoolName": "AWS Worker Pool TF",
+//!   "RemainingSpaceNames": ["Payments", "Platform Team", "Sandbox"],
+//!   "QualifyingSpaceCount": 4,
+//!   "RegisteredWorkerCount": 3,
+//!   "RegisteredWorkerNames": ["aws-tf-worker-01", "aws-tf-worker-02", "aws-tf-worker-03"],
+//!   "Report": { "sourceSpace": { "id": "Spaces-2", "name": "Data Science" }, "...": "..." },
+//!   "CreatedWorkerCount": 8,
+//!   "UpdatedWorkerCount": 1,
+//!   "UnchangedWorkerCount": 0,
+//!   "PrunedWorkerCount": 0,
+//!   "FailedCount": 0,
+//!   "Phases": {
+//!     "discover": { "status": "done", "elapsedMs": 4, "outcome": { "...": "..." } },
+//!     "wait": { "status": "done", "elapsedMs": 3507, "outcome": { "...": "..." } },
+//!     "share": { "status": "done", "elapsedMs": 12 }
+//!   },
+//!   "Requests": { "get": 24, "post": 8, "put": 1, "delete": 0, "retries": 0 },
+//!   "DryRun": false,
+//!   "ElapsedMs": 3530
+//! }
+//! ```
+
+use octoshare_cli::{
+    CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, one_line, run_local,
+};
+use octoshare_core::{Client, RequestCounts};
+use octoshare_discover::{DiscoverArgs, DiscoverConfig, DiscoverOutcome};
+use octoshare_share::{OnConflict, ShareConfig, ShareReport};
+use octoshare_wait::{WaitConfig, WaitOutcome, WaitPollArgs};
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How many spaces are read or shared into at once unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Flags of `octoshare run` (the connection and output flags are [`CommonArgs`]). They are the
+/// flags of the three steps, minus what one step hands the next (`--space`, `--from-space`,
+/// `--to-spaces`); `step-templates/octoshare-run.json` calls exactly these.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Worker pool shared across spaces, e.g. "AWS Worker Pool TF" (case-insensitive); a space qualifies when it has it
+    #[arg(long, value_name = "NAME", help_heading = "Discover")]
+    pub worker_pool: String,
+
+    /// Use this qualifying space (name or Id) as the initial space instead of the first one
+    #[arg(long, value_name = "NAME|ID", help_heading = "Discover")]
+    pub initial_space: Option<String>,
+
+    /// Only search spaces whose name or Id matches this glob (case-insensitive; repeatable)
+    #[arg(long = "include-space", value_name = "GLOB", help_heading = "Discover")]
+    pub include_spaces: Vec<String>,
+
+    /// Skip spaces whose name or Id matches this glob (case-insensitive; repeatable)
+    #[arg(long = "exclude-space", value_name = "GLOB", help_heading = "Discover")]
+    pub exclude_spaces: Vec<String>,
+
+    /// Wait until the initial space's pool holds at least N workers before sharing; without it, wait is skipped
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Wait")]
+    pub count: Option<u64>,
+
+    #[command(flatten, next_help_heading = "Wait")]
+    pub polling: WaitPollArgs,
+
+    /// Machine policy (by name) of the workers created in other spaces; default: each space's default policy
+    #[arg(long, value_name = "NAME", help_heading = "Share")]
+    pub machine_policy: Option<String>,
+
+    /// How many spaces to read (discover) and share into (share) at once
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CONCURRENCY,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        help_heading = "Share",
+    )]
+    pub concurrency: usize,
+
+    /// Only read (GET) and print the plan: what would be created, updated, pruned and why
+    #[arg(long, help_heading = "Share")]
+    pub dry_run: bool,
+
+    /// Also delete, in the other spaces' pools, polling workers no longer in the initial pool that are not healthy
+    #[arg(long, help_heading = "Share")]
+    pub prune: bool,
+
+    /// A worker name taken in a space by a stale registration: replace its endpoint, or skip it
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnConflict::Replace, help_heading = "Share")]
+    pub on_conflict: OnConflict,
+
+    /// Write share's per-space, per-worker result as JSON to PATH (attached as an artifact in octopus mode)
+    #[arg(long, value_name = "PATH", help_heading = "Share")]
+    pub report: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// Validates every flag once, before any request (usage errors, exit code 2).
+    pub fn into_config(self) -> anyhow::Result<RunConfig> {
+        let discover = DiscoverArgs {
+            worker_pool: self.worker_pool,
+            initial_space: self.initial_space,
+            include_spaces: self.include_spaces,
+            exclude_spaces: self.exclude_spaces,
+            concurrency: self.concurrency,
+        }
+        .into_config()?;
+        let wait = match self.count {
+            None => None,
+            Some(0) => return Err(ExitError::usage("--count must be at least 1").into()),
+            Some(count) => {
+                self.polling.validate()?;
+                Some(WaitPlan {
+                    count,
+                    timeout: self.polling.timeout,
+                    poll_interval: self.polling.poll_interval,
+                    healthy_only: self.polling.healthy,
+                })
+            }
+        };
+        let machine_policy = match self.machine_policy {
+            None => None,
+            Some(policy) if policy.trim().is_empty() => {
+                return Err(ExitError::usage(
+                    "--machine-policy is empty: give a policy name, or leave the flag out",
+                )
+                .into());
+            }
+            Some(policy) => Some(policy.trim().to_owned()),
+        };
+        Ok(RunConfig {
+            discover,
+            wait,
+            share: SharePlan {
+                machine_policy,
+                concurrency: self.concurrency,
+                dry_run: self.dry_run,
+                prune: self.prune,
+                on_conflict: self.on_conflict,
+                report: self.report,
+            },
+        })
+    }
+}
+
+/// A validated `octoshare run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// What to discover.
+    pub discover: DiscoverConfig,
+    /// How to wait; `None` skips the wait phase.
+    pub wait: Option<WaitPlan>,
+    /// How to share (the spaces come from discover).
+    pub share: SharePlan,
+}
+
+/// The wait phase's settings; the space and pool come from discover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitPlan {
+    /// How many workers are enough.
+    pub count: u64,
+    /// How long to wait at most.
+    pub timeout: Duration,
+    /// Time between the starts of two polls.
+    pub poll_interval: Duration,
+    /// Count only Healthy/HasWarnings workers.
+    pub healthy_only: bool,
+}
+
+impl WaitPlan {
+    /// The wait configuration for what discover found: its initial space and pool.
+    pub fn wait_config(&self, discovered: &DiscoverOutcome) -> WaitConfig {
+        WaitConfig {
+            space: discovered.initial_space.id.to_string(),
+            worker_pool: discovered.worker_pool_name.clone(),
+            count: self.count,
+            timeout: self.timeout,
+            poll_interval: self.poll_interval,
+            healthy_only: self.healthy_only,
+        }
+    }
+}
+
+/// The share phase's settings; the source and target spaces come from discover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharePlan {
+    /// Machine policy name for created workers; `None`: each space's default policy.
+    pub machine_policy: Option<String>,
+    /// Spaces worked on at once.
+    pub concurrency: usize,
+    /// Only read and print the plan.
+    pub dry_run: bool,
+    /// Delete stale, non-healthy polling workers from the target pools.
+    pub prune: bool,
+    /// What to do with a stale registration holding a worker's name.
+    pub on_conflict: OnConflict,
+    /// Where to write share's JSON report.
+    pub report: Option<PathBuf>,
+}
+
+impl SharePlan {
+    /// The share configuration for what discover found: from the initial space into the
+    /// remaining ones.
+    pub fn share_config(&self, discovered: &DiscoverOutcome) -> ShareConfig {
+        ShareConfig {
+            from_space: discovered.initial_space.id.to_string(),
+            to_spaces: discovered.remaining_space_ids(),
+            worker_pool: discovered.worker_pool_name.clone(),
+            machine_policy: self.machine_policy.clone(),
+            concurrency: self.concurrency,
+            dry_run: self.dry_run,
+            prune: self.prune,
+            on_conflict: self.on_conflict,
+            report: self.report.clone(),
+        }
+    }
+}
+
+/// How a phase ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhaseStatus {
+    /// It ran to the end (for share: possibly with per-space failures, see its report).
+    Done,
+    /// It was not needed (wait without `--count`).
+    Skipped(String),
+    /// It failed with this one-line error.
+    Failed(String),
+    /// An earlier phase failed.
+    NotRun,
+}
+
+impl PhaseStatus {
+    fn name(&self) -> &'static str {
+        match self {
+            PhaseStatus::Done => "done",
+            PhaseStatus::Skipped(_) => "skipped",
+            PhaseStatus::Failed(_) => "failed",
+            PhaseStatus::NotRun => "notRun",
+        }
+    }
+}
+
+/// One phase's status and duration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseRecord {
+    /// How it ended.
+    pub status: PhaseStatus,
+    /// How long it took (`None` when it did not run).
+    pub elapsed: Option<Duration>,
+}
+
+impl PhaseRecord {
+    fn not_run() -> PhaseRecord {
+        PhaseRecord {
+            status: PhaseStatus::NotRun,
+            elapsed: None,
+        }
+    }
+
+    fn to_json(&self, outcome: Option<Value>) -> Value {
+        let mut object = Map::new();
+        object.insert("status".into(), self.status.name().into());
+        if let Some(elapsed) = self.elapsed {
+            object.insert("elapsedMs".into(), millis(elapsed).into());
+        }
+        match &self.status {
+            PhaseStatus::Skipped(reason) => {
+                object.insert("reason".into(), reason.as_str().into());
+            }
+            PhaseStatus::Failed(error) => {
+                object.insert("error".into(), error.as_str().into());
+            }
+            PhaseStatus::Done | PhaseStatus::NotRun => {}
+        }
+        if let Some(outcome) = outcome {
+            object.insert("outcome".into(), outcome);
+        }
+        Value::Object(object)
+    }
+}
+
+/// Everything one `octoshare run` did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The discover phase.
+    pub discover: PhaseRecord,
+    /// What discover found, when it succeeded.
+    pub discovered: Option<DiscoverOutcome>,
+    /// The wait phase.
+    pub wait: PhaseRecord,
+    /// What the wait saw, when it ran.
+    pub waited: Option<WaitOutcome>,
+    /// The share phase.
+    pub share: PhaseRecord,
+    /// What share did, when it ran.
+    pub shared: Option<ShareReport>,
+    /// HTTP attempts the run made.
+    pub requests: RequestCounts,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// The exit code the run ends with.
+    pub exit: Exit,
+}
+
+impl RunOutcome {
+    fn new(dry_run: bool) -> RunOutcome {
+        RunOutcome {
+            discover: PhaseRecord::not_run(),
+            discovered: None,
+            wait: PhaseRecord::not_run(),
+            waited: None,
+            share: PhaseRecord::not_run(),
+            shared: None,
+            requests: RequestCounts::default(),
+            elapsed: Duration::ZERO,
+            dry_run,
+            exit: Exit::Success,
+        }
+    }
+}
+
+/// `octoshare run` as a process: validates the flags, builds the client (read-only with
+/// `--dry-run`), runs [`execute`] and maps the result to the exit code.
+pub fn command(args: RunArgs, common: &CommonArgs) -> ExitCode {
+    run_local(common, OutputMode::Text, async |emitter, shutdown| {
+        let config = args.into_config()?;
+        let mut builder = common.client_builder()?;
+        if config.share.dry_run {
+            // The whole run only reads: a write is refused before it is sent.
+            builder = builder.read_only();
+        }
+        let client = builder.build()?;
+        let outcome = execute(&client, &config, emitter, &shutdown).await?;
+        Ok(outcome.exit)
+    })
+}
+
+/// Runs discover, wait (when configured) and share against `client`, printing through `emitter`,
+/// and ends with the summary and the JSON detail keys (see the module documentation).
+///
+/// # Errors
+/// A failed discover (exit 3/6/7), a failed or timed-out wait (3/6/7, or 4), or a share that
+/// could do nothing at all (3/6/7). Share's per-space failures are *not* errors: they are in
+/// [`RunOutcome::shared`] and [`RunOutcome::exit`] (5 or 6), and share has already reported them.
+pub async fn execute(
+    client: &Client,
+    config: &RunConfig,
+    emitter: &mut Emitter,
+    shutdown: &Shutdown,
+) -> anyhow::Result<RunOutcome> {
+    let started = Instant::now();
+    let requests_before = client.request_counts();
+    let mut outcome = RunOutcome::new(config.share.dry_run);
+    let result = execute_phases(client, config, emitter, shutdown, &mut outcome).await;
+    emitter.end_phase();
+    outcome.elapsed = started.elapsed();
+    outcome.requests = difference(client.request_counts(), requests_before);
+    outcome.exit = match &result {
+        Ok(exit) => *exit,
+        Err(error) => exit_for_error(error),
+    };
+    print_summary(&outcome, emitter);
+    set_json_detail(&outcome, emitter);
+    result.map(|_| outcome)
+}
+
+async fn execute_phases(
+    client: &Client,
+    config: &RunConfig,
+    emitter: &mut Emitter,
+    shutdown: &Shutdown,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<Exit> {
+    let share_start = if config.wait.is_some() { 60 } else { 10 };
+
+    // 1. discover
+    let pool = &config.discover.worker_pool;
+    emitter.info(&format!(
+        "[1/3] discover: find every space that has worker pool '{pool}'"
+    ));
+    emitter.begin_phase(
+        "discover",
+        0..=10,
+        &format!("looking for worker pool '{pool}'"),
+    );
+    let phase_started = Instant::now();
+    let discovered = octoshare_discover::discover(client, &config.discover, emitter).await;
+    emitter.end_phase();
+    let discovered = match discovered {
+        Ok(discovered) => {
+            outcome.discover = done(phase_started);
+            discovered
+        }
+        Err(error) => {
+            outcome.discover = failed(phase_started, &error);
+            return Err(error);
+        }
+    };
+    octoshare_discover::emit_outputs(&discovered, emitter);
+    outcome.discovered = Some(discovered.clone());
+
+    // 2. wait
+    match &config.wait {
+        None => {
+            let reason = "no --count given: sharing the workers the pool holds now";
+            emitter.info(&format!("[2/3] wait: skipped ({reason})"));
+            outcome.wait = PhaseRecord {
+                status: PhaseStatus::Skipped(reason.to_owned()),
+                elapsed: None,
+            };
+        }
+        Some(plan) => {
+            let wait_config = plan.wait_config(&discovered);
+            emitter.info(&format!(
+                "[2/3] wait: until pool '{}' of {} holds {} {}",
+                discovered.worker_pool_name,
+                discovered.initial_space,
+                plan.count,
+                if plan.count == 1 { "worker" } else { "workers" }
+            ));
+            emitter.begin_phase(
+                "wait",
+                10..=share_start,
+                &format!("waiting for {} workers", plan.count),
+            );
+            let phase_started = Instant::now();
+            let waited =
+                octoshare_wait::wait_for_workers(client, &wait_config, emitter, shutdown).await;
+            emitter.end_phase();
+            let waited = match waited {
+                Ok(waited) => waited,
+                Err(error) => {
+                    outcome.wait = failed(phase_started, &error);
+                    return Err(error);
+                }
+            };
+            octoshare_wait::emit_outputs(&waited, emitter);
+            outcome.waited = Some(waited.clone());
+            if let Some(error) = octoshare_wait::unsatisfied_error(&waited, &wait_config) {
+                let error = anyhow::Error::new(error);
+                outcome.wait = failed(phase_started, &error);
+                return Err(error);
+            }
+            outcome.wait = done(phase_started);
+        }
+    }
+
+    // 3. share
+    let share_config = config.share.share_config(&discovered);
+    let targets = share_config.to_spaces.len();
+    emitter.info(&format!(
+        "[3/3] share: {} the workers of {} in pool '{}' of {}",
+        if config.share.dry_run {
+            "plan registering"
+        } else {
+            "register"
+        },
+        discovered.initial_space,
+        discovered.worker_pool_name,
+        match targets {
+            0 => "no other space (nothing to do)".to_owned(),
+            1 => "the 1 other space".to_owned(),
+            n => format!("the {n} other spaces"),
+        }
+    ));
+    emitter.begin_phase(
+        "share",
+        share_start..=100,
+        &format!(
+            "reading the workers to share into {targets} {}",
+            if targets == 1 { "space" } else { "spaces" }
+        ),
+    );
+    let phase_started = Instant::now();
+    let shared = octoshare_share::share_workers(client, &share_config, emitter, shutdown).await;
+    emitter.end_phase();
+    let report = match shared {
+        Ok(report) => report,
+        Err(error) => {
+            outcome.share = failed(phase_started, &error);
+            return Err(error);
+        }
+    };
+    let exit = octoshare_share::conclude(&report, &share_config, emitter);
+    outcome.share = match report.failure_message() {
+        Some(message) if exit != Exit::Success => PhaseRecord {
+            status: PhaseStatus::Failed(message),
+            elapsed: Some(phase_started.elapsed()),
+        },
+        _ => done(phase_started),
+    };
+    outcome.shared = Some(report);
+    Ok(exit)
+}
+
+fn done(started: Instant) -> PhaseRecord {
+    PhaseRecord {
+        status: PhaseStatus::Done,
+        elapsed: Some(started.elapsed()),
+    }
+}
+
+fn failed(started: Instant, error: &anyhow::Error) -> PhaseRecord {
+    PhaseRecord {
+        status: PhaseStatus::Failed(one_line(error)),
+        elapsed: Some(started.elapsed()),
+    }
+}
+
+/// The final summary: one highlight line per phase plus the request counts.
+fn print_summary(outcome: &RunOutcome, emitter: &mut Emitter) {
+    let verdict = match outcome.exit {
+        Exit::Success if outcome.dry_run => "dry run finished".to_owned(),
+        Exit::Success => "finished".to_owned(),
+        exit => format!("failed (exit code {})", exit.code()),
+    };
+    emitter.info("");
+    emitter.highlight(&format!(
+        "octoshare run {verdict} in {}",
+        format_elapsed(outcome.elapsed)
+    ));
+    let discover = match (&outcome.discover.status, &outcome.discovered) {
+        (PhaseStatus::Done, Some(found)) => format!(
+            "{} of {} searched spaces have pool '{}'; initial space {}",
+            found.qualifying_space_count(),
+            found.spaces_searched,
+            found.worker_pool_name,
+            found.initial_space
+        ),
+        (status, _) => describe_status(status),
+    };
+    emitter.highlight(&format!("  discover  {discover}"));
+    let wait = match (&outcome.wait.status, &outcome.waited) {
+        (PhaseStatus::Done, Some(waited)) => format!(
+            "{} of {} workers registered after {} ({} {})",
+            waited.count,
+            waited.required,
+            format_elapsed(waited.elapsed),
+            waited.polls,
+            if waited.polls == 1 { "poll" } else { "polls" }
+        ),
+        (PhaseStatus::Failed(_), Some(waited)) => format!(
+            "gave up with {} of {} workers registered after {}",
+            waited.count,
+            waited.required,
+            format_elapsed(waited.elapsed)
+        ),
+        (status, _) => describe_status(status),
+    };
+    emitter.highlight(&format!("  wait      {wait}"));
+    let share = match &outcome.shared {
+        Some(report) => {
+            let totals = &report.totals;
+            let targets = report
+                .spaces
+                .iter()
+                .filter(|space| space.space.is_some())
+                .count();
+            let mut line = format!(
+                "{}{} created, {} updated, {} unchanged, {} pruned, {} failed in {} {}",
+                if report.dry_run { "would be: " } else { "" },
+                totals.created,
+                totals.updated,
+                totals.unchanged,
+                totals.pruned,
+                totals.failed,
+                targets,
+                if targets == 1 { "space" } else { "spaces" }
+            );
+            if totals.conflicts > 0 {
+                line.push_str(&format!(
+                    "; {} {} left alone",
+                    totals.conflicts,
+                    if totals.conflicts == 1 {
+                        "conflict"
+                    } else {
+                        "conflicts"
+                    }
+                ));
+            }
+            line
+        }
+        None => describe_status(&outcome.share.status),
+    };
+    emitter.highlight(&format!("  share     {share}"));
+    let requests = &outcome.requests;
+    let mut line = format!(
+        "  requests  {} GET, {} POST, {} PUT, {} DELETE",
+        requests.get, requests.post, requests.put, requests.delete
+    );
+    if requests.retries > 0 {
+        line.push_str(&format!(" ({} retried)", requests.retries));
+    }
+    emitter.highlight(&line);
+}
+
+fn describe_status(status: &PhaseStatus) -> String {
+    match status {
+        PhaseStatus::Done => "done".to_owned(),
+        PhaseStatus::Skipped(reason) => format!("skipped: {reason}"),
+        PhaseStatus::Failed(error) => format!("failed: {error}"),
+        PhaseStatus::NotRun => "not run".to_owned(),
+    }
+}
+
+/// The detail keys of the JSON document (`Phases`, `Requests`, `DryRun`, `ElapsedMs`).
+fn set_json_detail(outcome: &RunOutcome, emitter: &mut Emitter) {
+    if emitter.mode() != OutputMode::Json {
+        return;
+    }
+    let discovered = outcome
+        .discovered
+        .as_ref()
+        .and_then(|found| serde_json::to_value(found).ok());
+    let waited = outcome
+        .waited
+        .as_ref()
+        .and_then(|waited| serde_json::to_value(waited).ok());
+    emitter.set_json(
+        "Phases",
+        json!({
+            "discover": outcome.discover.to_json(discovered),
+            "wait": outcome.wait.to_json(waited),
+            "share": outcome.share.to_json(None),
+        }),
+    );
+    emitter.set_json("Requests", requests_json(&outcome.requests));
+    emitter.set_json("DryRun", Value::Bool(outcome.dry_run));
+    emitter.set_json("ElapsedMs", millis(outcome.elapsed).into());
+}
+
+/// Request counts as the JSON documents show them.
+pub fn requests_json(requests: &RequestCounts) -> Value {
+    json!({
+        "get": requests.get,
+        "post": requests.post,
+        "put": requests.put,
+        "delete": requests.delete,
+        "retries": requests.retries,
+    })
+}
+
+fn difference(after: RequestCounts, before: RequestCounts) -> RequestCounts {
+    RequestCounts {
+        get: after.get.saturating_sub(before.get),
+        post: after.post.saturating_sub(before.post),
+        put: after.put.saturating_sub(before.put),
+        delete: after.delete.saturating_sub(before.delete),
+        retries: after.retries.saturating_sub(before.retries),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A wall time for people: `850ms`, `3.5s`, `1m12s`.
+pub fn format_elapsed(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else if duration < Duration::from_secs(10) {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        octoshare_cli::format_duration(Duration::from_secs(duration.as_secs()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct TestArgs {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(arguments: &[&str]) -> anyhow::Result<RunConfig> {
+        let mut all = vec!["octoshare-run"];
+        all.extend_from_slice(arguments);
+        TestArgs::try_parse_from(all)?.run.into_config()
+    }
+
+    #[test]
+    fn without_count_the_wait_is_skipped() {
+        let config = parse(&["--worker-pool", " Pool "]).unwrap();
+        assert_eq!(config.discover.worker_pool, "Pool");
+        assert_eq!(config.wait, None);
+        assert_eq!(config.share.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(config.share.on_conflict, OnConflict::Replace);
+    }
+
+    #[test]
+    fn count_and_polling_flags_make_a_wait_plan() {
+        let config = parse(&[
+            "--worker-pool",
+            "Pool",
+            "--count",
+            "3",
+            "--timeout",
+            "90s",
+            "--poll-interval",
+            "500ms",
+            "--healthy",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.wait,
+            Some(WaitPlan {
+                count: 3,
+                timeout: Duration::from_secs(90),
+                poll_interval: Duration::from_millis(500),
+                healthy_only: true,
+            })
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for arguments in [
+            &["--worker-pool", "  "][..],
+            &["--worker-pool", "Pool", "--machine-policy", " "][..],
+            &[
+                "--worker-pool",
+                "Pool",
+                "--count",
+                "2",
+                "--poll-interval",
+                "0s",
+            ][..],
+        ] {
+            let error = parse(arguments).unwrap_err();
+            assert_eq!(exit_for_error(&error), Exit::Usage, "{arguments:?}");
+        }
+        assert!(parse(&["--worker-pool", "Pool", "--count", "0"]).is_err());
+    }
+
+    #[test]
+    fn elapsed_times_read_well() {
+        assert_eq!(format_elapsed(Duration::from_millis(850)), "850ms");
+        assert_eq!(format_elapsed(Duration::from_millis(3_540)), "3.5s");
+        assert_eq!(format_elapsed(Duration::from_secs(72)), "1m12s");
+    }
+}

@@ -1,0 +1,220 @@
+//! `octoshare user-data`: prints the worker bootstrap script (`configure-worker.sh`) that a new
+//! VM runs as user data — install Tentacle, register it as a polling worker into the initial
+//! space's pool — rendered by [`octoshare_templates::render_bootstrap`], the same renderer
+//! `cargo xtask codegen` uses.
+//!
+//! Stdout holds the script and nothing else (with `--output json`: one document
+//! `{"Format": "bash", "Script": "..."}`), so `octoshare user-data ... > user-data.sh` works;
+//! notes go to stderr. No format ever contains an API key: the script reads it at boot from
+//! `OCTOPUS_API_KEY` or [`octoshare_templates::API_KEY_FILE`]. This command needs no API key
+//! and never prints one, even when `OCTOPUS_API_KEY` is set.
+
+use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, exit_for_error, one_line};
+use octoshare_core::ServerUrl;
+use octoshare_templates::{
+    API_KEY_FILE, BootstrapConfig, BootstrapFormat, DEFAULT_SERVER_COMMS_PORT, render_bootstrap,
+};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// A ready-to-run script with the values of these flags
+    Bash,
+    /// configure-worker.sh.tftpl for Terraform's templatefile(); values come from Terraform variables
+    Tftpl,
+    /// configure-worker.sh with Octopus #{...} placeholders, substituted by Octopus before Terraform reads it
+    Octostache,
+}
+
+impl From<FormatArg> for BootstrapFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Bash => BootstrapFormat::Bash,
+            FormatArg::Tftpl => BootstrapFormat::Tftpl,
+            FormatArg::Octostache => BootstrapFormat::Octostache,
+        }
+    }
+}
+
+/// Flags of `octoshare user-data` (besides the global `--server URL`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct UserDataArgs {
+    /// Initial space (name) whose pool the worker registers into, e.g. discover's InitialSpaceName
+    #[arg(long, value_name = "NAME")]
+    pub space: Option<String>,
+
+    /// Worker pool the worker registers into
+    #[arg(long, value_name = "NAME")]
+    pub worker_pool: Option<String>,
+
+    /// Script shape
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = FormatArg::Bash)]
+    pub format: FormatArg,
+
+    /// Machine policy (by name) of the registered worker; default: the space's default policy
+    #[arg(long, value_name = "NAME")]
+    pub machine_policy: Option<String>,
+
+    /// The Octopus Server's polling (comms) port
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_SERVER_COMMS_PORT)]
+    pub server_comms_port: u16,
+
+    /// Comms address of a further HA node the Tentacle polls too (repeatable)
+    #[arg(long = "extra-server-node", value_name = "ADDRESS")]
+    pub extra_server_nodes: Vec<String>,
+
+    /// apt version of the tentacle package to pin; default: the latest
+    #[arg(long, value_name = "VERSION")]
+    pub tentacle_version: Option<String>,
+
+    /// Worker name; default: the VM's $HOSTNAME
+    #[arg(long, value_name = "NAME")]
+    pub worker_name: Option<String>,
+}
+
+/// `octoshare user-data` as a process.
+pub fn command(args: UserDataArgs, common: &CommonArgs) -> ExitCode {
+    let mode = common.output_mode(OutputMode::Text);
+    let quiet = common.quiet > 0;
+    let result = render(&args, common.server.as_deref()).and_then(|(script, notes)| {
+        print(&script, args.format, mode)?;
+        if !quiet {
+            let mut stderr = std::io::stderr().lock();
+            for note in notes {
+                let _ = writeln!(stderr, "note: {note}");
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => Exit::Success.into(),
+        Err(error) => {
+            let exit = exit_for_error(&error);
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", one_line(&error));
+            exit.into()
+        }
+    }
+}
+
+/// Renders the script; returns it with the notes for stderr.
+fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, Vec<String>)> {
+    let format = BootstrapFormat::from(args.format);
+    let mut notes = Vec::new();
+    let config = match format {
+        BootstrapFormat::Bash => {
+            let server = required(
+                server,
+                "--server URL (or OCTOPUS_URL)",
+                "the Octopus Server URL",
+            )?;
+            let server = ServerUrl::parse(server)?;
+            BootstrapConfig {
+                server_url: server.to_string(),
+                space: required(
+                    args.space.as_deref(),
+                    "--space NAME",
+                    "the initial space, discover's InitialSpaceName",
+                )?
+                .to_owned(),
+                worker_pool: required(
+                    args.worker_pool.as_deref(),
+                    "--worker-pool NAME",
+                    "the shared worker pool",
+                )?
+                .to_owned(),
+                machine_policy: optional(args.machine_policy.as_deref()),
+                server_comms_port: args.server_comms_port,
+                extra_server_nodes: args
+                    .extra_server_nodes
+                    .iter()
+                    .map(|node| node.trim().to_owned())
+                    .collect(),
+                tentacle_version: optional(args.tentacle_version.as_deref()),
+                worker_name: optional(args.worker_name.as_deref()),
+            }
+        }
+        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => {
+            let given = given_values(args, server);
+            if !given.is_empty() {
+                let source = if format == BootstrapFormat::Tftpl {
+                    "Terraform variables (listed in the script's header)"
+                } else {
+                    "Octopus variables (#{OctoShare.*})"
+                };
+                notes.push(format!(
+                    "--format {} takes its values from {source}; ignored: {}",
+                    format.as_str(),
+                    given.join(", ")
+                ));
+            }
+            BootstrapConfig::new("unused", "unused", "unused")
+        }
+    };
+    let script = render_bootstrap(format, &config).map_err(|error| {
+        ExitError::usage(format!("cannot render the bootstrap script: {error:#}"))
+    })?;
+    notes.push(format!(
+        "the script holds no API key: at boot it reads OCTOPUS_API_KEY or {API_KEY_FILE} (owned by root, mode 0600)"
+    ));
+    Ok((script, notes))
+}
+
+fn print(script: &str, format: FormatArg, mode: OutputMode) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let written = if mode == OutputMode::Json {
+        let document = serde_json::json!({
+            "Format": BootstrapFormat::from(format).as_str(),
+            "Script": script,
+        });
+        let text = serde_json::to_string_pretty(&document)?;
+        writeln!(stdout, "{text}")
+    } else {
+        stdout.write_all(script.as_bytes())
+    };
+    written
+        .and_then(|()| stdout.flush())
+        .map_err(|error| anyhow::anyhow!("cannot write the script to stdout: {error}"))
+}
+
+fn required<'a>(value: Option<&'a str>, flag: &str, what: &str) -> anyhow::Result<&'a str> {
+    match value.map(str::trim) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ExitError::usage(format!(
+            "--format bash needs {flag}: {what} (or use --format tftpl or octostache, which take their values later)"
+        ))
+        .into()),
+    }
+}
+
+fn optional(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// The value flags given to a static format (which ignores them).
+fn given_values(args: &UserDataArgs, server: Option<&str>) -> Vec<&'static str> {
+    let mut given = Vec::new();
+    for (flag, value) in [
+        ("--server", server),
+        ("--space", args.space.as_deref()),
+        ("--worker-pool", args.worker_pool.as_deref()),
+        ("--machine-policy", args.machine_policy.as_deref()),
+        ("--tentacle-version", args.tentacle_version.as_deref()),
+        ("--worker-name", args.worker_name.as_deref()),
+    ] {
+        if value.is_some_and(|value| !value.trim().is_empty()) {
+            given.push(flag);
+        }
+    }
+    if !args.extra_server_nodes.is_empty() {
+        given.push("--extra-server-node");
+    }
+    if args.server_comms_port != DEFAULT_SERVER_COMMS_PORT {
+        given.push("--server-comms-port");
+    }
+    given
+}

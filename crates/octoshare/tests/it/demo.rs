@@ -1,0 +1,53 @@
+//! `octoshare demo`: no flags, no network, exit 0.
+
+use crate::support::{Run, octoshare_offline};
+
+#[test]
+fn demo_explains_every_phase_and_the_rerun() {
+    let run = Run::of(octoshare_offline().arg("demo"));
+    assert_eq!(run.code, 0, "{run:?}");
+    for text in [
+        "octoshare demo",
+        "[1/3] discover",
+        "[2/3] wait",
+        "[3/3] share",
+        "Run 1",
+        "Run 2",
+        "What happened",
+        "stale 'aws-tf-worker-01'",
+        "nothing to do: 9 registrations unchanged, 0 POST, 0 PUT, 0 DELETE",
+    ] {
+        assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
+}
+
+#[test]
+fn demo_json_holds_both_runs_and_the_second_writes_nothing() {
+    let run = Run::of(octoshare_offline().args(["demo", "--output", "json"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    let first = &document["Runs"][0];
+    assert_eq!(first["InitialSpaceName"], "Data Science");
+    assert_eq!(first["QualifyingSpaceCount"], 4);
+    assert_eq!(first["RegisteredWorkerCount"], 3);
+    assert_eq!(first["CreatedWorkerCount"], 8);
+    assert_eq!(first["UpdatedWorkerCount"], 1);
+    let second = &document["Runs"][1];
+    assert_eq!(second["CreatedWorkerCount"], 0);
+    assert_eq!(second["UpdatedWorkerCount"], 0);
+    assert_eq!(second["UnchangedWorkerCount"], 9);
+    let requests = &document["RunRequests"];
+    assert_eq!(requests[0]["post"], 8);
+    assert_eq!(requests[0]["put"], 1);
+    for method in ["post", "put", "delete"] {
+        assert_eq!(requests[1][method], 0, "{method}: {requests}");
+    }
+    assert!(
+        document["EmulatorUrl"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("http://127.0.0.1:"))
+    );
+    // The narration went to stderr.
+    assert!(run.stderr.contains("What happened"), "{}", run.stderr);
+}

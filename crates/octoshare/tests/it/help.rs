@@ -1,0 +1,53 @@
+//! `--help` of every subcommand, and the flags the generated `octoshare run` step template uses.
+
+use crate::support::{Run, octoshare_offline};
+
+#[test]
+fn every_subcommand_has_help() {
+    for subcommand in ["run", "demo", "emulator", "install", "user-data"] {
+        let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
+        assert_eq!(run.code, 0, "{subcommand}: {run:?}");
+        assert!(
+            run.stdout
+                .contains(&format!("Usage: octoshare {subcommand}")),
+            "{subcommand}: {}",
+            run.stdout
+        );
+    }
+    let run = Run::of(octoshare_offline().arg("--help"));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("octoshare demo"), "{}", run.stdout);
+}
+
+#[test]
+fn no_subcommand_is_a_usage_error() {
+    let run = Run::of(&mut octoshare_offline());
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+/// Every `--flag` the step template's script passes to `octoshare run` is accepted.
+#[test]
+fn run_accepts_every_flag_of_the_run_step_template() {
+    let template: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../step-templates/octoshare-run.json"
+    ))
+    .expect("JSON");
+    let script = template["Properties"]["Octopus.Action.Script.ScriptBody"]
+        .as_str()
+        .expect("a script body");
+    let mut flags: Vec<&str> = script
+        .split(|c: char| c.is_whitespace() || c == '\'' || c == '(' || c == ')')
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .collect();
+    flags.sort_unstable();
+    flags.dedup();
+    assert!(flags.contains(&"--worker-pool"), "{flags:?}");
+    let help = Run::of(octoshare_offline().args(["run", "--help"]));
+    for flag in flags {
+        assert!(
+            help.stdout.contains(&format!("{flag} ")) || help.stdout.contains(&format!("{flag}\n")),
+            "{flag} is not a flag of `octoshare run`: {}",
+            help.stdout
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Process-level tests of the `octoshare` binary, each against its own Octopus API emulator.
+
+mod demo;
+mod emulator;
+mod help;
+mod install;
+mod run;
+mod support;
+mod user_data;

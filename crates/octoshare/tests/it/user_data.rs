@@ -1,0 +1,89 @@
+//! `octoshare user-data`: the worker bootstrap script, in every format, without a key.
+
+use crate::support::{Run, octoshare_offline};
+use std::process::Command;
+
+const SECRET: &str = "API-NEVERPRINTTHISKEY00000000042";
+
+fn passes_bash_syntax_check(script: &str) -> bool {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let path = directory.path().join("user-data.sh");
+    std::fs::write(&path, script).expect("written");
+    Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .expect("bash runs")
+        .success()
+}
+
+#[test]
+fn user_data_prints_a_valid_script_without_the_key_in_every_format() {
+    for format in ["bash", "tftpl", "octostache"] {
+        let run = Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
+            "user-data",
+            "--server",
+            "https://octopus.example.com/",
+            "--space",
+            "Data Science",
+            "--worker-pool",
+            "AWS Worker Pool TF",
+            "--machine-policy",
+            "Fast",
+            "--extra-server-node",
+            "node-2.example.com:10943",
+            "--worker-name",
+            "vm-1",
+            "--format",
+            format,
+            "--api-key",
+            SECRET,
+        ]));
+        assert_eq!(run.code, 0, "{format}: {run:?}");
+        assert!(run.stdout.starts_with("#!/usr/bin/env bash\n"), "{format}");
+        assert!(passes_bash_syntax_check(&run.stdout), "{format}");
+        assert!(!run.stdout.contains(SECRET), "{format}");
+        assert!(!run.stderr.contains(SECRET), "{format}");
+        if format == "bash" {
+            assert!(
+                run.stdout.contains("space='Data Science'"),
+                "{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout
+                    .contains("server_url='https://octopus.example.com'")
+            );
+        } else {
+            assert!(run.stderr.contains("ignored"), "{format}: {}", run.stderr);
+        }
+    }
+}
+
+#[test]
+fn user_data_bash_needs_the_space() {
+    let run = Run::of(octoshare_offline().args([
+        "user-data",
+        "--server",
+        "https://octopus.example.com",
+        "--worker-pool",
+        "AWS Worker Pool TF",
+    ]));
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("--space"), "{}", run.stderr);
+}
+
+#[test]
+fn user_data_json_wraps_the_script() {
+    let run =
+        Run::of(octoshare_offline().args(["user-data", "--format", "tftpl", "--output", "json"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    assert_eq!(document["Format"], "tftpl");
+    assert!(
+        document["Script"]
+            .as_str()
+            .is_some_and(|script| script.contains("octopus_server_url"))
+    );
+}
