@@ -222,32 +222,53 @@ impl ScenarioFacts {
 fn introduce(emitter: &mut Emitter, style: Style, facts: &ScenarioFacts, emulator: &Emulator) {
     emitter.info(&style.bold("octoshare demo"));
     emitter.info("");
-    emitter.info(
-        "Octopus spaces are hard walls: a worker registered in one space is invisible to the",
-    );
-    emitter.info(
-        "others. octoshare lets every space share one fleet of polling Tentacle workers. It runs",
-    );
-    emitter.info("the \"sharing workers across spaces\" runbook as one command, `octoshare run`:");
-    emitter.info(&format!(
-        "  1. discover  find the spaces that have worker pool '{DEMO_POOL}'; the first is the initial space"
-    ));
-    emitter.info(
-        "  2. wait      until the new VMs' Tentacles have registered in the initial space's pool",
-    );
-    emitter.info("  3. share     register the same Tentacles in that pool in every other space");
+    for line in wrap(
+        "",
+        "Octopus spaces are hard walls: a worker registered in one space is invisible to the \
+         others. octoshare lets every space share one fleet of polling Tentacle workers. It runs \
+         the \"sharing workers across spaces\" runbook as one command, `octoshare run`:",
+    ) {
+        emitter.info(&line);
+    }
+    for (label, text) in [
+        (
+            "1 discover",
+            format!(
+                "find the spaces that have worker pool '{DEMO_POOL}'; the first is the initial space"
+            ),
+        ),
+        (
+            "2 wait",
+            "until the new VMs' Tentacles have registered in the initial space's pool".to_owned(),
+        ),
+        (
+            "3 share",
+            "register the same Tentacles in that pool in every other space".to_owned(),
+        ),
+    ] {
+        paragraph(emitter, label, &text);
+    }
     emitter.info("");
-    emitter.info(&format!(
-        "No Octopus Server needed: octoshare's built-in Octopus API emulator is serving {} with",
-        emulator.url()
-    ));
-    emitter.info("a sample instance:");
-    emitter.info(&format!(
-        "  - {} spaces; {} have the pool: {}",
-        facts.spaces,
-        facts.pool_spaces.len(),
-        facts.pool_spaces.join(", ")
-    ));
+    for line in wrap(
+        "",
+        &format!(
+            "No Octopus Server needed: octoshare's built-in Octopus API emulator serves a sample \
+             instance at {}:",
+            emulator.url()
+        ),
+    ) {
+        emitter.info(&line);
+    }
+    paragraph(
+        emitter,
+        "spaces",
+        &format!(
+            "{}; {} have the pool: {}",
+            facts.spaces,
+            facts.pool_spaces.len(),
+            facts.pool_spaces.join(", ")
+        ),
+    );
     let names: Vec<&str> = facts
         .registrations
         .iter()
@@ -256,22 +277,72 @@ fn introduce(emitter: &mut Emitter, style: Style, facts: &ScenarioFacts, emulato
     let delays: Vec<String> = facts
         .registrations
         .iter()
-        .map(|(_, after)| format!("{:.1}", after.as_secs_f64()))
+        .map(|(_, after)| format!("{:.1} s", after.as_secs_f64()))
         .collect();
-    emitter.info(&format!(
-        "  - {} new VMs whose Tentacles ({}) register into {} {} s from now",
-        names.len(),
-        names.join(", "),
-        facts.registration_space,
-        delays.join(", ")
-    ));
+    paragraph(
+        emitter,
+        "new VMs",
+        &format!(
+            "{} are booting; their Tentacles ({}) register into {} after {}",
+            names.len(),
+            names.join(", "),
+            facts.registration_space,
+            and_list(&delays)
+        ),
+    );
     for (name, space, age) in &facts.stale {
-        emitter.info(&format!(
-            "  - a stale '{name}' in {space}, registered {} ago by a VM that no longer exists",
-            hours(*age)
-        ));
+        paragraph(
+            emitter,
+            "leftover",
+            &format!(
+                "a stale '{name}' in {space}, registered {} ago by a VM that no longer exists",
+                hours(*age)
+            ),
+        );
     }
     emitter.info("");
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Width of the demo's wrapped text.
+const TEXT_WIDTH: usize = 96;
+
+/// Prints `text` wrapped, after a label column: `  label     text...` with a hanging indent.
+fn paragraph(emitter: &mut Emitter, label: &str, text: &str) {
+    for line in wrap(&format!("  {label:<11} "), text) {
+        emitter.info(&line);
+    }
+}
+
+/// Wraps `text` at word boundaries to [`TEXT_WIDTH`], the first line after `lead`, the others
+/// indented as far.
+fn wrap(lead: &str, text: &str) -> Vec<String> {
+    let indent = " ".repeat(lead.chars().count());
+    let mut lines = Vec::new();
+    let mut line = lead.to_owned();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let width = line.chars().count() + 1 + word.chars().count();
+        if !empty && width > TEXT_WIDTH {
+            lines.push(std::mem::replace(&mut line, indent.clone()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
 }
 
 fn hours(age: Duration) -> String {
@@ -380,92 +451,119 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
     emitter.info("");
     emitter.info(&style.heading("What happened", ""));
     if let Some(found) = &first.outcome.discovered {
-        let others: Vec<&str> = found
+        let others: Vec<String> = found
             .remaining_spaces
             .iter()
-            .map(|space| space.name.as_str())
+            .map(|space| space.name.clone())
             .collect();
-        emitter.info(&format!(
-            "  discover  {} of {} spaces have '{}'. The first, {}, is where new VMs register;",
+        let mut text = format!(
+            "{} of {} spaces have '{}'. The first, {}, is the initial space, where new VMs \
+             register; the others get the same workers: {}.",
             found.qualifying_space_count(),
             found.spaces_listed,
             found.worker_pool_name,
-            found.initial_space.name
-        ));
-        emitter.info(&format!(
-            "            the workers are shared into the others: {}.",
-            others.join(", ")
-        ));
+            found.initial_space.name,
+            and_list(&others)
+        );
         for stopped in &found.stopped_task_queue_spaces {
-            emitter.info(&format!(
-                "            ({}'s task queue is stopped: shared anyway, with a warning.)",
+            text.push_str(&format!(
+                " ({}'s task queue is stopped: shared anyway, with a warning.)",
                 stopped.name
             ));
         }
+        paragraph(emitter, "discover", &text);
     }
     if let Some(waited) = &first.outcome.waited {
-        emitter.info(&format!(
-            "  wait      {} Tentacles registered in {} within {} ({} polls, one every {}).",
-            waited.count,
-            waited.space.name,
-            format_elapsed(waited.elapsed),
-            waited.polls,
-            octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
-        ));
+        paragraph(
+            emitter,
+            "wait",
+            &format!(
+                "{} Tentacles registered in {} within {} ({} polls, one every {}).",
+                waited.count,
+                waited.space.name,
+                format_elapsed(waited.elapsed),
+                waited.polls,
+                octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
+            ),
+        );
     }
     if let Some(report) = &first.outcome.shared {
         let totals = &report.totals;
-        emitter.info(&format!(
-            "  share     {} new registrations, {} updated, in {} spaces: the same polling",
+        let mut text = format!(
+            "{} registrations created and {} updated in {} spaces, all pointing at the same \
+             Tentacles (same poll:// URI and thumbprint), so each worker serves every space.",
             totals.created,
             totals.updated,
             report.spaces.len()
-        ));
-        emitter.info("            endpoints (poll:// URI + thumbprint), so each Tentacle serves every space.");
+        );
         for space in &report.spaces {
+            let space_name = space
+                .space
+                .as_ref()
+                .map_or(space.entry.as_str(), |space| space.name.as_str());
             for worker in &space.workers {
                 if worker.action == Action::ReplaceEndpoint {
-                    emitter.info(&format!(
-                        "            {} already had a stale '{}' from a destroyed VM: octoshare",
-                        space
-                            .space
-                            .as_ref()
-                            .map_or(space.entry.as_str(), |s| s.name.as_str()),
+                    text.push_str(&format!(
+                        " {space_name} had a stale '{}' from a destroyed VM: octoshare pointed \
+                         it at the new Tentacle instead of failing on the duplicate name \
+                         (--on-conflict replace).",
                         worker.name
                     ));
-                    emitter.info(
-                        "            pointed it at the new Tentacle instead of failing on the duplicate name.",
-                    );
                 }
             }
         }
+        paragraph(emitter, "share", &text);
     }
     if let Some(report) = &second.outcome.shared {
         let verdict = if second.logged.writes() == 0 {
-            "nothing to do"
+            "Nothing to do"
         } else {
-            "unexpected writes"
+            "Unexpected writes"
         };
-        emitter.info(&format!(
-            "  re-run    {verdict}: {} registrations unchanged, {} POST, {} PUT, {} DELETE. Safe to run",
-            report.totals.unchanged, second.logged.post, second.logged.put, second.logged.delete
-        ));
-        emitter.info("            after every scale-out, or on a schedule.");
+        paragraph(
+            emitter,
+            "re-run",
+            &format!(
+                "{verdict}: {} registrations unchanged; {} POST, {} PUT, {} DELETE. Safe to run \
+                 after every scale-out, or on a schedule.",
+                report.totals.unchanged,
+                second.logged.post,
+                second.logged.put,
+                second.logged.delete
+            ),
+        );
     }
-    emitter.info(&format!(
-        "  requests  run 1: {}; run 2: {} (the emulator's request log)",
-        first.logged, second.logged
-    ));
+    paragraph(
+        emitter,
+        "requests",
+        &format!(
+            "run 1: {}; run 2: {} (from the emulator's request log)",
+            first.logged, second.logged
+        ),
+    );
     emitter.info("");
     emitter.info(&style.heading("Next", ""));
-    emitter.info(
-        "  octoshare emulator        serve this sample instance and try the commands yourself",
-    );
-    emitter.info("  octoshare user-data --server URL --space NAME --worker-pool NAME");
-    emitter.info("                            the bootstrap script your VMs run as user data");
-    emitter.info("  octoshare install --server URL    import the step templates into your spaces");
-    emitter.info("  octoshare run --server URL --worker-pool NAME --count N");
-    emitter.info("                            the real thing (API key in OCTOPUS_API_KEY)");
+    for (command, what) in [
+        (
+            "octoshare emulator",
+            "serve this sample instance and try the commands yourself",
+        ),
+        (
+            "octoshare user-data --server URL --space NAME --worker-pool NAME",
+            "the bootstrap script your VMs run as user data",
+        ),
+        (
+            "octoshare install --server URL",
+            "import the step templates into every space",
+        ),
+        (
+            "octoshare run --server URL --worker-pool NAME --count N",
+            "the real thing (API key in OCTOPUS_API_KEY)",
+        ),
+    ] {
+        emitter.info(&format!("  {command}"));
+        emitter.info(&format!("      {what}"));
+    }
 }
 
 /// An in-memory writer shared with an [`Emitter`], to read its output afterwards.

@@ -37,32 +37,38 @@
 //! - `Requests`: HTTP attempts this run made, `{"get", "post", "put", "delete", "retries"}`;
 //! - `DryRun` (bool), `ElapsedMs`, and on failure `Error` and `ExitCode`.
 //!
+//! `octoshare run --worker-pool 'AWS Worker Pool TF' --count 3 --output json` against the demo
+//! instance (`Report` and the outcomes shortened):
+//!
 //! ```json
 //! {
 //!   "InitialSpaceName": "Data Science",
-//!   "InitialSpaceId": "Spaces-2",
-//!   "RemainingSpaceIds": ["Spaces-4", "Spaces-5", "Spaces-6"],
+//!   "InitialSpaceId": "Spaces-5",
+//!   "RemainingSpaceIds": ["Spaces-3", "Spaces-2", "Spaces-6"],
 //!   "WorkerPoolName": "AWS Worker Pool TF",
 //!   "RemainingSpaceNames": ["Payments", "Platform Team", "Sandbox"],
 //!   "QualifyingSpaceCount": 4,
 //!   "RegisteredWorkerCount": 3,
 //!   "RegisteredWorkerNames": ["aws-tf-worker-01", "aws-tf-worker-02", "aws-tf-worker-03"],
-//!   "Report": { "sourceSpace": { "id": "Spaces-2", "name": "Data Science" }, "...": "..." },
+//!   "Report": { "sourceSpace": { "id": "Spaces-5", "name": "Data Science" }, "...": "..." },
 //!   "CreatedWorkerCount": 8,
 //!   "UpdatedWorkerCount": 1,
 //!   "UnchangedWorkerCount": 0,
 //!   "PrunedWorkerCount": 0,
 //!   "FailedCount": 0,
 //!   "Phases": {
-//!     "discover": { "status": "done", "elapsedMs": 4, "outcome": { "...": "..." } },
-//!     "wait": { "status": "done", "elapsedMs": 3507, "outcome": { "...": "..." } },
-//!     "share": { "status": "done", "elapsedMs": 12 }
+//!     "discover": { "status": "done", "elapsedMs": 27, "outcome": { "initial_space": { "...": "..." } } },
+//!     "wait": { "status": "done", "elapsedMs": 3024, "outcome": { "count": 3, "polls": 7, "...": "..." } },
+//!     "share": { "status": "done", "elapsedMs": 46 }
 //!   },
-//!   "Requests": { "get": 24, "post": 8, "put": 1, "delete": 0, "retries": 0 },
+//!   "Requests": { "get": 28, "post": 8, "put": 1, "delete": 0, "retries": 0 },
 //!   "DryRun": false,
-//!   "ElapsedMs": 3530
+//!   "ElapsedMs": 3098
 //! }
 //! ```
+//!
+//! A wait that timed out leaves `"wait": {"status": "failed", "error": ...}` (its outputs set),
+//! `"share": {"status": "notRun"}`, no share keys, and `"ExitCode": 4`.
 
 use octoshare_cli::{
     CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, one_line, run_local,

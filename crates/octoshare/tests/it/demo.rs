@@ -15,7 +15,7 @@ fn demo_explains_every_phase_and_the_rerun() {
         "Run 2",
         "What happened",
         "stale 'aws-tf-worker-01'",
-        "nothing to do: 9 registrations unchanged, 0 POST, 0 PUT, 0 DELETE",
+        "Nothing to do: 9 registrations unchanged; 0 POST, 0 PUT, 0 DELETE",
     ] {
         assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
     }
