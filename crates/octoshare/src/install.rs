@@ -37,6 +37,11 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::process::ExitCode;
 
+/// The exit codes, as `octoshare install --help` lists them.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 5 some spaces failed (the others were \
+installed); 6 credentials or permission refused (the key needs ActionTemplateEdit); 7 server \
+unreachable.";
+
 /// How many spaces are installed into at once.
 const SPACES_AT_ONCE: usize = 4;
 

@@ -28,12 +28,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Discover the spaces with the pool, wait for the workers (--count), share them into every other space
+    #[command(after_help = run::EXIT_CODES_HELP)]
     Run(run::RunArgs),
     /// Show what octoshare does against a built-in Octopus emulator (no flags, no network)
     Demo(demo::DemoArgs),
     /// Serve the Octopus API emulator for trying octoshare or the step templates locally
     Emulator(emulator::EmulatorArgs),
     /// Import or update octoshare's step templates in Octopus spaces
+    #[command(after_help = install::EXIT_CODES_HELP)]
     Install(install::InstallArgs),
     /// Print the bootstrap script that installs a polling Tentacle worker on a new VM
     UserData(user_data::UserDataArgs),

@@ -82,6 +82,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// The exit codes, as `octoshare run --help` lists them.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 2 usage error; 3 no space has the pool (or a \
+named space does not exist); 4 the wait timed out (nothing was shared); 5 some spaces or workers \
+failed (the others were shared); 6 credentials or permission refused; 7 server unreachable.";
+
 /// How many spaces are read or shared into at once unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
