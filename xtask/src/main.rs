@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode};
 use xtask::{ci, dist, project_root, timestamp};
 
+mod bench;
+
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "octoshare project automation")]
 struct Cli {
@@ -26,6 +28,13 @@ enum Command {
     Ci,
     /// Build release binaries for glibc 2.31+ and package dist/octoshare.<version>.tar.gz
     Dist,
+    /// Benchmark octoshare against the original runbook on the emulator (release build; --help for its flags)
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// Flags of the bench, passed through (e.g. --quick, --latency 5ms)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +56,7 @@ fn main() -> ExitCode {
         }
         Command::Dist => dist::dist(&project_root()).map(drop),
         Command::Ci => ci::ci(&project_root()),
+        Command::Bench { args } => bench::bench(&project_root(), &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,647 @@
+//! Running the scenarios: the runbook's algorithm in-process, octoshare's real release binaries as
+//! child processes, each against a fresh emulator with a fixed latency per request.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use futures::StreamExt as _;
+use octopus_emulator::Emulator;
+use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::baseline;
+use crate::fleet::{Fleet, POOL};
+use crate::measure::{Launch, Requests, median, take_requests};
+
+/// Octoshare's default `--concurrency`.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Latency the emulator adds to every request.
+    pub latency: Duration,
+    /// `--concurrency` given to octoshare (and used for the lower bound).
+    pub concurrency: usize,
+    /// The sizes to run, in order.
+    pub fleets: Vec<Fleet>,
+    /// Where the release binaries are (`octoshare`, `octoshare-discover`, `octoshare-share`).
+    pub bin_dir: PathBuf,
+    /// The `octoshare-bench` binary, whose `measure-rss` subcommand measures peak RSS; `None`
+    /// runs without RSS figures.
+    pub measurer: Option<PathBuf>,
+    /// How many `octoshare-share --version` runs the start-up time is the median of (0: none).
+    pub startup_runs: usize,
+    /// Run the runbook's algorithm (the yardstick).
+    pub baseline: bool,
+}
+
+/// One phase: requests the server saw and wall time.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phase {
+    /// Requests, by method.
+    pub requests: Requests,
+    /// Wall time in milliseconds.
+    pub wall_ms: f64,
+}
+
+impl Phase {
+    fn new(requests: Requests, wall: Duration) -> Phase {
+        Phase {
+            requests,
+            wall_ms: wall.as_secs_f64() * 1000.0,
+        }
+    }
+
+    /// The sum of two sequential phases.
+    fn then(&self, next: &Phase) -> Phase {
+        let (a, b) = (self.requests, next.requests);
+        Phase {
+            requests: Requests {
+                get: a.get + b.get,
+                post: a.post + b.post,
+                put: a.put + b.put,
+                delete: a.delete + b.delete,
+                not_ok: a.not_ok + b.not_ok,
+                too_many_requests: a.too_many_requests + b.too_many_requests,
+                peak_in_flight: a.peak_in_flight.max(b.peak_in_flight),
+            },
+            wall_ms: self.wall_ms + next.wall_ms,
+        }
+    }
+}
+
+/// A phase run as a child process, with its peak RSS.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessPhase {
+    /// Requests and wall time.
+    #[serde(flatten)]
+    pub phase: Phase,
+    /// Peak resident set size of the process in KiB.
+    pub max_rss_kib: Option<u64>,
+}
+
+/// The runbook's algorithm on one fleet.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineResult {
+    /// "Get Space List".
+    pub discover: Phase,
+    /// "Add workers to remaining spaces".
+    pub share: Phase,
+    /// Both.
+    pub total: Phase,
+}
+
+/// How the full octoshare run was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunMode {
+    /// `octoshare run --worker-pool P` (one process).
+    OctoshareRun,
+    /// `octoshare-discover`, then `octoshare-share` (two processes; the orchestrator binary
+    /// was not available).
+    DiscoverThenShare,
+}
+
+impl RunMode {
+    /// How the mode is shown.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunMode::OctoshareRun => "`octoshare run --worker-pool P` (one process)",
+            RunMode::DiscoverThenShare => {
+                "`octoshare-discover` then `octoshare-share` (two processes; `octoshare run` was not built)"
+            }
+        }
+    }
+}
+
+/// octoshare on one fleet.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OctoshareResult {
+    /// The full run (discover + share), the figure compared with the runbook.
+    pub run: ProcessPhase,
+    /// `octoshare-discover` alone.
+    pub discover: Phase,
+    /// `octoshare-share` alone, first run (creates every worker).
+    pub share: ProcessPhase,
+    /// `octoshare-share` again: nothing to do.
+    pub rerun: ProcessPhase,
+}
+
+/// Everything measured on one fleet.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    /// The size.
+    pub fleet: Fleet,
+    /// The runbook's algorithm (absent with `--no-baseline`).
+    pub baseline: Option<BaselineResult>,
+    /// octoshare.
+    pub octoshare: OctoshareResult,
+    /// `ceil(octoshare run's requests / concurrency) × latency`, in milliseconds.
+    pub lower_bound_ms: f64,
+}
+
+impl ScenarioResult {
+    /// Baseline time / octoshare run time.
+    pub fn speedup(&self) -> Option<f64> {
+        self.baseline
+            .map(|baseline| baseline.total.wall_ms / self.octoshare.run.phase.wall_ms)
+    }
+
+    /// octoshare run time / lower bound.
+    pub fn ratio_to_bound(&self) -> f64 {
+        if self.lower_bound_ms > 0.0 {
+            self.octoshare.run.phase.wall_ms / self.lower_bound_ms
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// A check that the emulator is not what limits octoshare: many concurrent GETs from one
+/// client, their time against `ceil(requests / concurrency) × latency`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Calibration {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests sent.
+    pub requests: u64,
+    /// Wall time in milliseconds.
+    pub wall_ms: f64,
+    /// The lower bound in milliseconds.
+    pub lower_bound_ms: f64,
+    /// The most requests the emulator had in flight at one time.
+    pub peak_in_flight: u64,
+}
+
+/// Size of one release binary.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinarySize {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Start-up time of `octoshare-share --version`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Startup {
+    /// How many runs.
+    pub runs: usize,
+    /// Median wall time in milliseconds.
+    pub median_ms: f64,
+    /// Fastest run in milliseconds.
+    pub min_ms: f64,
+}
+
+/// Everything one bench run measured.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measurements {
+    /// How octoshare's full run was made.
+    pub run_mode: RunMode,
+    /// Per fleet, in run order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Emulator throughput checks.
+    pub calibration: Vec<Calibration>,
+    /// Release binary sizes.
+    pub binaries: Vec<BinarySize>,
+    /// Start-up time.
+    pub startup: Option<Startup>,
+}
+
+/// The release binaries the bench runs.
+#[derive(Debug, Clone)]
+struct Binaries {
+    octoshare: Option<PathBuf>,
+    discover: PathBuf,
+    share: PathBuf,
+}
+
+impl Binaries {
+    fn find(dir: &Path) -> anyhow::Result<Binaries> {
+        let path = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        let required = |name: &str| -> anyhow::Result<PathBuf> {
+            let file = path(name);
+            ensure!(
+                file.is_file(),
+                "{} not found: build it first (cargo xtask bench builds every binary with --release)",
+                file.display()
+            );
+            Ok(file)
+        };
+        let discover = required("octoshare-discover")?;
+        let share = required("octoshare-share")?;
+        let octoshare = path("octoshare");
+        let octoshare =
+            (octoshare.is_file() && has_run_subcommand(&octoshare)).then_some(octoshare);
+        Ok(Binaries {
+            octoshare,
+            discover,
+            share,
+        })
+    }
+}
+
+/// Whether `octoshare run --help` documents `--worker-pool` (the orchestrator is built).
+fn has_run_subcommand(octoshare: &Path) -> bool {
+    std::process::Command::new(octoshare)
+        .args(["run", "--help"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|output| {
+            output.status.success()
+                && String::from_utf8_lossy(&output.stdout).contains("--worker-pool")
+        })
+}
+
+/// Runs every scenario; `progress` receives one line per finished step.
+pub fn run(settings: &Settings, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Measurements> {
+    ensure!(
+        settings.concurrency >= 1,
+        "the concurrency must be at least 1"
+    );
+    let binaries = Binaries::find(&settings.bin_dir)?;
+    let run_mode = if binaries.octoshare.is_some() {
+        RunMode::OctoshareRun
+    } else {
+        progress(
+            "note: `octoshare run` is not built: the full run is octoshare-discover then octoshare-share",
+        );
+        RunMode::DiscoverThenShare
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot build the bench's tokio runtime")?;
+
+    let mut calibration = Vec::new();
+    for concurrency in [settings.concurrency, settings.concurrency * 4] {
+        let check = calibrate(&runtime, settings.latency, concurrency)?;
+        progress(&format!(
+            "emulator check: {} GETs {} at a time in {:.0} ms (lower bound {:.0} ms, peak in flight {})",
+            check.requests,
+            check.concurrency,
+            check.wall_ms,
+            check.lower_bound_ms,
+            check.peak_in_flight
+        ));
+        calibration.push(check);
+    }
+
+    let mut scenarios = Vec::new();
+    let total = settings.fleets.len();
+    for (index, fleet) in settings.fleets.iter().enumerate() {
+        let label = format!(
+            "[{}/{total}] S={} W={}",
+            index + 1,
+            fleet.spaces,
+            fleet.workers
+        );
+        let baseline = if settings.baseline {
+            let result = run_baseline(&runtime, settings.latency, fleet)
+                .with_context(|| format!("{label}: the runbook baseline"))?;
+            progress(&format!(
+                "{label}: runbook {} in {} ({} requests)",
+                "baseline",
+                crate::report::duration_ms(result.total.wall_ms),
+                result.total.requests.total()
+            ));
+            Some(result)
+        } else {
+            None
+        };
+        let octoshare = run_octoshare(settings, &binaries, fleet)
+            .with_context(|| format!("{label}: octoshare"))?;
+        let lower_bound_ms = lower_bound_ms(
+            octoshare.run.phase.requests.total(),
+            settings.concurrency,
+            settings.latency,
+        );
+        let result = ScenarioResult {
+            fleet: *fleet,
+            baseline,
+            octoshare,
+            lower_bound_ms,
+        };
+        progress(&format!(
+            "{label}: octoshare {} ({} requests, {:.2}× the lower bound){}; re-run {} ({} GETs, {} writes)",
+            crate::report::duration_ms(octoshare.run.phase.wall_ms),
+            octoshare.run.phase.requests.total(),
+            result.ratio_to_bound(),
+            result
+                .speedup()
+                .map(|speedup| format!(", {speedup:.1}× faster than the runbook"))
+                .unwrap_or_default(),
+            crate::report::duration_ms(octoshare.rerun.phase.wall_ms),
+            octoshare.rerun.phase.requests.get,
+            octoshare.rerun.phase.requests.writes(),
+        ));
+        scenarios.push(result);
+    }
+
+    let binaries_sizes = binary_sizes(&settings.bin_dir);
+    let startup = (settings.startup_runs > 0)
+        .then(|| startup_time(&binaries.share, settings.startup_runs))
+        .transpose()?;
+    Ok(Measurements {
+        run_mode,
+        scenarios,
+        calibration,
+        binaries: binaries_sizes,
+        startup,
+    })
+}
+
+/// `ceil(requests / concurrency) × latency` in milliseconds.
+pub fn lower_bound_ms(requests: u64, concurrency: usize, latency: Duration) -> f64 {
+    let rounds = requests.div_ceil(concurrency.max(1) as u64);
+    rounds as f64 * latency.as_secs_f64() * 1000.0
+}
+
+fn start_emulator(fleet: &Fleet, latency: Duration) -> anyhow::Result<Emulator> {
+    Emulator::start(fleet.scenario(latency)).context("cannot start the emulator")
+}
+
+fn client_for(emulator: &Emulator) -> anyhow::Result<Client> {
+    let server = ServerUrl::parse(&emulator.url())?;
+    let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
+    Ok(Client::builder(server, credentials)
+        .retry_policy(RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        })
+        .build()?)
+}
+
+/// The runbook's algorithm against a fresh emulator, checked to have shared every worker.
+pub fn run_baseline(
+    runtime: &tokio::runtime::Runtime,
+    latency: Duration,
+    fleet: &Fleet,
+) -> anyhow::Result<BaselineResult> {
+    let emulator = start_emulator(fleet, latency)?;
+    let client = client_for(&emulator)?;
+
+    let started = Instant::now();
+    let discovery = runtime
+        .block_on(baseline::discover(&client, POOL))?
+        .context("the runbook found no space with the pool")?;
+    let discover = Phase::new(take_requests(&emulator)?, started.elapsed());
+
+    let started = Instant::now();
+    let shared = runtime.block_on(baseline::share(&client, &discovery, POOL))?;
+    let share = Phase::new(take_requests(&emulator)?, started.elapsed());
+
+    ensure!(
+        discovery.remaining_space_ids.len() == fleet.target_spaces(),
+        "the runbook found {} remaining spaces, expected {}",
+        discovery.remaining_space_ids.len(),
+        fleet.target_spaces()
+    );
+    ensure!(
+        shared.failed == 0 && shared.created == fleet.workers * fleet.target_spaces(),
+        "the runbook created {} workers ({} failed), expected {}",
+        shared.created,
+        shared.failed,
+        fleet.workers * fleet.target_spaces()
+    );
+    check_shared(&emulator, fleet)?;
+    Ok(BaselineResult {
+        discover,
+        share,
+        total: discover.then(&share),
+    })
+}
+
+/// Every target space holds exactly the fleet's workers.
+fn check_shared(emulator: &Emulator, fleet: &Fleet) -> anyhow::Result<()> {
+    for index in 2..=fleet.spaces {
+        let id = format!("Spaces-{index}");
+        let workers = emulator.workers(&id).len();
+        ensure!(
+            workers == fleet.workers,
+            "{id} holds {workers} workers after sharing, expected {}",
+            fleet.workers
+        );
+    }
+    Ok(())
+}
+
+fn connection_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
+    vec![
+        ("OCTOPUS_URL", emulator.url()),
+        ("OCTOPUS_API_KEY", emulator.api_key()),
+    ]
+}
+
+fn concurrency_args(settings: &Settings) -> Vec<String> {
+    if settings.concurrency == DEFAULT_CONCURRENCY {
+        Vec::new()
+    } else {
+        vec!["--concurrency".to_owned(), settings.concurrency.to_string()]
+    }
+}
+
+fn json_document(stdout: &str, what: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(stdout.trim())
+        .with_context(|| format!("{what} did not print one JSON document on stdout"))
+}
+
+/// octoshare's binaries against fresh emulators: discover, share, share again, and the full run.
+fn run_octoshare(
+    settings: &Settings,
+    binaries: &Binaries,
+    fleet: &Fleet,
+) -> anyhow::Result<OctoshareResult> {
+    let measurer = settings.measurer.as_deref();
+    let emulator = start_emulator(fleet, settings.latency)?;
+    let env = connection_env(&emulator);
+
+    let mut args = vec![
+        "--worker-pool".to_owned(),
+        POOL.to_owned(),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ];
+    args.extend(concurrency_args(settings));
+    let discovered = Launch {
+        program: &binaries.discover,
+        args,
+        env: env.clone(),
+        measurer: None,
+    }
+    .run()?;
+    let discover = Phase::new(take_requests(&emulator)?, discovered.wall);
+    let document = json_document(&discovered.stdout, "octoshare-discover")?;
+    let initial = document["InitialSpaceId"]
+        .as_str()
+        .context("octoshare-discover printed no InitialSpaceId")?
+        .to_owned();
+    let remaining: Vec<&str> = document["RemainingSpaceIds"]
+        .as_array()
+        .context("octoshare-discover printed no RemainingSpaceIds list")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    ensure!(
+        remaining.len() == fleet.target_spaces(),
+        "octoshare-discover found {} remaining spaces, expected {}",
+        remaining.len(),
+        fleet.target_spaces()
+    );
+
+    let mut share_args = vec![
+        "--from-space".to_owned(),
+        initial,
+        "--to-spaces".to_owned(),
+        remaining.join(","),
+        "--worker-pool".to_owned(),
+        POOL.to_owned(),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ];
+    share_args.extend(concurrency_args(settings));
+    let share_launch = Launch {
+        program: &binaries.share,
+        args: share_args,
+        env: env.clone(),
+        measurer,
+    };
+    let first = share_launch.run()?;
+    let share = ProcessPhase {
+        phase: Phase::new(take_requests(&emulator)?, first.wall),
+        max_rss_kib: first.max_rss_kib,
+    };
+    check_shared(&emulator, fleet).context("after octoshare-share")?;
+    let again = share_launch.run()?;
+    let rerun = ProcessPhase {
+        phase: Phase::new(take_requests(&emulator)?, again.wall),
+        max_rss_kib: again.max_rss_kib,
+    };
+    drop(emulator);
+
+    let run = match &binaries.octoshare {
+        Some(octoshare) => {
+            let emulator = start_emulator(fleet, settings.latency)?;
+            let mut args = vec![
+                "run".to_owned(),
+                "--worker-pool".to_owned(),
+                POOL.to_owned(),
+                "--output".to_owned(),
+                "json".to_owned(),
+            ];
+            args.extend(concurrency_args(settings));
+            let full = Launch {
+                program: octoshare,
+                args,
+                env: connection_env(&emulator),
+                measurer,
+            }
+            .run()?;
+            let phase = Phase::new(take_requests(&emulator)?, full.wall);
+            check_shared(&emulator, fleet).context("after octoshare run")?;
+            ProcessPhase {
+                phase,
+                max_rss_kib: full.max_rss_kib,
+            }
+        }
+        None => ProcessPhase {
+            phase: discover.then(&share.phase),
+            max_rss_kib: share.max_rss_kib,
+        },
+    };
+    Ok(OctoshareResult {
+        run,
+        discover,
+        share,
+        rerun,
+    })
+}
+
+/// `requests` GETs, `concurrency` at a time, from one octoshare-core client in this process.
+fn calibrate(
+    runtime: &tokio::runtime::Runtime,
+    latency: Duration,
+    concurrency: usize,
+) -> anyhow::Result<Calibration> {
+    let fleet = Fleet {
+        spaces: 1,
+        workers: 0,
+    };
+    let emulator = start_emulator(&fleet, latency)?;
+    let client = client_for(&emulator)?;
+    let requests = (concurrency * 40) as u64;
+    let started = Instant::now();
+    let failures = runtime.block_on(async {
+        futures::stream::iter(0..requests)
+            .map(|_| client.get_json::<Value>("/api/Spaces-1/workerpools/all"))
+            .buffer_unordered(concurrency)
+            .filter(|result| std::future::ready(result.is_err()))
+            .count()
+            .await
+    });
+    let wall = started.elapsed();
+    if failures > 0 {
+        bail!("{failures} of {requests} calibration requests failed");
+    }
+    let seen = take_requests(&emulator)?;
+    Ok(Calibration {
+        concurrency,
+        requests,
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        lower_bound_ms: lower_bound_ms(requests, concurrency, latency),
+        peak_in_flight: seen.peak_in_flight,
+    })
+}
+
+fn binary_sizes(dir: &Path) -> Vec<BinarySize> {
+    [
+        "octoshare",
+        "octoshare-discover",
+        "octoshare-wait",
+        "octoshare-share",
+    ]
+    .iter()
+    .filter_map(|name| {
+        let file = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        let bytes = std::fs::metadata(&file).ok()?.len();
+        Some(BinarySize {
+            name: (*name).to_owned(),
+            bytes,
+        })
+    })
+    .collect()
+}
+
+fn startup_time(share: &Path, runs: usize) -> anyhow::Result<Startup> {
+    let launch = Launch {
+        program: share,
+        args: vec!["--version".to_owned()],
+        env: Vec::new(),
+        measurer: None,
+    };
+    // One warm-up run: the first exec after a build pays for reading the file from disk.
+    launch.run()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        times.push(launch.run()?.wall);
+    }
+    let min = times.iter().min().copied().unwrap_or_default();
+    let median = median(&mut times);
+    Ok(Startup {
+        runs,
+        median_ms: median.as_secs_f64() * 1000.0,
+        min_ms: min.as_secs_f64() * 1000.0,
+    })
+}
