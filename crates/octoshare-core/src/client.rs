@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{
@@ -14,6 +14,7 @@ use reqwest::{Method, redirect};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::credentials::Credentials;
@@ -222,6 +223,8 @@ impl ClientBuilder {
                 read_only: self.read_only,
                 max_pages: self.max_pages,
                 counters: Counters::default(),
+                spoke_octopus_api: AtomicBool::new(false),
+                not_octopus: OnceCell::new(),
             }),
         })
     }
@@ -311,6 +314,12 @@ struct Inner {
     read_only: bool,
     max_pages: usize,
     counters: Counters,
+    /// The server answered in the Octopus API's language (a JSON body, or an error as
+    /// Octopus's `{"ErrorMessage", "Errors"}` envelope): no need to ask whether it is Octopus.
+    spoke_octopus_api: AtomicBool,
+    /// The verdict of the one `GET /api` made to explain an unexpected first response:
+    /// `Some(reason)` when the server is not Octopus Deploy 3.0.x.
+    not_octopus: OnceCell<Option<String>>,
 }
 
 /// The Octopus API client. Cheap to clone (an `Arc` inside); `Send + Sync`.
@@ -478,7 +487,10 @@ impl Client {
     pub async fn delete(&self, path_and_query: &str) -> Result<(), ApiError> {
         self.refuse_if_read_only(&Method::DELETE, path_and_query)?;
         let url = self.resolve(&Method::DELETE, path_and_query)?;
-        self.execute(Method::DELETE, url, None).await.map(drop)
+        match self.execute(Method::DELETE, url, None).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.explain_unexpected(err).await),
+        }
     }
 
     /// Reads every page of a paged collection, following `Links["Page.Next"]`.
@@ -553,8 +565,56 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<T, ApiError> {
-        let response = self.execute(method.clone(), url.clone(), body).await?;
-        self.decode(&method, &url, &response.bytes)
+        let result = match self.execute(method.clone(), url.clone(), body).await {
+            Ok(response) => {
+                if starts_like_json(&response.bytes) {
+                    self.inner.spoke_octopus_api.store(true, Ordering::Relaxed);
+                }
+                self.decode(&method, &url, &response.bytes)
+            }
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(value) => Ok(value),
+            Err(err) => Err(self.explain_unexpected(err).await),
+        }
+    }
+
+    /// Turns an answer that is not the Octopus API's (a body that is not JSON, a 404 or an
+    /// unexpected status without Octopus's error envelope) into [`ApiError::NotOctopus`] when
+    /// the server is not Octopus Deploy 3.0.x.
+    ///
+    /// The steps never request `/api` up front (it would cost every run a request), so a wrong
+    /// URL first shows as an odd answer to a resource request. Until the server has answered
+    /// in the API's language (any JSON body, or an error in Octopus's envelope), such an answer
+    /// makes the client ask `GET /api` once (shared by every request of this client) and, if
+    /// [`Client::root`] says `NotOctopus`, report that instead: "https://host is not an Octopus
+    /// Deploy server: GET /api returned an HTML page". Otherwise the original error stands.
+    async fn explain_unexpected(&self, err: ApiError) -> ApiError {
+        let unexpected = matches!(
+            err,
+            ApiError::Decode { .. } | ApiError::NotFound { .. } | ApiError::UnexpectedStatus { .. }
+        );
+        if !unexpected || self.inner.spoke_octopus_api.load(Ordering::Relaxed) {
+            return err;
+        }
+        let verdict = self
+            .inner
+            .not_octopus
+            .get_or_init(|| async {
+                match self.root().await {
+                    Err(ApiError::NotOctopus { reason, .. }) => Some(reason),
+                    Ok(_) | Err(_) => None,
+                }
+            })
+            .await;
+        match verdict {
+            Some(reason) => ApiError::NotOctopus {
+                server: self.inner.server.to_string(),
+                reason: reason.clone(),
+            },
+            None => err,
+        }
     }
 
     fn decode<T: DeserializeOwned>(
@@ -697,6 +757,9 @@ impl Client {
                         .and_then(|value| value.to_str().ok())
                         .is_some_and(|value| value.to_ascii_lowercase().contains("text/html"));
                     let bytes = read_limited(response, ERROR_BODY_LIMIT).await;
+                    if is_octopus_error_envelope(&bytes) {
+                        self.inner.spoke_octopus_api.store(true, Ordering::Relaxed);
+                    }
                     tracing::debug!(%method, path = %display_path(&url), status, attempt, "octopus api request failed");
                     return Err(self.status_error(
                         &method,
@@ -1003,6 +1066,22 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Vec<u8> 
     bytes
 }
 
+/// Whether a body starts like a JSON object or array (what every Octopus API resource is).
+fn starts_like_json(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.iter().find(|byte| !byte.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// Whether an error body is Octopus's `{"ErrorMessage": ..., "Errors": [...]}` envelope.
+fn is_octopus_error_envelope(bytes: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<Value>(bytes),
+        Ok(Value::Object(object)) if object.contains_key("ErrorMessage")
+    )
+}
+
 fn looks_like_html(bytes: &[u8]) -> bool {
     let start = bytes
         .iter()
@@ -1191,6 +1270,20 @@ mod tests {
         assert!(looks_like_html(b"<html><body>"));
         assert!(!looks_like_html(b"{\"a\":1}"));
         assert!(!looks_like_html(b""));
+    }
+
+    #[test]
+    fn octopus_answers_are_recognised() {
+        assert!(starts_like_json(b" \n[{\"Id\":"));
+        assert!(starts_like_json(b"{\"Items\":[]}"));
+        assert!(!starts_like_json(b"<!DOCTYPE html>"));
+        assert!(!starts_like_json(b""));
+        assert!(!starts_like_json(b"OK"));
+        assert!(is_octopus_error_envelope(
+            br#"{"ErrorMessage":"Not found","Errors":[]}"#
+        ));
+        assert!(!is_octopus_error_envelope(b"<html>Not Found</html>"));
+        assert!(!is_octopus_error_envelope(br#"{"error":"nope"}"#));
     }
 
     #[test]

@@ -15,6 +15,21 @@ use crate::support::{
     CannedServer, Reply, client, client_for_url, client_with, closed_port_url, emulator,
 };
 
+/// A server that answers `/api` as Octopus Deploy 3.0 does and every other request with
+/// `reply`, so an odd answer is reported as it is rather than as "not an Octopus server".
+fn octopus_answering(reply: Reply) -> CannedServer {
+    CannedServer::start(move |request, _| {
+        if request.target == "/api" {
+            Reply::json(
+                200,
+                r#"{"Application":"Octopus Deploy","Version":"2026.3.0","ApiVersion":"3.0.0"}"#,
+            )
+        } else {
+            reply.clone()
+        }
+    })
+}
+
 fn one_space() -> Scenario {
     Scenario::new().space(
         SpaceSeed::new("Default")
@@ -408,7 +423,7 @@ async fn html_page_instead_of_json_is_a_decode_error_without_a_dump() {
         "<!DOCTYPE html><html><body>{}</body></html>",
         "login ".repeat(200_000)
     );
-    let server = CannedServer::always(Reply::html(200, &huge_page));
+    let server = octopus_answering(Reply::html(200, &huge_page));
     let client = client_for_url(&server.url(), Credentials::api_key("API-KEY"));
 
     let err = client.spaces().all().await.unwrap_err();
@@ -464,7 +479,7 @@ async fn plain_text_error_body_is_quoted_as_a_short_excerpt() {
 
 #[tokio::test]
 async fn non_json_body_is_a_decode_error() {
-    let server = CannedServer::always(Reply::text(200, "OK"));
+    let server = octopus_answering(Reply::text(200, "OK"));
     let client = client_for_url(&server.url(), Credentials::api_key("API-KEY"));
 
     let err = client.spaces().all().await.unwrap_err();
@@ -514,7 +529,7 @@ async fn body_shorter_than_its_content_length_is_a_transport_error() {
 
 #[tokio::test]
 async fn empty_body_is_a_decode_error() {
-    let server = CannedServer::always(Reply::json(200, ""));
+    let server = octopus_answering(Reply::json(200, ""));
     let client = client_for_url(&server.url(), Credentials::api_key("API-KEY"));
 
     let err = client.spaces().all().await.unwrap_err();

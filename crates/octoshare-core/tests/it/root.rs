@@ -123,3 +123,94 @@ async fn other_api_versions_are_not_supported() {
         );
     }
 }
+
+// A wrong server first shows as an odd answer to a resource request (the steps never request
+// `/api` up front); the client then asks `GET /api` once and reports `NotOctopus`.
+
+fn targets(server: &CannedServer) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .map(|request| request.target)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_html_answer_to_the_first_request_is_explained_by_one_root_probe() {
+    let server = CannedServer::always(Reply::html(200, "<!DOCTYPE html><html>Sign in</html>"));
+    let client = client_for_url(&server.url(), Credentials::api_key("K"));
+
+    let err = client.spaces().all().await.unwrap_err();
+
+    assert_not_octopus(&err, &server.url(), "GET /api returned an HTML page");
+    assert_eq!(targets(&server), ["/api/spaces/all", "/api"]);
+}
+
+#[tokio::test]
+async fn a_404_from_a_wrong_base_url_is_explained_and_the_probe_is_made_once() {
+    let server = CannedServer::always(Reply::html(404, "<html>Not Found</html>"));
+    let client = client_for_url(&server.url(), Credentials::api_key("K"));
+
+    for _ in 0..3 {
+        let err = client.spaces().all().await.unwrap_err();
+        assert_not_octopus(&err, &server.url(), "GET /api returned 404");
+    }
+    assert_eq!(
+        targets(&server),
+        [
+            "/api/spaces/all",
+            "/api",
+            "/api/spaces/all",
+            "/api/spaces/all"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn another_api_version_behind_unknown_routes_is_explained() {
+    let server = CannedServer::start(|request, _| {
+        if request.target == "/api" {
+            Reply::json(
+                200,
+                r#"{"Application":"Octopus Deploy","Version":"2099.1","ApiVersion":"4.0.0"}"#,
+            )
+        } else {
+            // A web application's fallback page for every route it does not know.
+            Reply::html(200, "<!DOCTYPE html><html><body>app</body></html>")
+        }
+    });
+    let client = client_for_url(&server.url(), Credentials::api_key("K"));
+
+    let err = client.spaces().all().await.unwrap_err();
+
+    assert_not_octopus(&err, &server.url(), "GET /api reports API version '4.0.0'");
+}
+
+#[tokio::test]
+async fn a_404_in_octopus_error_envelope_stays_a_404_without_a_probe() {
+    let emulator = emulator(Scenario::new());
+    let client = client(&emulator);
+
+    let err = client
+        .get_json::<serde_json::Value>("/api/Spaces-99/workerpools/all")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiError::NotFound { .. }), "{err:?}");
+    assert_eq!(emulator.count("GET"), 1, "{:#?}", emulator.requests());
+}
+
+#[tokio::test]
+async fn no_probe_once_the_server_has_answered() {
+    let emulator = emulator(Scenario::new());
+    let client = client(&emulator);
+    client.spaces().all().await.unwrap();
+
+    let err = client
+        .get_json::<serde_json::Value>("/api/Spaces-99/workerpools/all")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiError::NotFound { .. }), "{err:?}");
+    assert_eq!(emulator.count("GET"), 2, "{:#?}", emulator.requests());
+}
