@@ -38,8 +38,9 @@ pub use filter::SpaceFilter;
 use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
 use octoshare_cli::{Emitter, ExitError, OutputValue};
-use octoshare_core::{Client, Space, SpaceId, WorkerPool};
+use octoshare_core::{Client, Space, SpaceId, WorkerPool, WorkerPoolId};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// How many spaces' worker pools are read at once unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -158,6 +159,15 @@ impl std::fmt::Display for SpaceRef {
     }
 }
 
+/// A worker pool, by Id and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolRef {
+    /// `WorkerPools-N`.
+    pub id: WorkerPoolId,
+    /// The pool's name as its space spells it.
+    pub name: String,
+}
+
 /// The result of a discovery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiscoverOutcome {
@@ -175,6 +185,11 @@ pub struct DiscoverOutcome {
     pub stopped_task_queue_spaces: Vec<SpaceRef>,
     /// Whether `--initial-space` chose the initial space.
     pub initial_space_overridden: bool,
+    /// The pool of every qualifying space (the initial one included), as read: a caller that
+    /// goes on with these spaces (`octoshare run`'s share phase) need not read them again. Not
+    /// part of the JSON document.
+    #[serde(skip)]
+    pub pools: BTreeMap<SpaceId, PoolRef>,
 }
 
 impl DiscoverOutcome {
@@ -200,11 +215,11 @@ impl DiscoverOutcome {
     }
 }
 
-/// A searched space and the pool it has, if any (the pool's real name).
+/// A searched space and the pool it has, if any (with the pool's real name).
 #[derive(Debug)]
 struct SearchedSpace<'a> {
     space: &'a Space,
-    pool_name: Option<String>,
+    pool: Option<PoolRef>,
 }
 
 /// Finds the spaces having the worker pool and picks the initial one.
@@ -268,10 +283,10 @@ pub async fn discover(
     let qualifying: Vec<(SpaceRef, String, bool)> = searched
         .iter()
         .filter_map(|searched| {
-            searched.pool_name.as_ref().map(|pool_name| {
+            searched.pool.as_ref().map(|pool| {
                 (
                     SpaceRef::of(searched.space),
-                    pool_name.clone(),
+                    pool.name.clone(),
                     searched.space.task_queue_stopped,
                 )
             })
@@ -350,6 +365,10 @@ pub async fn discover(
         spaces_listed: spaces.len(),
         stopped_task_queue_spaces: stopped,
         initial_space_overridden: wanted_initial.is_some(),
+        pools: searched
+            .into_iter()
+            .filter_map(|searched| Some((searched.space.id.clone(), searched.pool?)))
+            .collect(),
     };
     let chosen = if outcome.initial_space_overridden {
         " (chosen by --initial-space)"
@@ -429,17 +448,17 @@ async fn read_pools<'a>(
                 "space {} ({}) disappeared while it was searched: skipped",
                 space.name, space.id
             ));
-            searched.push(SearchedSpace {
-                space,
-                pool_name: None,
-            });
+            searched.push(SearchedSpace { space, pool: None });
             continue;
         };
-        let pool_name = find_pool(&pools, wanted_pool).map(|pool| pool.name.clone());
-        match &pool_name {
-            Some(name) => emitter.verbose(&format!(
-                "{} ({}): has worker pool '{name}'",
-                space.name, space.id
+        let pool = find_pool(&pools, wanted_pool).map(|pool| PoolRef {
+            id: pool.id.clone(),
+            name: pool.name.clone(),
+        });
+        match &pool {
+            Some(pool) => emitter.verbose(&format!(
+                "{} ({}): has worker pool '{}'",
+                space.name, space.id, pool.name
             )),
             None => emitter.verbose(&format!(
                 "{} ({}): no worker pool named '{wanted_pool}' among its {} pools",
@@ -448,7 +467,7 @@ async fn read_pools<'a>(
                 pools.len()
             )),
         }
-        searched.push(SearchedSpace { space, pool_name });
+        searched.push(SearchedSpace { space, pool });
     }
     Ok(searched)
 }
@@ -590,6 +609,7 @@ mod tests {
             spaces_listed: 3,
             stopped_task_queue_spaces: Vec::new(),
             initial_space_overridden: false,
+            pools: BTreeMap::new(),
         };
         assert_eq!(outcome.qualifying_space_count(), 3);
         assert_eq!(outcome.remaining_space_ids(), ["Spaces-3", "Spaces-2"]);

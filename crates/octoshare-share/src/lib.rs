@@ -21,6 +21,11 @@
 //!    target space plus the source reads (`/spaces/all`, `/workerpools/all`, the pool's worker
 //!    pages) and no write.
 //!
+//! [`share_known_workers`] does the same without reading again what the caller already has
+//! ([`KnownSpaces`]): `octoshare run` passes the spaces and pools discover read, so the space
+//! list and every pool read are skipped and a target space costs 2 GETs (policies, workers)
+//! plus its writes.
+//!
 //! # Which source workers are shared
 //!
 //! A worker's identity is its endpoint's Uri and thumbprint ([`octoshare_core::PollingIdentity`]:
@@ -111,4 +116,4 @@ pub use report::{
     Action, FailureKind, Outcome, ShareReport, SourceWorkerResult, SpaceRef, SpaceResult,
     SpaceStatus, Totals, WorkerResult, emit_outputs, write_report,
 };
-pub use share::{conclude, share_workers};
+pub use share::{KnownSpace, KnownSpaces, conclude, share_known_workers, share_workers};

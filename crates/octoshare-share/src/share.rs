@@ -11,7 +11,8 @@ use crate::report::{
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use octoshare_cli::{Emitter, Exit, ExitError, OutputMode, Shutdown};
-use octoshare_core::{Client, Space, SpaceId};
+use octoshare_core::{Client, Space, SpaceId, WorkerPool, WorkerPoolId};
+use serde_json::Map;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -27,6 +28,73 @@ enum Target {
     Unknown { entry: String, reason: String },
 }
 
+/// A space and its pool as the caller already read them (see [`KnownSpaces`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownSpace {
+    /// `Spaces-N`.
+    pub id: SpaceId,
+    /// The space's name.
+    pub name: String,
+    /// The space's pool named `--worker-pool`.
+    pub pool_id: WorkerPoolId,
+    /// That pool's name as the space spells it.
+    pub pool_name: String,
+}
+
+/// Spaces and pools the caller has already read, so that share does not read them again
+/// (`octoshare run` passes what discover found). When `--from-space` and every `--to-spaces`
+/// entry are Ids of known spaces, the spaces are not listed; a known space's pool is not read.
+/// Pools are identified by Id, which does not change: a pool deleted in between makes that
+/// space's writes fail and be reported, like any change between reading and writing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownSpaces {
+    /// The spaces, in any order.
+    pub spaces: Vec<KnownSpace>,
+}
+
+impl KnownSpaces {
+    fn find(&self, id: &str) -> Option<&KnownSpace> {
+        self.spaces
+            .iter()
+            .find(|space| space.id.as_str().eq_ignore_ascii_case(id.trim()))
+    }
+
+    /// The known spaces as listed spaces, when they resolve `from` and every entry of `to`.
+    fn resolving(&self, from: &str, to: &[String]) -> Option<Vec<Space>> {
+        let entries = std::iter::once(from).chain(to.iter().map(String::as_str));
+        let all_known = entries
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .all(|entry| self.find(entry).is_some());
+        all_known.then(|| {
+            self.spaces
+                .iter()
+                .map(|space| Space {
+                    id: space.id.clone(),
+                    name: space.name.clone(),
+                    slug: None,
+                    is_default: false,
+                    task_queue_stopped: false,
+                    extra: Map::new(),
+                })
+                .collect()
+        })
+    }
+
+    /// The known pool of a space, as read.
+    fn pool_of(&self, space: &str) -> Option<WorkerPool> {
+        self.find(space).map(|known| WorkerPool {
+            id: known.pool_id.clone(),
+            name: known.pool_name.clone(),
+            space_id: Some(known.id.clone()),
+            is_default: false,
+            worker_pool_type: None,
+            can_add_workers: None,
+            extra: Map::new(),
+        })
+    }
+}
+
 /// Shares the source pool's workers into every target space and returns what happened.
 ///
 /// Fails (`Err`) only when nothing can be done at all: the source space or its pool does not
@@ -40,11 +108,27 @@ pub async fn share_workers(
     emitter: &mut Emitter,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ShareReport> {
-    let spaces = client
-        .spaces()
-        .all()
-        .await
-        .context("while listing spaces")?;
+    share_known_workers(client, config, &KnownSpaces::default(), emitter, shutdown).await
+}
+
+/// [`share_workers`] without reading again what `known` holds: the space list (when it
+/// resolves every space named) and the pools of the known spaces. Per target space it then
+/// reads only the machine policies and the workers.
+pub async fn share_known_workers(
+    client: &Client,
+    config: &ShareConfig,
+    known: &KnownSpaces,
+    emitter: &mut Emitter,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ShareReport> {
+    let spaces = match known.resolving(&config.from_space, &config.to_spaces) {
+        Some(spaces) => spaces,
+        None => client
+            .spaces()
+            .all()
+            .await
+            .context("while listing spaces")?,
+    };
     let source_space = find_space(&spaces, &config.from_space).ok_or_else(|| {
         ExitError::not_found(format!(
             "no space named or with Id '{}' ({} searched): check --from-space",
@@ -53,11 +137,14 @@ pub async fn share_workers(
         ))
     })?;
     let source_ref = space_ref(source_space);
-    let pools = client
-        .worker_pools(&source_space.id)
-        .all()
-        .await
-        .with_context(|| format!("while listing the worker pools of {source_ref}"))?;
+    let pools = match known.pool_of(source_space.id.as_str()) {
+        Some(pool) => vec![pool],
+        None => client
+            .worker_pools(&source_space.id)
+            .all()
+            .await
+            .with_context(|| format!("while listing the worker pools of {source_ref}"))?,
+    };
     let pool = pools
         .iter()
         .find(|pool| same_name(&pool.name, &config.worker_pool))
@@ -168,7 +255,7 @@ pub async fn share_workers(
             .map(|(index, target)| async move {
                 (
                     index,
-                    share_into_target(runner, config, options, target).await,
+                    share_into_target(runner, config, options, known, target).await,
                 )
             })
             .buffer_unordered(concurrency);
@@ -310,6 +397,7 @@ async fn share_into_target(
     runner: &Runner<'_>,
     config: &ShareConfig,
     options: PlanOptions,
+    known: &KnownSpaces,
     target: Target,
 ) -> SpaceResult {
     match target {
@@ -322,19 +410,21 @@ async fn share_into_target(
             "the source space is never a target".to_owned(),
         ),
         Target::Space { entry, space } => {
-            share_into_space(runner, config, options, &entry, space).await
+            let known_pool = known.pool_of(&space.id);
+            share_into_space(runner, config, options, &entry, space, known_pool).await
         }
     }
 }
 
-/// Reads one target space (pools, machine policies and workers at once), plans it and, unless
-/// this is a dry run, applies the plan.
+/// Reads one target space (pools unless known, machine policies and workers at once), plans it
+/// and, unless this is a dry run, applies the plan.
 async fn share_into_space(
     runner: &Runner<'_>,
     config: &ShareConfig,
     options: PlanOptions,
     entry: &str,
     space: SpaceRef,
+    known_pool: Option<WorkerPool>,
 ) -> SpaceResult {
     if runner.shutdown.is_requested() {
         return SpaceResult::not_attempted(entry, Some(space));
@@ -346,8 +436,14 @@ async fn share_into_space(
         client.machine_policies(&id),
         client.workers(&id),
     );
+    let read_pools = async {
+        match known_pool {
+            Some(pool) => Ok(vec![pool]),
+            None => runner.limited(pool_handler.all()).await,
+        }
+    };
     let (pools, policies, workers) = futures::join!(
-        runner.limited(pool_handler.all()),
+        read_pools,
         runner.limited(policy_handler.all()),
         runner.limited(worker_handler.all()),
     );

@@ -10,10 +10,12 @@
 //! 2. **wait** ([`octoshare_wait::wait_for_workers`]), only with `--count N`: until the initial
 //!    space's pool holds at least N workers. On timeout (or interruption) the wait outputs are
 //!    still set, share is not run, and the exit code is 4.
-//! 3. **share** ([`octoshare_share::share_workers`]): the initial pool's workers into the pool of
-//!    every remaining space. Per-space failures do not stop the others; the run then ends with
-//!    share's own code ([`octoshare_share::ShareReport::exit`]): 5, or 6 when a write was
-//!    refused for lack of permission.
+//! 3. **share** ([`octoshare_share::share_known_workers`]): the initial pool's workers into the
+//!    pool of every remaining space. Share is handed the spaces and pools discover read, so it
+//!    does not read them again: per remaining space it reads the machine policies and workers.
+//!    Per-space failures do not stop the others; the run then ends with share's own code
+//!    ([`octoshare_share::ShareReport::exit`]): 5, or 6 when a write was refused for lack of
+//!    permission.
 //!
 //! # Output
 //!
@@ -75,7 +77,7 @@ use octoshare_cli::{
 };
 use octoshare_core::{Client, RequestCounts};
 use octoshare_discover::{DiscoverArgs, DiscoverConfig, DiscoverOutcome};
-use octoshare_share::{OnConflict, ShareConfig, ShareReport};
+use octoshare_share::{KnownSpace, KnownSpaces, OnConflict, ShareConfig, ShareReport};
 use octoshare_wait::{WaitConfig, WaitOutcome, WaitPollArgs};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -529,7 +531,10 @@ async fn execute_phases(
         ),
     );
     let phase_started = Instant::now();
-    let shared = octoshare_share::share_workers(client, &share_config, emitter, shutdown).await;
+    let known = known_spaces(&discovered);
+    let shared =
+        octoshare_share::share_known_workers(client, &share_config, &known, emitter, shutdown)
+            .await;
     emitter.end_phase();
     let report = match shared {
         Ok(report) => report,
@@ -548,6 +553,23 @@ async fn execute_phases(
     };
     outcome.shared = Some(report);
     Ok(exit)
+}
+
+/// The qualifying spaces and their pools as discover read them.
+fn known_spaces(discovered: &DiscoverOutcome) -> KnownSpaces {
+    let spaces = std::iter::once(&discovered.initial_space)
+        .chain(&discovered.remaining_spaces)
+        .filter_map(|space| {
+            let pool = discovered.pools.get(&space.id)?;
+            Some(KnownSpace {
+                id: space.id.clone(),
+                name: space.name.clone(),
+                pool_id: pool.id.clone(),
+                pool_name: pool.name.clone(),
+            })
+        })
+        .collect();
+    KnownSpaces { spaces }
 }
 
 fn done(started: Instant) -> PhaseRecord {

@@ -429,3 +429,81 @@ fn share_rerun_into_an_already_shared_space_makes_no_post_even_with_a_stale_copy
     let counts = identity_counts(&emulator.workers(&target));
     assert!(counts.values().all(|&count| count == 1), "{counts:?}");
 }
+
+#[test]
+fn share_with_known_spaces_reads_only_policies_and_workers_per_target() {
+    let emulator =
+        Emulator::start(target_spaces(Scenario::new().space(source_space(2)), 2)).unwrap();
+    let known_space = |name: &str| {
+        let id = emulator.space_id(name).unwrap();
+        octoshare_share::KnownSpace {
+            id: id.as_str().into(),
+            name: name.to_owned(),
+            pool_id: pool_id(&emulator, &id, POOL).as_str().into(),
+            pool_name: POOL.to_owned(),
+        }
+    };
+    let known = octoshare_share::KnownSpaces {
+        spaces: ["Default", "Target 1", "Target 2"]
+            .map(known_space)
+            .to_vec(),
+    };
+    let source = emulator.space_id("Default").unwrap();
+    let targets = ids(&emulator, &["Target 1", "Target 2"]);
+    let targets: Vec<&str> = targets.split(',').collect();
+    let client = client(&emulator, &emulator.api_key());
+    let share = |config: octoshare_share::ShareConfig| {
+        let mut emitter = octoshare_cli::Emitter::with_writers(
+            octoshare_cli::OutputMode::Octopus,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        );
+        runtime()
+            .block_on(octoshare_share::share_known_workers(
+                &client,
+                &config,
+                &known,
+                &mut emitter,
+                &octoshare_cli::Shutdown::new(),
+            ))
+            .unwrap()
+    };
+
+    let report = share(octoshare_share::ShareConfig::new(&source, &targets, POOL));
+    assert_eq!(report.totals.created, 4);
+    let requests = emulator.requests();
+    let paths: Vec<String> = requests
+        .iter()
+        .map(|request| format!("{} {}", request.method, request.path.to_lowercase()))
+        .collect();
+    assert!(
+        !paths
+            .iter()
+            .any(|path| path.ends_with("/spaces/all") || path.ends_with("/workerpools/all")),
+        "{paths:#?}"
+    );
+    // The source pool's workers, then each target's policies and workers; one POST per worker.
+    assert_eq!(emulator.count("GET"), 1 + 2 * 2, "{paths:#?}");
+    assert_eq!(emulator.count("POST"), 4);
+    for target in &targets {
+        assert_eq!(emulator.workers(target).len(), 2);
+    }
+
+    // A target given by name is not among the known Ids: the spaces are listed as usual.
+    emulator.clear_requests();
+    let report = share(octoshare_share::ShareConfig::new(
+        &source,
+        &["Target 1"],
+        POOL,
+    ));
+    assert_eq!(report.totals.unchanged, 2);
+    assert_eq!(
+        emulator
+            .requests()
+            .iter()
+            .filter(|request| request.path.to_lowercase() == "/api/spaces/all")
+            .count(),
+        1
+    );
+    assert_eq!(writes(&emulator), 0);
+}

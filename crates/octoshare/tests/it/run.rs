@@ -199,6 +199,26 @@ fn run_without_count_skips_the_wait() {
 }
 
 #[test]
+fn run_reads_the_spaces_and_their_pools_once() {
+    let emulator = start(instance(Duration::from_secs(60)));
+    let run = Run::of(octoshare(&emulator).args(run_args(&["--output", "json"])));
+    assert_eq!(run.code, 0, "{run:?}");
+    let logged = emulator.requests();
+    let reads = |suffix: &str| {
+        logged
+            .iter()
+            .filter(|request| request.path.to_ascii_lowercase().ends_with(suffix))
+            .count()
+    };
+    // Share is handed what discover read: no second space list, no second pool read.
+    assert_eq!(reads("/api/spaces/all"), 1, "{logged:?}");
+    assert_eq!(reads("/workerpools/all"), 4, "{logged:?}");
+    // discover (1 + 4 spaces), the initial pool's workers, then policies and workers of Beta
+    // and Delta.
+    assert_eq!(count(&logged, "GET"), 1 + 4 + 1 + 2 * 2, "{logged:?}");
+}
+
+#[test]
 fn run_again_makes_no_write() {
     let emulator = start(instance(Duration::ZERO));
     let first = Run::of(octoshare(&emulator).args(run_args(&["--count", "2", "--output", "json"])));
