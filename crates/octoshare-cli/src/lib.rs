@@ -15,7 +15,7 @@ pub mod shutdown;
 pub use args::CommonArgs;
 pub use duration::{format_duration, parse_duration};
 pub use exit::{Exit, ExitError, exit_for_error, one_line};
-pub use output::{Emitter, OutputMode, OutputValue};
+pub use output::{Emitter, OutputMode, OutputValue, inert};
 pub use shutdown::Shutdown;
 
 use octoshare_core::Client;

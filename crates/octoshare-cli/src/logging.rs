@@ -3,7 +3,7 @@
 //! Only octoshare's own crates log above `warn`: the HTTP stack's debug output can contain
 //! request headers, and the API key travels in a header.
 
-use crate::output::OutputMode;
+use crate::output::{OutputMode, inert};
 use std::io::{self, Write};
 use tracing::Level;
 use tracing_subscriber::fmt::MakeWriter;
@@ -89,12 +89,12 @@ impl Write for LogWriter {
             };
             let mut stdout = io::stdout().lock();
             stdout.write_all(open)?;
-            stdout.write_all(buf)?;
+            stdout.write_all(inert(&String::from_utf8_lossy(buf)).as_bytes())?;
             stdout.write_all(b"##octopus[stdout-default]\n")?;
             stdout.flush()?;
         } else {
             let mut stderr = io::stderr().lock();
-            stderr.write_all(buf)?;
+            stderr.write_all(inert(&String::from_utf8_lossy(buf)).as_bytes())?;
         }
         Ok(buf.len())
     }

@@ -15,6 +15,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use octoshare_core::service_message::{LogLevel, ServiceMessage};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::ops::RangeInclusive;
 use std::path::Path;
@@ -258,7 +259,7 @@ impl Emitter {
                 self.progress_bar_is_spinner = false;
             }
             _ => {
-                let _ = writeln!(self.stderr, "{labelled}");
+                let _ = writeln!(self.stderr, "{}", inert(&labelled));
                 let _ = self.stderr.flush();
             }
         }
@@ -360,6 +361,8 @@ impl Emitter {
         if self.mode == OutputMode::Json {
             let document = Value::Object(std::mem::take(&mut self.document));
             let text = serde_json::to_string_pretty(&document).map_err(io::Error::other)?;
+            // `##octopus` can only be inside a JSON string here; `\u0023` is the same `#`.
+            let text = text.replace(SERVICE_MESSAGE_PREFIX, "#\\u0023octopus");
             writeln!(self.stdout, "{text}")?;
         }
         self.stdout.flush()
@@ -374,14 +377,14 @@ impl Emitter {
         if self.mode == OutputMode::Json {
             self.stderr_line(line);
         } else {
-            self.stdout_line(line);
+            self.stdout_line(&inert(line));
         }
     }
 
     fn wrapped(&mut self, level: LogLevel, line: &str) {
         let open = ServiceMessage::log_level(level).to_line();
         let close = ServiceMessage::log_level(LogLevel::Default).to_line();
-        self.stdout_line(&format!("{open}\n{line}\n{close}"));
+        self.stdout_line(&format!("{open}\n{}\n{close}", inert(line)));
     }
 
     fn stdout_line(&mut self, line: &str) {
@@ -389,7 +392,7 @@ impl Emitter {
     }
 
     fn stderr_line(&mut self, line: &str) {
-        write_line(self.progress_bar.as_ref(), &mut self.stderr, line);
+        write_line(self.progress_bar.as_ref(), &mut self.stderr, &inert(line));
     }
 }
 
@@ -403,6 +406,24 @@ fn write_line(bar: Option<&ProgressBar>, writer: &mut Box<dyn Write + Send>, lin
     match bar {
         Some(bar) => bar.suspend(write),
         None => write(),
+    }
+}
+
+/// The prefix Octopus looks for, anywhere in a step's output, to act on a service message.
+const SERVICE_MESSAGE_PREFIX: &str = "##octopus";
+
+/// Makes text safe to print in an Octopus step: every `##octopus` becomes `# #octopus`.
+///
+/// Octopus acts on `##octopus[...]` anywhere in the output (not only at the start of a line),
+/// and human lines carry names from the server (spaces, pools, workers) that anyone allowed to
+/// name a worker in any space could choose. Printed as is, such a name could set another step's
+/// output variables or collect a file of the worker (the API key file, say) as an artifact.
+/// Service messages octoshare emits itself are written without this.
+pub fn inert(text: &str) -> Cow<'_, str> {
+    if text.contains(SERVICE_MESSAGE_PREFIX) {
+        Cow::Owned(text.replace(SERVICE_MESSAGE_PREFIX, "# #octopus"))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -512,6 +533,46 @@ mod tests {
             messages[0].get("message"),
             Some("1 of 3 workers registered")
         );
+    }
+
+    #[test]
+    fn text_from_the_server_cannot_become_a_service_message() {
+        let injected = format!(
+            "worker {}\n{}",
+            ServiceMessage::set_variable("InitialSpaceId", "Spaces-666").to_line(),
+            ServiceMessage::create_artifact("/etc/octoshare/api-key", "key", 1).to_line()
+        );
+        for mode in [OutputMode::Octopus, OutputMode::Text, OutputMode::Json] {
+            let (mut emitter, stdout, stderr) = emitter(mode);
+            emitter.set_verbose(true);
+            emitter.info(&injected);
+            emitter.highlight(&injected);
+            emitter.verbose(&injected);
+            emitter.warning(&injected);
+            emitter.progress(1, 2, &injected);
+            emitter.set_output("Names", OutputValue::Text(injected.clone()));
+            emitter.set_json("Report", Value::String(injected.clone()));
+            emitter.failure(&injected, 5);
+            emitter.finish().unwrap();
+            for text in [stdout.text(), stderr.text()] {
+                for message in parse_service_messages(&text) {
+                    assert_ne!(message.name, "createArtifact", "{mode:?}: {text}");
+                    assert_ne!(
+                        message.get("name"),
+                        Some("InitialSpaceId"),
+                        "{mode:?}: {text}"
+                    );
+                }
+            }
+            if mode == OutputMode::Json {
+                // The document still holds the exact text.
+                let document: Value = serde_json::from_str(&stdout.text()).unwrap();
+                assert_eq!(document["Report"], Value::String(injected.clone()));
+                assert_eq!(document["Error"], Value::String(injected.clone()));
+            }
+        }
+        assert_eq!(inert("a ###octopus[x] b"), "a ## #octopus[x] b");
+        assert_eq!(inert("plain"), "plain");
     }
 
     #[test]
