@@ -1,0 +1,9 @@
+//! The end-to-end reliability and security suite (see `RELIABILITY.md`): seeded chaos,
+//! concurrent runs, a bad-input table, secret leaks, fuzzing, interruption and an opt-in live
+//! suite against a real Octopus Server. One integration-test binary, one module per family.
+
+mod bad_input;
+mod chaos;
+mod concurrent;
+mod secrets;
+mod support;

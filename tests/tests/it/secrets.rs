@@ -1,0 +1,703 @@
+//! Secrets: a canary API key (and a canary access token) given to every binary and mode —
+//! successes, errors (wrong server, a server echoing the key back, 401, 404, unreachable),
+//! `-v`/`-vv`/`-vvv`, `--report`, `--dry-run`, `--output octopus|json|text` — must never appear
+//! on stdout or stderr (also not base64-encoded inside a service message), in any file written
+//! (the run's working, home and temp directory), in a generated artifact (`step-templates/`),
+//! nor on the argv of any process; and the binaries start no child process at all.
+//!
+//! `octoshare demo` runs against its own emulator and its own key, and `octoshare emulator`
+//! serves until stopped: both are left out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use octopus_emulator::Emulator;
+use octoshare_core::service_message::parse_service_messages;
+
+use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT, workspace_root};
+use crate::support::canned::{CannedResponse, CannedServer};
+use crate::support::fleet::{Fleet, POOL, SOURCE};
+use crate::support::{CANARY_KEY, report_figures};
+
+/// A canary bearer token.
+const CANARY_TOKEN: &str = "canary0token0secret0value000000";
+
+/// Where the canary must never be.
+#[derive(Debug, Default)]
+struct LeakCheck {
+    invocations: usize,
+    leaks: Vec<String>,
+}
+
+impl LeakCheck {
+    /// Records every place in a run's output holding a secret.
+    fn check_run(&mut self, run: &Run) {
+        self.invocations += 1;
+        for secret in [CANARY_KEY, CANARY_TOKEN] {
+            for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                if text.contains(secret) {
+                    self.leaks.push(format!("{stream} of {}", run.describe()));
+                }
+                for message in parse_service_messages(text) {
+                    if message
+                        .attributes
+                        .iter()
+                        .any(|(_, value)| value.contains(secret))
+                    {
+                        self.leaks.push(format!(
+                            "a service message on {stream} of {}: {message:?}",
+                            run.label
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records every file under `dir` holding a secret.
+    fn check_files(&mut self, dir: &Path) -> usize {
+        let mut files = 0;
+        for path in files_under(dir) {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in [CANARY_KEY, CANARY_TOKEN] {
+                if text.contains(secret) {
+                    self.leaks.push(format!("file {}", path.display()));
+                }
+            }
+        }
+        files
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// How a run is given its credentials.
+#[derive(Debug, Clone, Copy)]
+enum Secret {
+    /// `OCTOPUS_API_KEY` in the environment (what the step templates do).
+    KeyInEnvironment,
+    /// `--api-key` on the command line (allowed; still never printed).
+    KeyFlag,
+    /// `OCTOPUS_ACCESS_TOKEN` in the environment.
+    TokenInEnvironment,
+}
+
+/// One invocation: binary, arguments, credentials, server.
+struct Invocation<'a> {
+    binary: &'a str,
+    args: Vec<String>,
+    secret: Secret,
+    server: String,
+}
+
+fn command_for(invocation: &Invocation<'_>, home: &Path) -> Command {
+    let mut command = binaries::command(invocation.binary);
+    command
+        .current_dir(home)
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("OCTOPUS_URL", &invocation.server)
+        .args(&invocation.args)
+        .args([
+            "--retry-delay",
+            "0ms",
+            "--max-retries",
+            "1",
+            "--request-timeout",
+            "2s",
+        ]);
+    match invocation.secret {
+        Secret::KeyInEnvironment => {
+            command.env("OCTOPUS_API_KEY", CANARY_KEY);
+        }
+        Secret::KeyFlag => {
+            command.args(["--api-key", CANARY_KEY]);
+        }
+        Secret::TokenInEnvironment => {
+            command.env("OCTOPUS_ACCESS_TOKEN", CANARY_TOKEN);
+        }
+    }
+    command
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}
+
+/// Every binary and mode against a server that accepts the canary.
+fn successful_invocations<'a>(
+    server: &str,
+    targets: &str,
+    report_dir: &Path,
+) -> Vec<Invocation<'a>> {
+    let report = |name: &str| report_dir.join(name).to_string_lossy().into_owned();
+    let mut invocations = Vec::new();
+    let steps: Vec<(&str, Vec<String>)> = vec![
+        (DISCOVER, strings(&["--worker-pool", POOL])),
+        (
+            WAIT,
+            strings(&[
+                "--space",
+                SOURCE,
+                "--worker-pool",
+                POOL,
+                "--count",
+                "1",
+                "--poll-interval",
+                "10ms",
+            ]),
+        ),
+        (
+            SHARE,
+            strings(&[
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                targets,
+                "--worker-pool",
+                POOL,
+                "--dry-run",
+            ]),
+        ),
+        (
+            ORCHESTRATOR,
+            strings(&[
+                "run",
+                "--worker-pool",
+                POOL,
+                "--count",
+                "1",
+                "--poll-interval",
+                "10ms",
+                "--dry-run",
+            ]),
+        ),
+        (ORCHESTRATOR, strings(&["install", "--dry-run"])),
+    ];
+    for (binary, args) in &steps {
+        for output in ["octopus", "json", "text"] {
+            for verbosity in [None, Some("-v"), Some("-vv"), Some("-vvv")] {
+                let mut args = args.clone();
+                args.extend(strings(&["--output", output]));
+                args.extend(verbosity.map(str::to_owned));
+                invocations.push(Invocation {
+                    binary,
+                    args,
+                    secret: Secret::KeyInEnvironment,
+                    server: server.to_owned(),
+                });
+            }
+        }
+    }
+    // Writes, reports (attached as an artifact in octopus mode), prune, other credentials.
+    for (binary, args) in [
+        (
+            SHARE,
+            strings(&[
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                targets,
+                "--worker-pool",
+                POOL,
+                "--prune",
+                "-vv",
+                "--report",
+                &report("share.json"),
+            ]),
+        ),
+        (
+            ORCHESTRATOR,
+            strings(&[
+                "run",
+                "--worker-pool",
+                POOL,
+                "--prune",
+                "-vvv",
+                "--output",
+                "octopus",
+                "--report",
+                &report("run.json"),
+            ]),
+        ),
+        (
+            ORCHESTRATOR,
+            strings(&["install", "-vv", "--output", "json"]),
+        ),
+        (ORCHESTRATOR, strings(&["install", "-vv"])),
+    ] {
+        invocations.push(Invocation {
+            binary,
+            args,
+            secret: Secret::KeyInEnvironment,
+            server: server.to_owned(),
+        });
+    }
+    for secret in [Secret::KeyFlag, Secret::TokenInEnvironment] {
+        for (binary, args) in &steps {
+            let mut args = args.clone();
+            args.extend(strings(&["-vvv", "--output", "json"]));
+            invocations.push(Invocation {
+                binary,
+                args,
+                secret,
+                server: server.to_owned(),
+            });
+        }
+    }
+    // The bootstrap script never embeds the key, whatever the environment holds.
+    for format in ["bash", "tftpl", "octostache"] {
+        invocations.push(Invocation {
+            binary: ORCHESTRATOR,
+            args: strings(&[
+                "user-data",
+                "--server",
+                server,
+                "--space",
+                SOURCE,
+                "--worker-pool",
+                POOL,
+                "--format",
+                format,
+                "-vv",
+            ]),
+            secret: Secret::KeyInEnvironment,
+            server: server.to_owned(),
+        });
+    }
+    invocations
+}
+
+/// Every binary against servers that fail: each is given the canary and must not repeat it.
+fn failing_invocations<'a>(servers: &[String]) -> Vec<Invocation<'a>> {
+    let mut invocations = Vec::new();
+    for server in servers {
+        for (binary, args) in [
+            (DISCOVER, strings(&["--worker-pool", POOL])),
+            (
+                WAIT,
+                strings(&[
+                    "--space",
+                    SOURCE,
+                    "--worker-pool",
+                    POOL,
+                    "--count",
+                    "1",
+                    "--timeout",
+                    "1s",
+                ]),
+            ),
+            (
+                WAIT,
+                strings(&[
+                    "--space",
+                    "No Such Space",
+                    "--worker-pool",
+                    POOL,
+                    "--count",
+                    "1",
+                ]),
+            ),
+            (
+                SHARE,
+                strings(&[
+                    "--from-space",
+                    SOURCE,
+                    "--to-spaces",
+                    "Nowhere",
+                    "--worker-pool",
+                    POOL,
+                ]),
+            ),
+            (ORCHESTRATOR, strings(&["run", "--worker-pool", POOL])),
+            (ORCHESTRATOR, strings(&["install", "--spaces", "Nowhere"])),
+        ] {
+            for output in ["octopus", "json"] {
+                let mut args = args.clone();
+                args.extend(strings(&["-vvv", "--output", output]));
+                invocations.push(Invocation {
+                    binary,
+                    args,
+                    secret: Secret::KeyInEnvironment,
+                    server: server.clone(),
+                });
+            }
+        }
+    }
+    invocations
+}
+
+/// A server that echoes the request (headers included) back in its answers, as a debugging
+/// proxy or a misconfigured web server might: as text, as an HTML page, and inside an Octopus
+/// error envelope.
+fn echoing_server(kind: &'static str) -> CannedServer {
+    CannedServer::start(move |request| {
+        let echoed = format!(
+            "{} {} {}",
+            request.method,
+            request.target,
+            request.headers.join(" | ")
+        );
+        match kind {
+            "text" => CannedResponse::new("200 OK", "text/plain", &echoed),
+            "html" => CannedResponse::new(
+                "502 Bad Gateway",
+                "text/html",
+                &format!("<html><body><pre>{echoed}</pre></body></html>"),
+            ),
+            _ => CannedResponse::new(
+                "400 Bad Request",
+                "application/json",
+                &serde_json::json!({"ErrorMessage": echoed, "Errors": [echoed]}).to_string(),
+            ),
+        }
+    })
+}
+
+/// Runs `invocation` under `strace -f -e trace=execve` and returns every exec'd argv.
+fn traced_execs(invocation: &Invocation<'_>, home: &Path, trace: &Path) -> (Run, Vec<String>) {
+    let command = command_for(invocation, home);
+    let mut traced = Command::new("strace");
+    traced.args([
+        "-f",
+        "-qq",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve,execveat",
+        "-o",
+    ]);
+    traced
+        .arg(trace)
+        .arg(command.get_program())
+        .args(command.get_args());
+    traced.current_dir(home);
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => traced.env(name, value),
+            None => traced.env_remove(name),
+        };
+    }
+    let run = Run::of(
+        format!("strace {} {}", invocation.binary, invocation.args.join(" ")),
+        &mut traced,
+    );
+    let log = std::fs::read_to_string(trace).unwrap_or_default();
+    let execs = log
+        .lines()
+        .filter(|line| line.contains("execve"))
+        .map(str::to_owned)
+        .collect();
+    (run, execs)
+}
+
+fn strace_works() -> bool {
+    Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=execve", "-o", "/dev/null", "true"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+#[test]
+fn secrets_the_canary_key_never_leaves_a_request_header() {
+    let fleet = Fleet {
+        source_workers: 2,
+        targets: 2,
+    };
+    let emulator = Emulator::start(
+        fleet
+            .scenario()
+            .api_key(CANARY_KEY)
+            .access_token(CANARY_TOKEN),
+    )
+    .expect("the emulator starts");
+    let refusing = Emulator::start(fleet.scenario()).expect("the emulator starts");
+    let home = tempfile::tempdir().expect("a temp dir");
+    let reports = home.path().join("reports");
+    std::fs::create_dir_all(&reports).expect("reports dir");
+    let targets = fleet.target_ids(&emulator);
+    let mut check = LeakCheck::default();
+
+    for invocation in successful_invocations(&emulator.url(), &targets, &reports) {
+        let run = Run::of(
+            format!("{} {}", invocation.binary, invocation.args.join(" ")),
+            &mut command_for(&invocation, home.path()),
+        );
+        run.assert_no_panic();
+        assert_eq!(run.code, 0, "{}", run.describe());
+        check.check_run(&run);
+    }
+    assert!(reports.join("share.json").is_file() && reports.join("run.json").is_file());
+
+    let echo_text = echoing_server("text");
+    let echo_html = echoing_server("html");
+    let echo_envelope = echoing_server("envelope");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        format!("http://{}", listener.local_addr().expect("an address"))
+    };
+    let servers = [
+        refusing.url(),
+        emulator.url(),
+        echo_text.url(),
+        echo_html.url(),
+        echo_envelope.url(),
+        closed,
+    ];
+    for invocation in failing_invocations(&servers) {
+        let run = Run::of(
+            format!(
+                "{} {} against {}",
+                invocation.binary,
+                invocation.args.join(" "),
+                invocation.server
+            ),
+            &mut command_for(&invocation, home.path()),
+        );
+        run.assert_no_panic();
+        check.check_run(&run);
+    }
+    // The echoing servers really received the canary (in the header) and sent it back.
+    assert!(echo_text.requests().iter().any(|request| {
+        request
+            .headers
+            .iter()
+            .any(|header| header.contains(CANARY_KEY))
+    }));
+
+    let files_written = check.check_files(home.path());
+    let artifacts = check.check_files(&workspace_root().join("step-templates"));
+    assert!(artifacts >= 6, "step-templates/ has {artifacts} files");
+
+    report_figures(
+        "secrets",
+        &[
+            ("invocations", check.invocations.to_string()),
+            ("files_scanned", (files_written + artifacts).to_string()),
+            ("leaks", check.leaks.len().to_string()),
+        ],
+    );
+    assert!(
+        check.leaks.is_empty(),
+        "the canary leaked:\n{}",
+        check.leaks.join("\n\n")
+    );
+}
+
+#[test]
+fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
+    if !strace_works() {
+        println!(
+            "notice: strace is not available here (or ptrace is not allowed): the child-process check is skipped"
+        );
+        return;
+    }
+    let fleet = Fleet {
+        source_workers: 1,
+        targets: 1,
+    };
+    let emulator =
+        Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
+    let home = tempfile::tempdir().expect("a temp dir");
+    let targets = fleet.target_ids(&emulator);
+    let server = emulator.url();
+    let invocations = [
+        Invocation {
+            binary: DISCOVER,
+            args: strings(&["--worker-pool", POOL, "-vv"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: WAIT,
+            args: strings(&["--space", SOURCE, "--worker-pool", POOL, "--count", "1"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: SHARE,
+            args: strings(&[
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                &targets,
+                "--worker-pool",
+                POOL,
+                "--report",
+                "r.json",
+            ]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: ORCHESTRATOR,
+            args: strings(&["run", "--worker-pool", POOL, "--output", "octopus"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: ORCHESTRATOR,
+            args: strings(&["install"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: ORCHESTRATOR,
+            args: strings(&[
+                "user-data",
+                "--server",
+                &server,
+                "--space",
+                SOURCE,
+                "--worker-pool",
+                POOL,
+            ]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+    ];
+    for (index, invocation) in invocations.iter().enumerate() {
+        let trace = home.path().join(format!("trace-{index}.txt"));
+        let (run, execs) = traced_execs(invocation, home.path(), &trace);
+        assert_eq!(run.code, 0, "{}", run.describe());
+        assert_eq!(
+            execs.len(),
+            1,
+            "{} started other programs: {execs:#?}",
+            invocation.binary
+        );
+        assert!(execs[0].contains(invocation.binary), "{execs:?}");
+        for exec in &execs {
+            assert!(!exec.contains(CANARY_KEY), "the key is on an argv: {exec}");
+        }
+    }
+    report_figures(
+        "secrets: child processes",
+        &[
+            ("binaries_traced", invocations.len().to_string()),
+            ("child_processes", "0".to_owned()),
+        ],
+    );
+}
+
+/// Names come from the server, and anyone who may name a worker or a space in one space could
+/// put a service message in it. Octopus acts on `##octopus[...]` anywhere in a step's output, so
+/// an echoed name could set another step's output variables or collect any file on the worker
+/// (the API key file included) as an artifact. octoshare must print such names inert.
+#[test]
+fn secrets_server_provided_names_cannot_inject_service_messages() {
+    use octopus_emulator::{Scenario, SpaceSeed};
+    use octoshare_core::ServiceMessage;
+
+    use crate::support::fleet::polling;
+
+    let set_variable = ServiceMessage::set_variable("InitialSpaceId", "Spaces-666").to_line();
+    let artifact = ServiceMessage::create_artifact("/etc/octoshare/api-key", "key", 10).to_line();
+    let evil_space = format!("Evil {artifact} space");
+    let evil_worker = format!("evil {set_variable}\n{artifact}");
+    let emulator = Emulator::start(
+        Scenario::new()
+            .space(
+                SpaceSeed::new(SOURCE)
+                    .default_space()
+                    .pool(POOL)
+                    .worker(polling(&evil_worker, 1).in_pool(POOL)),
+            )
+            .space(SpaceSeed::new(&evil_space).pool(POOL)),
+    )
+    .expect("the emulator starts");
+    let target = emulator.space_id(&evil_space).expect("the evil space");
+    let home = tempfile::tempdir().expect("a temp dir");
+    let server = emulator.url();
+    let runs = [
+        (DISCOVER, strings(&["--worker-pool", POOL, "-vv"])),
+        (
+            WAIT,
+            strings(&[
+                "--space",
+                SOURCE,
+                "--worker-pool",
+                POOL,
+                "--count",
+                "1",
+                "-vv",
+            ]),
+        ),
+        (
+            SHARE,
+            strings(&[
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                &target,
+                "--worker-pool",
+                POOL,
+                "-vv",
+            ]),
+        ),
+        (
+            ORCHESTRATOR,
+            strings(&["run", "--worker-pool", POOL, "--output", "octopus", "-vv"]),
+        ),
+        (
+            WAIT,
+            strings(&[
+                "--space",
+                &evil_space,
+                "--worker-pool",
+                POOL,
+                "--count",
+                "5",
+                "--timeout",
+                "50ms",
+                "-vv",
+            ]),
+        ),
+    ];
+    for (binary, args) in runs {
+        let invocation = Invocation {
+            binary,
+            args,
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        };
+        let mut command = command_for(&invocation, home.path());
+        command.env("OCTOPUS_API_KEY", emulator.api_key());
+        let run = Run::of(
+            format!("{binary} {}", invocation.args.join(" ")),
+            &mut command,
+        );
+        run.assert_no_panic();
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            for message in parse_service_messages(text) {
+                assert_ne!(
+                    message.name,
+                    "createArtifact",
+                    "injected on {stream}: {}",
+                    run.describe()
+                );
+                assert!(
+                    message.get("value") != Some("Spaces-666"),
+                    "injected on {stream}: {}",
+                    run.describe()
+                );
+            }
+        }
+    }
+}
