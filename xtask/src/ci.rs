@@ -33,7 +33,11 @@ pub fn ci(root: &Path) -> anyhow::Result<()> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     // CI=true turns "tool missing, test skipped" into a failure: the tools were just installed.
-    cargo(root, &["test", "--workspace", "--locked"], &[("CI", "true")])?;
+    cargo(
+        root,
+        &["test", "--workspace", "--locked"],
+        &[("CI", "true")],
+    )?;
     Ok(())
 }
 
