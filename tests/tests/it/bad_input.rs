@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use octopus_emulator::{Emulator, Scenario, SpaceSeed};
 
-use crate::support::binaries::{self, DISCOVER, Run, SHARE, WAIT};
+use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT};
 use crate::support::canned::{CannedResponse, CannedServer, root_document};
 use crate::support::fleet::{Fleet, OTHER_POOL, POOL, SOURCE, polling, worker_ids};
 use crate::support::report_figures;
@@ -59,8 +59,9 @@ impl Drop for Row {
     }
 }
 
-/// Each step binary with arguments that would succeed against the fleet scenario.
-fn steps() -> [(&'static str, Vec<&'static str>); 3] {
+/// Each step binary and `octoshare run` (in octopus mode, so stderr holds only the error line)
+/// with arguments that would succeed against the fleet scenario.
+fn steps() -> [(&'static str, Vec<&'static str>); 4] {
     [
         (DISCOVER, vec!["--worker-pool", POOL]),
         (
@@ -87,6 +88,22 @@ fn steps() -> [(&'static str, Vec<&'static str>); 3] {
                 "Target 1",
                 "--worker-pool",
                 POOL,
+            ],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                POOL,
+                "--count",
+                "1",
+                "--timeout",
+                "2s",
+                "--poll-interval",
+                "10ms",
+                "--output",
+                "octopus",
             ],
         ),
     ]
@@ -341,53 +358,53 @@ fn bad_input_read_only_key_reads_but_every_write_is_refused_once() {
     let (emulator, fleet) = fleet_emulator();
     let key = emulator.read_only_api_key();
     for (binary, args) in steps() {
-        if binary == SHARE {
+        if binary == SHARE || binary == ORCHESTRATOR {
             continue;
         }
         let run = row.invoke(binary, &emulator.url(), &key, &args);
         assert_eq!(run.code, 0, "{}", run.describe());
     }
     let ids_before = worker_ids(&emulator, &fleet.all_space_names());
-    emulator.clear_requests();
     let targets = fleet.target_ids(&emulator);
-    let run = row.invoke(
-        SHARE,
-        &emulator.url(),
-        &key,
-        &[
-            "--from-space",
-            SOURCE,
-            "--to-spaces",
-            &targets,
-            "--worker-pool",
-            POOL,
-        ],
-    );
-    let line = failed_with(&run, 6);
-    assert_contains(&line, &["permission refused", "ConfigureServer"], &run);
-    let refused: Vec<_> = emulator
-        .requests()
-        .into_iter()
-        .filter(|request| request.method != "GET")
-        .collect();
-    assert!(
-        refused.iter().all(|request| request.status == 403),
-        "{refused:#?}"
-    );
-    // A refused write is never sent again (writes already in flight are refused too).
-    let mut targets: Vec<(&str, &str)> = refused
-        .iter()
-        .map(|request| (request.method.as_str(), request.path.as_str()))
-        .collect();
-    targets.sort_unstable();
-    let sent = targets.len();
-    targets.dedup();
-    assert_eq!(
-        targets.len(),
-        sent,
-        "a refused write was retried: {refused:#?}"
-    );
-    assert_eq!(worker_ids(&emulator, &fleet.all_space_names()), ids_before);
+    let share = [
+        "--from-space",
+        SOURCE,
+        "--to-spaces",
+        &targets,
+        "--worker-pool",
+        POOL,
+    ];
+    let run = ["run", "--worker-pool", POOL, "--output", "octopus"];
+    for (binary, args) in [(SHARE, &share[..]), (ORCHESTRATOR, &run[..])] {
+        emulator.clear_requests();
+        let run = row.invoke(binary, &emulator.url(), &key, args);
+        let line = failed_with(&run, 6);
+        assert_contains(&line, &["permission refused", "ConfigureServer"], &run);
+        let refused: Vec<_> = emulator
+            .requests()
+            .into_iter()
+            .filter(|request| request.method != "GET")
+            .collect();
+        assert!(!refused.is_empty(), "{}", run.describe());
+        assert!(
+            refused.iter().all(|request| request.status == 403),
+            "{refused:#?}"
+        );
+        // A refused write is never sent again (writes already in flight are refused too).
+        let mut targets: Vec<(&str, &str)> = refused
+            .iter()
+            .map(|request| (request.method.as_str(), request.path.as_str()))
+            .collect();
+        targets.sort_unstable();
+        let sent = targets.len();
+        targets.dedup();
+        assert_eq!(
+            targets.len(),
+            sent,
+            "a refused write was retried: {refused:#?}"
+        );
+        assert_eq!(worker_ids(&emulator, &fleet.all_space_names()), ids_before);
+    }
 }
 
 #[test]
@@ -396,7 +413,7 @@ fn bad_input_unknown_space_pool_and_policy_names() {
     let (emulator, fleet) = fleet_emulator();
     let url = emulator.url();
     let key = emulator.api_key();
-    let cases: [(&str, Vec<&str>, i32, &[&str]); 8] = [
+    let cases: Vec<(&str, Vec<&str>, i32, &[&str])> = vec![
         (
             DISCOVER,
             vec!["--worker-pool", "No Such Pool"],
@@ -484,6 +501,46 @@ fn bad_input_unknown_space_pool_and_policy_names() {
                 POOL,
                 "--machine-policy",
                 "No Such Policy",
+            ],
+            5,
+            &["failed"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                "No Such Pool",
+                "--output",
+                "octopus",
+            ],
+            3,
+            &["no space has a worker pool named 'No Such Pool'"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                POOL,
+                "--initial-space",
+                "Nowhere",
+                "--output",
+                "octopus",
+            ],
+            3,
+            &["Nowhere"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                POOL,
+                "--machine-policy",
+                "No Such Policy",
+                "--output",
+                "octopus",
             ],
             5,
             &["failed"],
@@ -602,6 +659,29 @@ fn bad_input_invalid_durations_and_counts_are_usage_errors() {
                 "--max-retries=-1",
             ],
             "--max-retries",
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                POOL,
+                "--count",
+                "2",
+                "--timeout",
+                "forever",
+            ],
+            "--timeout",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["run", "--worker-pool", POOL, "--count", "0"],
+            "--count",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["run", "--worker-pool", POOL, "--concurrency=-2"],
+            "--concurrency",
         ),
     ];
     for (binary, args, flag) in cases {

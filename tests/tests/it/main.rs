@@ -5,5 +5,8 @@
 mod bad_input;
 mod chaos;
 mod concurrent;
+mod fuzz;
+mod interrupt;
+mod live;
 mod secrets;
 mod support;
