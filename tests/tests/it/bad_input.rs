@@ -190,6 +190,37 @@ fn bad_input_html_page_is_diagnosed_as_not_an_octopus_server_without_retries() {
 }
 
 #[test]
+fn bad_input_html_error_page_from_a_proxy_is_retried_only_as_a_5xx() {
+    let row = Row::new("html 502 page from a proxy is retried as a 5xx, within the limit");
+    let server = CannedServer::start(|_| {
+        CannedResponse::new(
+            "502 Bad Gateway",
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
+        )
+    });
+    for (binary, args) in steps() {
+        let before = server.requests().len();
+        let mut args = args.clone();
+        args.extend(["--max-retries", "2"]);
+        let run = row.invoke(binary, &server.url(), SOME_KEY, &args);
+        let line = failed_with(&run, 7);
+        assert_contains(
+            &line,
+            &["server error 502 after 3 attempts", "HTML page"],
+            &run,
+        );
+        // A GET on a 5xx: the first attempt and 2 retries, nothing more.
+        assert_eq!(
+            server.requests().len() - before,
+            3,
+            "{:#?}",
+            server.requests()
+        );
+    }
+}
+
+#[test]
 fn bad_input_404_on_api_is_diagnosed_as_a_wrong_url() {
     let row = Row::new("404 on api is diagnosed as a wrong url");
     let server =

@@ -50,6 +50,8 @@ struct Profile {
     description: Vec<String>,
     prune: bool,
     concurrency: usize,
+    /// Retries per request: few make first runs fail, so the re-run path is exercised too.
+    max_retries: u32,
 }
 
 impl Profile {
@@ -105,12 +107,20 @@ impl Profile {
         description.push(format!(
             "any request: {code} {server_error:.2}, 429 (Retry-After {retry_after}) {rate_limited:.2}, drop {dropped:.2}"
         ));
+        let prune = rng.random_bool(0.5);
+        let concurrency = [1, 2, 16][rng.random_range(0..3)];
+        let max_retries = [1, 2, 5, 5][rng.random_range(0..4)];
+        description.push(format!(
+            "{} source workers, {} targets, concurrency {concurrency}, max retries {max_retries}, prune {prune}",
+            fleet.source_workers, fleet.targets
+        ));
         Profile {
             fleet,
             faults,
             description,
-            prune: rng.random_bool(0.5),
-            concurrency: [1, 2, 16][rng.random_range(0..3)],
+            prune,
+            concurrency,
+            max_retries,
         }
     }
 
@@ -124,10 +134,10 @@ impl Profile {
 }
 
 /// Zero backoff; `Retry-After` honoured but capped at 10 ms so a `Retry-After: 1` costs nothing.
-fn chaos_policy() -> RetryPolicy {
+fn chaos_policy(max_retries: u32) -> RetryPolicy {
     RetryPolicy {
         max_retry_after: Duration::from_millis(10),
-        ..RetryPolicy::immediate(5)
+        ..RetryPolicy::immediate(max_retries)
     }
 }
 
@@ -215,7 +225,7 @@ fn run_seed(seed: u64, mode: Mode) -> SeedOutcome {
         &emulator,
         &emulator.api_key(),
         REQUEST_TIMEOUT,
-        chaos_policy(),
+        chaos_policy(profile.max_retries),
     );
     let first = runtime.block_on(run_once(&chaotic, fleet, &emulator, mode, &profile));
     let faults = faults_fired(&emulator);
@@ -352,6 +362,7 @@ fn chaos_profiles_are_reproducible_from_the_seed() {
         let (first, second) = (Profile::of(seed), Profile::of(seed));
         assert_eq!(first.faults, second.faults);
         assert_eq!(first.description, second.description);
+        assert_eq!(first.max_retries, second.max_retries);
         assert_eq!(
             (first.prune, first.concurrency),
             (second.prune, second.concurrency)
@@ -389,7 +400,7 @@ fn chaos_octoshare_run_binary_converges_exactly() {
         let emulator = Emulator::start(profile.scenario(seed)).expect("the emulator starts");
         let ids_before = worker_ids(&emulator, &fleet.all_space_names());
         let context = format!("seed {seed} ({})", profile.description.join("; "));
-        let run = |timeout: &str| {
+        let run = |timeout: &str, retries: u32| {
             let mut command = binaries::command(ORCHESTRATOR);
             command
                 .env("OCTOPUS_URL", emulator.url())
@@ -404,13 +415,14 @@ fn chaos_octoshare_run_binary_converges_exactly() {
                     "0ms",
                 ])
                 .args(["--request-timeout", timeout])
+                .args(["--max-retries", &retries.to_string()])
                 .args(["--concurrency", &profile.concurrency.to_string()]);
             if profile.prune {
                 command.arg("--prune");
             }
             Run::of(format!("octoshare run, {context}"), &mut command)
         };
-        let first = run("200ms");
+        let first = run("200ms", profile.max_retries);
         first.assert_no_panic();
         for (kind, count) in faults_fired(&emulator) {
             *faults.entry(kind).or_default() += count;
@@ -420,7 +432,7 @@ fn chaos_octoshare_run_binary_converges_exactly() {
             assert!(matches!(first.code, 5 | 7), "{}", first.describe());
             reruns += 1;
             emulator.clear_faults();
-            let again = run("10s");
+            let again = run("10s", 5);
             assert_eq!(
                 again.code,
                 0,

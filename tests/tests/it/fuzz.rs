@@ -464,7 +464,8 @@ fn base_url() -> impl Strategy<Value = (String, bool)> {
     (
         prop_oneof![Just("https"), Just("http"), Just("HTTPS"), Just("Http")],
         prop_oneof![
-            "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){0,2}",
+            // (Not starting with `x`: `xn--...` would be an invalid punycode label.)
+            "[a-w][a-z0-9]{0,5}(-[a-z0-9]{1,4})?(\\.[a-z]{2,5}){0,2}",
             Just("127.0.0.1".to_owned()),
             Just("[::1]".to_owned()),
             Just("Octopus.Example.COM".to_owned()),
