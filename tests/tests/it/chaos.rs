@@ -347,12 +347,23 @@ fn chaos_share_and_discover_share_converge_exactly_for_every_seed() {
     );
     assert_eq!((duplicates, lost), (0, 0));
     if seeds.len() >= 100 {
-        for kind in ["status", "stall", "drop", "commitThen500", "commitThenDrop"] {
+        for kind in [
+            "status 418",
+            "status 429",
+            "stall",
+            "drop",
+            "commitThen500",
+            "commitThenDrop",
+        ] {
             assert!(
                 faults.get(kind).copied().unwrap_or(0) > 0,
                 "no {kind} fault fired: {faults:?}"
             );
         }
+        assert!(
+            faults.keys().any(|kind| kind.starts_with("status 5")),
+            "no 5xx fault fired: {faults:?}"
+        );
     }
 }
 

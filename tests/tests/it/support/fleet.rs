@@ -303,13 +303,19 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
-/// Faults that fired, per kind, from the emulator's request log.
+/// Faults that fired, per kind (status faults per status code, e.g. `status 429`), from the
+/// emulator's request log.
 pub fn faults_fired(emulator: &Emulator) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for request in emulator.requests() {
         if let Some(names) = request.fault {
             for name in names.split('+') {
-                *counts.entry(name.to_owned()).or_default() += 1;
+                let kind = if name == "status" {
+                    format!("status {}", request.status)
+                } else {
+                    name.to_owned()
+                };
+                *counts.entry(kind).or_default() += 1;
             }
         }
     }
