@@ -14,7 +14,11 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use octoshare_core::service_message::{LogLevel, ServiceMessage};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde::ser::SerializeMap as _;
+use serde_json::Value;
+use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::ops::RangeInclusive;
@@ -69,7 +73,7 @@ pub struct Emitter {
     mode: OutputMode,
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
-    document: Map<String, Value>,
+    document: Vec<(String, JsonEntry)>,
     progress_bar: Option<ProgressBar>,
     stderr_is_terminal: bool,
     last_progress: Option<(u64, u64, String)>,
@@ -78,6 +82,36 @@ pub struct Emitter {
     phase: Option<Phase>,
     progress_bar_is_spinner: bool,
     last_percentage: Option<u8>,
+}
+
+/// A key's value in the JSON document.
+enum JsonEntry {
+    /// A value.
+    Value(Value),
+    /// JSON text serialised when the key was set (large detail: no value tree is kept).
+    Raw(Box<RawValue>),
+}
+
+impl Serialize for JsonEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonEntry::Value(value) => value.serialize(serializer),
+            JsonEntry::Raw(raw) => raw.serialize(serializer),
+        }
+    }
+}
+
+/// The JSON document's keys in the order they were first set.
+struct Document<'a>(&'a [(String, JsonEntry)]);
+
+impl Serialize for Document<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, entry) in self.0 {
+            map.serialize_entry(key, entry)?;
+        }
+        map.end()
+    }
 }
 
 /// A phase of a multi-phase run (see [`Emitter::begin_phase`]).
@@ -125,7 +159,7 @@ impl Emitter {
             mode,
             stdout,
             stderr,
-            document: Map::new(),
+            document: Vec::new(),
             progress_bar: None,
             stderr_is_terminal: false,
             last_progress: None,
@@ -195,9 +229,7 @@ impl Emitter {
                 let message = ServiceMessage::set_variable(name, &value.to_variable_text());
                 self.stdout_line(&message.to_line());
             }
-            OutputMode::Json => {
-                self.document.insert(name.to_owned(), value.to_json());
-            }
+            OutputMode::Json => self.insert_json(name, JsonEntry::Value(value.to_json())),
             OutputMode::Text => {}
         }
     }
@@ -205,7 +237,30 @@ impl Emitter {
     /// Adds a key to the JSON document only (detail that is not an Octopus output variable).
     pub fn set_json(&mut self, key: &str, value: Value) {
         if self.mode == OutputMode::Json {
-            self.document.insert(key.to_owned(), value);
+            self.insert_json(key, JsonEntry::Value(value));
+        }
+    }
+
+    /// Like [`Emitter::set_json`] for anything serialisable, kept as compact JSON text rather
+    /// than a [`Value`] tree: for large detail such as a per-worker report, whose value tree
+    /// would take several times the memory of its text. Nothing is done outside JSON mode.
+    pub fn set_json_serialized<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> serde_json::Result<()> {
+        if self.mode == OutputMode::Json {
+            let raw = serde_json::value::to_raw_value(value)?;
+            self.insert_json(key, JsonEntry::Raw(raw));
+        }
+        Ok(())
+    }
+
+    /// Sets a key of the JSON document; a key set again keeps its place.
+    fn insert_json(&mut self, key: &str, entry: JsonEntry) {
+        match self.document.iter_mut().find(|(name, _)| name == key) {
+            Some((_, slot)) => *slot = entry,
+            None => self.document.push((key.to_owned(), entry)),
         }
     }
 
@@ -346,24 +401,27 @@ impl Emitter {
                 self.stdout_line(&ServiceMessage::result_message(message).to_line())
             }
             OutputMode::Json => {
-                self.document
-                    .insert("Error".to_owned(), Value::String(message.to_owned()));
-                self.document
-                    .insert("ExitCode".to_owned(), Value::from(exit_code));
+                self.insert_json("Error", JsonEntry::Value(Value::String(message.to_owned())));
+                self.insert_json("ExitCode", JsonEntry::Value(Value::from(exit_code)));
             }
             OutputMode::Text => {}
         }
     }
 
-    /// Finishes: clears progress and, in JSON mode, writes the document (pretty, one trailing newline).
+    /// Finishes: clears progress and, in JSON mode, writes the document (pretty, one trailing
+    /// newline), streamed to stdout without a copy of its text.
     pub fn finish(mut self) -> io::Result<()> {
         self.finish_progress();
         if self.mode == OutputMode::Json {
-            let document = Value::Object(std::mem::take(&mut self.document));
-            let text = serde_json::to_string_pretty(&document).map_err(io::Error::other)?;
-            // `##octopus` can only be inside a JSON string here; `\u0023` is the same `#`.
-            let text = text.replace(SERVICE_MESSAGE_PREFIX, "#\\u0023octopus");
-            writeln!(self.stdout, "{text}")?;
+            let document = std::mem::take(&mut self.document);
+            let mut writer = io::BufWriter::new(&mut self.stdout);
+            let mut serializer =
+                serde_json::Serializer::with_formatter(&mut writer, InertFormatter::default());
+            Document(&document)
+                .serialize(&mut serializer)
+                .map_err(io::Error::other)?;
+            writeln!(writer)?;
+            writer.flush()?;
         }
         self.stdout.flush()
     }
@@ -411,6 +469,78 @@ fn write_line(bar: Option<&ProgressBar>, writer: &mut Box<dyn Write + Send>, lin
 
 /// The prefix Octopus looks for, anywhere in a step's output, to act on a service message.
 const SERVICE_MESSAGE_PREFIX: &str = "##octopus";
+
+/// serde_json's pretty formatter, writing `##octopus` inside JSON strings as `#\u0023octopus`
+/// (the same text once decoded), so that Octopus never reads a service message out of the JSON
+/// document. `##octopus` has no character JSON escapes, so it always lies within one string
+/// fragment; raw fragments are JSON text, where it can only be inside a string too.
+#[derive(Default)]
+struct InertFormatter(PrettyFormatter<'static>);
+
+impl InertFormatter {
+    fn write_inert<W: ?Sized + Write>(writer: &mut W, text: &str) -> io::Result<()> {
+        if text.contains(SERVICE_MESSAGE_PREFIX) {
+            writer.write_all(
+                text.replace(SERVICE_MESSAGE_PREFIX, "#\\u0023octopus")
+                    .as_bytes(),
+            )
+        } else {
+            writer.write_all(text.as_bytes())
+        }
+    }
+}
+
+impl Formatter for InertFormatter {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_array(writer)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array(writer)
+    }
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(writer, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array_value(writer)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object(writer)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object(writer)
+    }
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(writer, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(writer)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_value(writer)
+    }
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        Self::write_inert(writer, fragment)
+    }
+    fn write_raw_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        Self::write_inert(writer, fragment)
+    }
+}
 
 /// Makes text safe to print in an Octopus step: every `##octopus` becomes `# #octopus`.
 ///
@@ -515,6 +645,39 @@ mod tests {
         );
         assert!(stderr.text().contains("listing spaces"));
         assert!(stderr.text().contains("warning: space 'Ops'"));
+    }
+
+    #[test]
+    fn json_serialized_entries_keep_their_place_and_stay_inert() {
+        #[derive(serde::Serialize)]
+        struct Detail {
+            name: String,
+            counts: Vec<u32>,
+        }
+        let (mut emitter, stdout, _) = emitter(OutputMode::Json);
+        emitter.set_output("CreatedWorkerCount", OutputValue::Count(1));
+        let detail = Detail {
+            name: "##octopus[setVariable name='eA==' value='eQ==']".to_owned(),
+            counts: vec![1, 2],
+        };
+        emitter.set_json_serialized("Report", &detail).unwrap();
+        emitter.set_json("DryRun", Value::Bool(false));
+        emitter.set_output("CreatedWorkerCount", OutputValue::Count(2));
+        emitter.finish().unwrap();
+        let text = stdout.text();
+        assert!(!text.contains("##octopus"), "{text}");
+        assert!(text.ends_with("}\n"), "{text}");
+        let document: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            document,
+            serde_json::json!({
+                "CreatedWorkerCount": 2,
+                "Report": {"name": detail.name, "counts": [1, 2]},
+                "DryRun": false
+            })
+        );
+        let keys: Vec<&String> = document.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["CreatedWorkerCount", "Report", "DryRun"]);
     }
 
     #[test]

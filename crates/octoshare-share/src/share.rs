@@ -276,10 +276,10 @@ pub async fn share_known_workers(
     report.sum_totals();
     print_details(&report, emitter);
     print_summary(&report, emitter);
-    if emitter.mode() == OutputMode::Json
-        && let Ok(value) = serde_json::to_value(&report)
-    {
-        emitter.set_json("Report", value);
+    if emitter.mode() == OutputMode::Json {
+        // Kept as JSON text: a value tree of every worker result would take several times the
+        // memory (e.g. 1,000 spaces × 50 workers).
+        let _ = emitter.set_json_serialized("Report", &report);
     }
     Ok(report)
 }
