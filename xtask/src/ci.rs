@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: the project's whole test command (README.md, `.ci/run`).
 //!
-//! It installs what the tests need and a fresh machine lacks (shellcheck; the official
+//! It installs what the tests need and a fresh machine lacks (shellcheck; strace; the official
 //! TypeScript client used by the emulator's smoke test), then runs, in order: `cargo fmt
 //! --check`, `cargo clippy -D warnings`, `cargo doc` with warnings denied, and `cargo test` for
 //! the whole workspace. The test run comes last so its summary closes the output.
@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 /// Runs every check; the first failing step ends the run with its error.
 pub fn ci(root: &Path) -> anyhow::Result<()> {
     ensure_shellcheck()?;
+    ensure_strace();
     ensure_typescript_client(&root.join("crates/octopus-emulator/tests/ts-client"));
     cargo(root, &["fmt", "--all", "--check"], &[])?;
     cargo(
@@ -100,6 +101,23 @@ fn ensure_shellcheck() -> anyhow::Result<()> {
     bail!(
         "shellcheck is missing and could not be installed: install it (apt-get install shellcheck) and re-run"
     )
+}
+
+/// The secrets suite traces the binaries with strace to prove no child process gets the API key
+/// on its command line; without strace that one test prints a notice and passes.
+fn ensure_strace() {
+    if succeeds("strace", &["-V"]) || !succeeds("apt-get", &["--version"]) {
+        return;
+    }
+    eprintln!("==> installing strace (used by the secrets tests)");
+    let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+    let installed = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", "strace"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    if !installed.is_ok_and(|status| status.success()) {
+        eprintln!("==> strace could not be installed: the child-process check will be skipped");
+    }
 }
 
 /// The emulator's smoke test runs Octopus's own TypeScript client when it is installed; install
