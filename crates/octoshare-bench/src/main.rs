@@ -154,6 +154,9 @@ fn bench_main(args: Args, argv: &[String]) -> anyhow::Result<()> {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default(),
     );
+    // The commit measured is the one the binaries were just built from, not the one checked
+    // out when a long run ends.
+    let commit = git_commit();
     let started = Instant::now();
     let measurements = bench::run(&settings, &mut |line| eprintln!("{line}"))?;
     let mut machine = machine;
@@ -162,7 +165,7 @@ fn bench_main(args: Args, argv: &[String]) -> anyhow::Result<()> {
         command,
         started_at,
         started.elapsed(),
-        git_commit(),
+        commit,
         machine,
         args.latency,
         args.concurrency,
