@@ -37,7 +37,7 @@ pub use resources::{
     ActionTemplate, ActionTemplateId, ActionTemplatesHandler, Endpoint, HealthStatus,
     MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker, PollingIdentity,
     RootDocument, Space, SpaceId, SpacesHandler, Worker, WorkerId, WorkerPool, WorkerPoolId,
-    WorkerPoolsHandler, WorkersHandler,
+    WorkerPoolSummary, WorkerPoolsHandler, WorkersHandler,
 };
 pub use retry::RetryPolicy;
 pub use server_url::ServerUrl;

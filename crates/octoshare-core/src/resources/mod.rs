@@ -11,7 +11,7 @@ pub use action_templates::{ActionTemplate, ActionTemplateId, ActionTemplatesHand
 pub use machine_policies::{MachinePoliciesHandler, MachinePolicy, MachinePolicyId};
 pub use root::RootDocument;
 pub use spaces::{Space, SpaceId, SpacesHandler};
-pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolsHandler};
+pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler};
 pub use workers::{
     Endpoint, HealthStatus, NewWorker, PollingIdentity, Worker, WorkerId, WorkersHandler,
 };

@@ -132,6 +132,23 @@ async fn worker_pools_and_machine_policies_are_found_by_name() {
 
     assert_eq!(pools.len(), 2, "default pool + Shared Pool");
     assert!(pools.iter().any(|pool| pool.is_default));
+    let summaries = client
+        .worker_pools(&payments)
+        .all_summaries()
+        .await
+        .unwrap();
+    let same: Vec<(&str, &str)> = pools
+        .iter()
+        .map(|pool| (pool.id.as_str(), pool.name.as_str()))
+        .collect();
+    let summarised: Vec<(&str, &str)> = summaries
+        .iter()
+        .map(|pool| (pool.id.as_str(), pool.name.as_str()))
+        .collect();
+    assert_eq!(
+        summarised, same,
+        "the summaries are the pools' Ids and names, in order"
+    );
     assert_eq!(pool.name, "Shared Pool");
     assert_eq!(pool.space_id.as_ref(), Some(&payments));
     assert_eq!(pool.worker_pool_type.as_deref(), Some("StaticWorkerPool"));
