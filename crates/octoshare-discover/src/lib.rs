@@ -38,7 +38,7 @@ pub use filter::SpaceFilter;
 use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
 use octoshare_cli::{Emitter, ExitError, OutputValue};
-use octoshare_core::{Client, Space, SpaceId, WorkerPool, WorkerPoolId};
+use octoshare_core::{Client, Space, SpaceId, WorkerPoolId, WorkerPoolSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -47,6 +47,10 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// How many space names an error message lists before it says "and N more".
 const NAMES_IN_MESSAGES: usize = 5;
+
+/// How many spaces a log line lists before it says "and N more" (`--verbose` logs them all; the
+/// output variables always hold every space). A thousand names on one line help nobody.
+const SPACES_IN_LOG_LINES: usize = 10;
 
 /// The step's own flags (the connection and output flags are `octoshare_cli::CommonArgs`).
 #[derive(Debug, Clone, clap::Args)]
@@ -307,12 +311,19 @@ pub async fn discover(
         );
         return Err(ExitError::not_found(message).into());
     }
+    let qualifying_refs = || qualifying.iter().map(|(space, _, _)| space);
     emitter.info(&format!(
         "{} of {} spaces have the pool: {}",
         qualifying.len(),
         candidates.len(),
-        join_spaces(qualifying.iter().map(|(space, _, _)| space))
+        list_spaces(qualifying_refs(), SPACES_IN_LOG_LINES)
     ));
+    if qualifying.len() > SPACES_IN_LOG_LINES {
+        emitter.verbose(&format!(
+            "every space that has the pool: {}",
+            list_spaces(qualifying_refs(), usize::MAX)
+        ));
+    }
 
     let initial_index = match wanted_initial {
         None => 0,
@@ -328,7 +339,7 @@ pub async fn discover(
                 ExitError::not_found(format!(
                     "--initial-space {shown} has no worker pool named '{wanted_pool}': pick one of the {} qualifying spaces: {}",
                     qualifying.len(),
-                    abbreviated(qualifying.iter().map(|(space, _, _)| space.to_string()))
+                    list_spaces(qualifying_refs(), NAMES_IN_MESSAGES)
                 ))
             })?,
     };
@@ -341,7 +352,7 @@ pub async fn discover(
     if !stopped.is_empty() {
         emitter.warning(&format!(
             "the task queue is stopped in {}: workers are still shared there, but no task runs until its queue is started",
-            join_spaces(stopped.iter())
+            list_spaces(stopped.iter(), SPACES_IN_LOG_LINES)
         ));
     }
 
@@ -378,7 +389,7 @@ pub async fn discover(
     let remaining = if outcome.remaining_spaces.is_empty() {
         "none".to_owned()
     } else {
-        join_spaces(outcome.remaining_spaces.iter())
+        list_spaces(outcome.remaining_spaces.iter(), SPACES_IN_LOG_LINES)
     };
     emitter.highlight(&format!(
         "initial space: {}{chosen}; worker pool '{}'; remaining spaces: {remaining}",
@@ -417,7 +428,15 @@ pub fn emit_outputs(outcome: &DiscoverOutcome, emitter: &mut Emitter) {
     );
 }
 
+/// What one space's pool list said: the wanted pool, if there, and how many pools it has.
+struct PoolSearch {
+    pool: Option<PoolRef>,
+    pools_in_space: usize,
+}
+
 /// Reads the pools of every candidate space, `concurrency` at a time, in the candidates' order.
+/// Only each space's match is kept (memory stays O(spaces) however many pools they have), and
+/// the pools are decoded as Id and name only.
 async fn read_pools<'a>(
     client: &Client,
     candidates: &[&'a Space],
@@ -425,10 +444,19 @@ async fn read_pools<'a>(
     concurrency: usize,
     emitter: &mut Emitter,
 ) -> anyhow::Result<Vec<SearchedSpace<'a>>> {
-    let results: Vec<(&Space, Option<Vec<WorkerPool>>)> = futures::stream::iter(candidates)
+    let results: Vec<(&Space, Option<PoolSearch>)> = futures::stream::iter(candidates)
         .map(|space| async move {
-            match client.worker_pools(&space.id).all().await {
-                Ok(pools) => Ok((*space, Some(pools))),
+            match client.worker_pools(&space.id).all_summaries().await {
+                Ok(pools) => {
+                    let search = PoolSearch {
+                        pool: find_pool(&pools, wanted_pool).map(|pool| PoolRef {
+                            id: pool.id.clone(),
+                            name: pool.name.clone(),
+                        }),
+                        pools_in_space: pools.len(),
+                    };
+                    Ok((*space, Some(search)))
+                }
                 // The space was deleted after it was listed.
                 Err(error) if error.is_not_found() => Ok((*space, None)),
                 Err(error) => Err(anyhow::Error::new(error).context(format!(
@@ -442,8 +470,12 @@ async fn read_pools<'a>(
         .await?;
 
     let mut searched = Vec::with_capacity(results.len());
-    for (space, pools) in results {
-        let Some(pools) = pools else {
+    for (space, search) in results {
+        let Some(PoolSearch {
+            pool,
+            pools_in_space,
+        }) = search
+        else {
             emitter.warning(&format!(
                 "space {} ({}) disappeared while it was searched: skipped",
                 space.name, space.id
@@ -451,20 +483,14 @@ async fn read_pools<'a>(
             searched.push(SearchedSpace { space, pool: None });
             continue;
         };
-        let pool = find_pool(&pools, wanted_pool).map(|pool| PoolRef {
-            id: pool.id.clone(),
-            name: pool.name.clone(),
-        });
         match &pool {
             Some(pool) => emitter.verbose(&format!(
                 "{} ({}): has worker pool '{}'",
                 space.name, space.id, pool.name
             )),
             None => emitter.verbose(&format!(
-                "{} ({}): no worker pool named '{wanted_pool}' among its {} pools",
-                space.name,
-                space.id,
-                pools.len()
+                "{} ({}): no worker pool named '{wanted_pool}' among its {pools_in_space} pools",
+                space.name, space.id,
             )),
         }
         searched.push(SearchedSpace { space, pool });
@@ -494,7 +520,7 @@ fn check_initial_space_exists(
 }
 
 /// The pool named `wanted`: an exact match first, else a case-insensitive one.
-fn find_pool<'a>(pools: &'a [WorkerPool], wanted: &str) -> Option<&'a WorkerPool> {
+fn find_pool<'a>(pools: &'a [WorkerPoolSummary], wanted: &str) -> Option<&'a WorkerPoolSummary> {
     pools
         .iter()
         .find(|pool| pool.name.trim() == wanted)
@@ -516,24 +542,19 @@ fn same_name(left: &str, right: &str) -> bool {
     left.eq_ignore_ascii_case(right) || left.to_lowercase() == right.to_lowercase()
 }
 
-fn join_spaces<'a>(spaces: impl Iterator<Item = &'a SpaceRef>) -> String {
-    spaces
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `Name (Spaces-N), ...`: at most `limit` spaces, then "and N more".
+fn list_spaces<'a>(spaces: impl ExactSizeIterator<Item = &'a SpaceRef>, limit: usize) -> String {
+    abbreviated(spaces.map(ToString::to_string), limit)
 }
 
-/// At most [`NAMES_IN_MESSAGES`] items, then "and N more".
-fn abbreviated(items: impl Iterator<Item = String>) -> String {
-    let items: Vec<String> = items.collect();
-    if items.len() <= NAMES_IN_MESSAGES {
-        return items.join(", ");
+/// At most `limit` items, then "and N more".
+fn abbreviated(items: impl ExactSizeIterator<Item = String>, limit: usize) -> String {
+    let total = items.len();
+    let mut listed = items.take(limit).collect::<Vec<_>>().join(", ");
+    if total > limit {
+        listed.push_str(&format!(" and {} more", total - limit));
     }
-    format!(
-        "{} and {} more",
-        items[..NAMES_IN_MESSAGES].join(", "),
-        items.len() - NAMES_IN_MESSAGES
-    )
+    listed
 }
 
 #[cfg(test)]
@@ -565,9 +586,19 @@ mod tests {
 
     #[test]
     fn long_lists_are_abbreviated() {
-        let names = (1..=7).map(|n| format!("S{n}"));
-        assert_eq!(abbreviated(names), "S1, S2, S3, S4, S5 and 2 more");
-        assert_eq!(abbreviated(["A".to_owned()].into_iter()), "A");
+        let names = (1..8u32).map(|n| format!("S{n}"));
+        assert_eq!(abbreviated(names, 5), "S1, S2, S3, S4, S5 and 2 more");
+        assert_eq!(abbreviated(["A".to_owned()].into_iter(), 5), "A");
+        let exactly = (1..4u32).map(|n| format!("S{n}"));
+        assert_eq!(abbreviated(exactly, 3), "S1, S2, S3");
+        let spaces: Vec<SpaceRef> = (1..=12)
+            .map(|n| space_ref(&format!("Spaces-{n}"), &format!("S{n}")))
+            .collect();
+        assert_eq!(
+            list_spaces(spaces.iter(), 2),
+            "S1 (Spaces-1), S2 (Spaces-2) and 10 more"
+        );
+        assert!(list_spaces(spaces.iter(), usize::MAX).ends_with("S12 (Spaces-12)"));
     }
 
     fn args(worker_pool: &str) -> DiscoverArgs {

@@ -1,6 +1,6 @@
 //! The output variables: the original runbook's names and meanings, and the JSON document.
 
-use crate::support::{TF_POOL, discover, four_spaces, id, start};
+use crate::support::{TF_POOL, discover, four_spaces, id, numbered_spaces, start};
 use octopus_emulator::{Scenario, SpaceSeed};
 use serde::Deserialize;
 
@@ -126,6 +126,54 @@ fn text_output_has_no_service_messages() {
     assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
     assert!(
         run.stdout.contains("initial space: Default"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn long_space_lists_are_abbreviated_in_the_log_but_complete_in_the_outputs() {
+    let emulator = start(numbered_spaces(25, &(1..=25).collect::<Vec<_>>()));
+    let run = discover(&emulator, &["--worker-pool", TF_POOL]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let shown = |number: usize| {
+        let name = format!("Space {number:02}");
+        format!("{name} ({})", id(&emulator, &name))
+    };
+    let listed = |numbers: std::ops::RangeInclusive<usize>| {
+        numbers.map(shown).collect::<Vec<_>>().join(", ")
+    };
+
+    let outputs = run.outputs();
+    let remaining: Vec<String> = (2..=25)
+        .map(|number| id(&emulator, &format!("Space {number:02}")))
+        .collect();
+    assert_eq!(outputs["RemainingSpaceIds"], remaining.join(","));
+    assert_eq!(outputs["QualifyingSpaceCount"], "25");
+
+    assert_eq!(
+        run.lines_at("highlight"),
+        [format!(
+            "initial space: {}; worker pool '{TF_POOL}'; remaining spaces: {} and 14 more",
+            shown(1),
+            listed(2..=11)
+        )]
+    );
+    let summary = format!(
+        "25 of 25 spaces have the pool: {} and 15 more",
+        listed(1..=10)
+    );
+    assert!(
+        run.stdout.lines().any(|line| line == summary),
+        "no line '{summary}' in:\n{}",
+        run.stdout
+    );
+    // The task log's verbose level (hidden until asked for) lists every one.
+    assert!(
+        run.lines_at("verbose").contains(&format!(
+            "every space that has the pool: {}",
+            listed(1..=25)
+        )),
         "{}",
         run.stdout
     );
