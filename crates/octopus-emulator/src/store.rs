@@ -3,6 +3,7 @@
 //! lives here too, so every route and the [`crate::Emulator`] helpers show the same documents.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
 use rand::rngs::StdRng;
@@ -203,6 +204,9 @@ fn contains_ignoring_case(list: Option<&[String]>, value: &str) -> bool {
 pub(crate) struct Store {
     counters: Counters,
     spaces: Vec<Space>,
+    /// Index into `spaces` by lower-case Id: every space-scoped request looks its space up, and
+    /// a linear search made each request cost O(spaces) (measurable at a thousand spaces).
+    space_index: HashMap<String, usize>,
     reject_duplicate_names: bool,
     version: String,
     pending: Vec<PendingRegistration>,
@@ -216,6 +220,7 @@ impl Store {
         let mut store = Store {
             counters: Counters::default(),
             spaces: Vec::new(),
+            space_index: HashMap::new(),
             reject_duplicate_names: scenario.rejects_duplicate_names(),
             version: scenario.version_value().to_owned(),
             pending: Vec::new(),
@@ -284,6 +289,8 @@ impl Store {
                 is_default: index == 0,
             });
         }
+        self.space_index
+            .insert(space.id.to_ascii_lowercase(), self.spaces.len());
         self.spaces.push(space);
         for worker in seed.workers() {
             self.add_seeded_worker(&id, worker)
@@ -338,17 +345,21 @@ impl Store {
     }
 
     pub(crate) fn space(&self, id: &str) -> Result<&Space, ApiError> {
-        self.spaces
-            .iter()
-            .find(|s| s.id.eq_ignore_ascii_case(id))
+        self.space_position(id)
+            .map(|index| &self.spaces[index])
             .ok_or_else(|| ApiError::not_found(id))
     }
 
     fn space_mut(&mut self, id: &str) -> Result<&mut Space, ApiError> {
-        self.spaces
-            .iter_mut()
-            .find(|s| s.id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| ApiError::not_found(id))
+        match self.space_position(id) {
+            Some(index) => Ok(&mut self.spaces[index]),
+            None => Err(ApiError::not_found(id)),
+        }
+    }
+
+    /// Where the space with this Id (any case) is in `spaces`.
+    fn space_position(&self, id: &str) -> Option<usize> {
+        self.space_index.get(&id.to_ascii_lowercase()).copied()
     }
 
     pub(crate) fn space_id_by_name(&self, name: &str) -> Option<String> {
