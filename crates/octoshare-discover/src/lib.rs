@@ -444,33 +444,38 @@ async fn read_pools<'a>(
     concurrency: usize,
     emitter: &mut Emitter,
 ) -> anyhow::Result<Vec<SearchedSpace<'a>>> {
-    let results: Vec<(&Space, Option<PoolSearch>)> = futures::stream::iter(candidates)
-        .map(|space| async move {
-            match client.worker_pools(&space.id).all_summaries().await {
-                Ok(pools) => {
-                    let search = PoolSearch {
-                        pool: find_pool(&pools, wanted_pool).map(|pool| PoolRef {
-                            id: pool.id.clone(),
-                            name: pool.name.clone(),
-                        }),
-                        pools_in_space: pools.len(),
-                    };
-                    Ok((*space, Some(search)))
+    // Unordered on purpose: with an ordered window (`buffered`) an answer that arrives behind a
+    // slower one keeps its slot until the slower one is in, so every round waited for the
+    // slowest of 16 requests. The index puts the spaces back in the server's order.
+    let mut results: Vec<(usize, &Space, Option<PoolSearch>)> =
+        futures::stream::iter(candidates.iter().enumerate())
+            .map(|(index, space)| async move {
+                match client.worker_pools(&space.id).all_summaries().await {
+                    Ok(pools) => {
+                        let search = PoolSearch {
+                            pool: find_pool(&pools, wanted_pool).map(|pool| PoolRef {
+                                id: pool.id.clone(),
+                                name: pool.name.clone(),
+                            }),
+                            pools_in_space: pools.len(),
+                        };
+                        Ok((index, *space, Some(search)))
+                    }
+                    // The space was deleted after it was listed.
+                    Err(error) if error.is_not_found() => Ok((index, *space, None)),
+                    Err(error) => Err(anyhow::Error::new(error).context(format!(
+                        "while listing the worker pools of {} ({})",
+                        space.name, space.id
+                    ))),
                 }
-                // The space was deleted after it was listed.
-                Err(error) if error.is_not_found() => Ok((*space, None)),
-                Err(error) => Err(anyhow::Error::new(error).context(format!(
-                    "while listing the worker pools of {} ({})",
-                    space.name, space.id
-                ))),
-            }
-        })
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+    results.sort_unstable_by_key(|(index, _, _)| *index);
 
     let mut searched = Vec::with_capacity(results.len());
-    for (space, search) in results {
+    for (_, space, search) in results {
         let Some(PoolSearch {
             pool,
             pools_in_space,

@@ -2,8 +2,9 @@
 
 use crate::support::{TF_POOL, discover, four_spaces, id, pool_reads, start};
 
+/// The spaces whose pools were read, sorted (the reads run concurrently: arrival order varies).
 fn read_space_ids(emulator: &octopus_emulator::Emulator) -> Vec<String> {
-    pool_reads(&emulator.requests())
+    let mut ids: Vec<String> = pool_reads(&emulator.requests())
         .iter()
         .map(|request| {
             request
@@ -13,7 +14,13 @@ fn read_space_ids(emulator: &octopus_emulator::Emulator) -> Vec<String> {
                 .unwrap_or_default()
                 .to_owned()
         })
-        .collect()
+        .collect();
+    ids.sort_by_key(|id| {
+        id.trim_start_matches("Spaces-")
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+    });
+    ids
 }
 
 #[test]

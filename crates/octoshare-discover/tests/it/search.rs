@@ -147,3 +147,41 @@ fn pools_are_read_concurrently_within_the_limit_and_in_server_order() {
         "at most --concurrency reads run at once, and that many do"
     );
 }
+
+#[test]
+fn a_slow_space_does_not_hold_back_the_others() {
+    // The first space's pools take 1 s, every other's 100 ms. With 3 reads in flight the
+    // other two slots get through the remaining 8 spaces (4 rounds, ~400 ms) while the slow
+    // read is still out: an answer never waits for an earlier space's to free its slot.
+    let emulator = start(
+        numbered_spaces(9, &[1, 2, 5, 9])
+            .fault(Fault::latency(Duration::from_millis(100)).path("/api/*/workerpools/all"))
+            .fault(
+                Fault::latency(Duration::from_millis(900)).path("/api/Spaces-1/workerpools/all"),
+            ),
+    );
+    let run = discover(&emulator, &["--worker-pool", TF_POOL, "--concurrency", "3"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        run.outputs()["RemainingSpaceNames"],
+        "Space 02,Space 05,Space 09"
+    );
+
+    let requests = emulator.requests();
+    let reads = pool_reads(&requests);
+    assert_eq!(reads.len(), 9);
+    let slow = reads
+        .iter()
+        .find(|read| read.path.starts_with("/api/Spaces-1/"))
+        .expect("the first space's pools were read");
+    let slow_answered = slow.started + Duration::from_millis(1000);
+    let late: Vec<&str> = reads
+        .iter()
+        .filter(|read| read.started >= slow_answered)
+        .map(|read| read.path.as_str())
+        .collect();
+    assert!(
+        late.is_empty(),
+        "these reads waited for the slow space's answer: {late:?}"
+    );
+}
