@@ -159,6 +159,8 @@ pub struct BenchReport {
     /// The measurements.
     #[serde(flatten)]
     pub measurements: Measurements,
+    /// How many runs of `octoshare-discover` each scenario's discover time is the median of.
+    pub discover_runs: usize,
     /// Discover's scaling in S.
     pub discover_scaling: Option<DiscoverScaling>,
     /// The targets, checked.
@@ -191,6 +193,7 @@ impl BenchReport {
             concurrency,
             quick,
             measurements,
+            discover_runs: crate::bench::DISCOVER_RUNS,
             discover_scaling,
             targets,
         }
@@ -261,8 +264,10 @@ impl BenchReport {
         out.push_str(&self.discover_table());
         if let Some(scaling) = self.discover_scaling {
             out.push_str(&format!(
-                "\nLeast-squares slope over every scenario: runbook {:.2} ms per space, octoshare {:.3} ms per space \
+                "\n*octoshare time*: the median of {} runs of `octoshare-discover`; *runbook time*: one run. \
+                 Least-squares slope over every scenario: runbook {:.2} ms per space, octoshare {:.3} ms per space \
                  (1/{:.1} of the runbook's; octoshare's intercept, mostly process start-up and `/api/spaces/all`, {:.0} ms).\n",
+                self.discover_runs,
                 scaling.baseline_ms_per_space,
                 scaling.octoshare_ms_per_space,
                 scaling.baseline_ms_per_space / scaling.octoshare_ms_per_space,
