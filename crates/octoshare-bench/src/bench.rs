@@ -501,8 +501,7 @@ fn run_octoshare(
         );
         walls.push(again.wall);
     }
-    walls.sort_unstable();
-    let discover = Phase::new(requests, walls[walls.len() / 2]);
+    let discover = Phase::new(requests, median(&mut walls));
     let document = json_document(&discovered.stdout, "octoshare-discover")?;
     let initial = document["InitialSpaceId"]
         .as_str()

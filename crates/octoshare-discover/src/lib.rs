@@ -38,7 +38,7 @@ pub use filter::SpaceFilter;
 use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
 use octoshare_cli::{Emitter, ExitError, OutputValue};
-use octoshare_core::{Client, Space, SpaceId, WorkerPoolId, WorkerPoolSummary};
+use octoshare_core::{Client, Space, SpaceId, WorkerPoolSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -163,14 +163,8 @@ impl std::fmt::Display for SpaceRef {
     }
 }
 
-/// A worker pool, by Id and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PoolRef {
-    /// `WorkerPools-N`.
-    pub id: WorkerPoolId,
-    /// The pool's name as its space spells it.
-    pub name: String,
-}
+/// A worker pool, by Id and name (the pool's name as its space spells it).
+pub use octoshare_core::WorkerPoolSummary as PoolRef;
 
 /// The result of a discovery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -453,10 +447,7 @@ async fn read_pools<'a>(
                 match client.worker_pools(&space.id).all_summaries().await {
                     Ok(pools) => {
                         let search = PoolSearch {
-                            pool: find_pool(&pools, wanted_pool).map(|pool| PoolRef {
-                                id: pool.id.clone(),
-                                name: pool.name.clone(),
-                            }),
+                            pool: find_pool(&pools, wanted_pool).cloned(),
                             pools_in_space: pools.len(),
                         };
                         Ok((index, *space, Some(search)))

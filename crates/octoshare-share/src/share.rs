@@ -10,7 +10,7 @@ use crate::report::{
 };
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use octoshare_cli::{Emitter, Exit, ExitError, OutputMode, Shutdown};
+use octoshare_cli::{Emitter, Exit, ExitError, Shutdown};
 use octoshare_core::{Client, Space, SpaceId, WorkerPool, WorkerPoolId};
 use serde_json::Map;
 use std::collections::HashSet;
@@ -276,11 +276,9 @@ pub async fn share_known_workers(
     report.sum_totals();
     print_details(&report, emitter);
     print_summary(&report, emitter);
-    if emitter.mode() == OutputMode::Json {
-        // Kept as JSON text: a value tree of every worker result would take several times the
-        // memory (e.g. 1,000 spaces × 50 workers).
-        let _ = emitter.set_json_serialized("Report", &report);
-    }
+    // Kept as JSON text (JSON mode only): a value tree of every worker result would take
+    // several times the memory (e.g. 1,000 spaces × 50 workers).
+    let _ = emitter.set_json_serialized("Report", &report);
     Ok(report)
 }
 

@@ -41,7 +41,7 @@ pub struct WorkerPool {
 /// A worker pool's Id and name only, for code that searches pools by name: decoding it skips
 /// every other field instead of keeping it, several times cheaper than [`WorkerPool`] per pool
 /// (discover reads the pools of every space on the instance).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct WorkerPoolSummary {
     /// `WorkerPools-<n>`.
