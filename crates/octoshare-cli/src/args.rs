@@ -7,7 +7,7 @@ use octoshare_core::{Client, ClientBuilder, Credentials, RetryPolicy, Secret, Se
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Connection, output and logging flags shared by every binary (PRODUCT.md, "Common flags").
+/// Connection, output and logging flags shared by every binary (docs/reference.md, "Common flags").
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
     /// Octopus Server base URL; a virtual directory (https://host/octopus/) and a trailing slash both work

@@ -3,7 +3,7 @@
 use octoshare_core::ApiError;
 use std::fmt;
 
-/// Exit codes of every octoshare binary (PRODUCT.md, "Exit codes").
+/// Exit codes of every octoshare binary (docs/reference.md, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Exit {
     /// 0: success.

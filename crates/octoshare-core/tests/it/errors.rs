@@ -319,7 +319,7 @@ async fn persistent_429_is_rate_limited() {
 async fn recorded_500_body_gives_the_servers_message() {
     let body = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/octopus/error-500-issue-4486.json"
+        "/tests/fixtures/octopus/error-500-issue-4486.json"
     ))
     .unwrap();
     let server = CannedServer::always(Reply::json(500, &body));

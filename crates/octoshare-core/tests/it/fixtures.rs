@@ -1,4 +1,4 @@
-//! Every recorded Octopus JSON document in `shared/fixtures/octopus/` deserializes into the
+//! Every recorded Octopus JSON document in `tests/fixtures/octopus/` deserializes into the
 //! client's models, and worker endpoints round-trip exactly.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use octoshare_core::{ActionTemplate, Endpoint, Page, RootDocument, Space, Worker
 use serde_json::Value;
 
 fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/octopus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/octopus")
 }
 
 fn fixtures() -> Vec<(String, String)> {

@@ -309,7 +309,7 @@ async fn step_templates_are_created_listed_and_updated() {
     let export: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/octopus/actiontemplate-library-export-2026.1.json"
+            "/tests/fixtures/octopus/actiontemplate-library-export-2026.1.json"
         ))
         .unwrap(),
     )

@@ -22,7 +22,7 @@ async fn root_document_of_the_emulator_is_octopus() {
 async fn recorded_root_document_is_accepted_under_a_virtual_directory() {
     let body = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/octopus/root-2023.1.9626.json"
+        "/tests/fixtures/octopus/root-2023.1.9626.json"
     ))
     .unwrap();
     let server = CannedServer::always(Reply::json(200, &body));
