@@ -1,11 +1,17 @@
-//! State shared by every connection: the store, armed faults, the request log, credentials.
+//! State shared by every connection: the store, armed faults, the request log, the keys, the
+//! load gate, outages and the hold switch.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{Notify, watch};
+
+use crate::access::{Access, ApiKeySeed, Grant, Permission, Scope, set_space_access};
 use crate::fault::FaultEngine;
+use crate::load::{LoadGate, Outages, millis};
+use crate::request_log::RequestLog;
 use crate::scenario::Scenario;
 use crate::store::Store;
 
@@ -16,113 +22,96 @@ pub const DEFAULT_READ_ONLY_API_KEY: &str = "API-EMULATORREADONLY000000000002";
 /// Bearer token accepted unless the scenario sets `accessToken`.
 pub const DEFAULT_ACCESS_TOKEN: &str = "emulator-access-token-0000000003";
 
-/// One request as the emulator saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedRequest {
-    /// HTTP method, upper-case (`GET`, `POST`, ...).
-    pub method: String,
-    /// Path as sent, before legacy routes are mapped to the default space.
-    pub path: String,
-    /// Raw query string without `?` (empty if none).
-    pub query: String,
-    /// Status sent; `0` when no response was sent (dropped or stalled connection, client gone,
-    /// or still in flight).
-    pub status: u16,
-    /// Names of the injected faults that fired, joined by `+` (e.g. `drop`, `latency+status`).
-    pub fault: Option<String>,
-    /// When the request arrived.
-    pub started: Instant,
-    /// When the response was handed to the connection (or the connection was closed).
-    pub finished: Instant,
-}
-
-/// How many requests the log keeps; older entries are forgotten so a long-running emulator
-/// (`octoshare emulator`, benchmarks) does not grow without bound.
-pub const REQUEST_LOG_CAPACITY: usize = 100_000;
-
-#[derive(Debug, Default)]
-pub(crate) struct RequestLog {
-    next_sequence: u64,
-    entries: VecDeque<(u64, LoggedRequest)>,
-}
-
-impl RequestLog {
-    /// Records an arriving request; returns its sequence number.
-    pub(crate) fn begin(&mut self, method: &str, path: &str, query: &str) -> u64 {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        let now = Instant::now();
-        if self.entries.len() >= REQUEST_LOG_CAPACITY {
-            self.entries.pop_front();
-        }
-        self.entries.push_back((
-            sequence,
-            LoggedRequest {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                query: query.to_owned(),
-                status: 0,
-                fault: None,
-                started: now,
-                finished: now,
-            },
-        ));
-        sequence
-    }
-
-    fn entry(&mut self, sequence: u64) -> Option<&mut LoggedRequest> {
-        self.entries
-            .iter_mut()
-            .rev()
-            .find(|(s, _)| *s == sequence)
-            .map(|(_, entry)| entry)
-    }
-
-    pub(crate) fn set_fault(&mut self, sequence: u64, fault: String) {
-        if let Some(entry) = self.entry(sequence) {
-            entry.fault = Some(fault);
-        }
-    }
-
-    pub(crate) fn finish(&mut self, sequence: u64, status: u16) {
-        if let Some(entry) = self.entry(sequence) {
-            entry.status = status;
-            entry.finished = Instant::now();
-        }
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<LoggedRequest> {
-        self.entries.iter().map(|(_, e)| e.clone()).collect()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-    }
-}
-
-/// The credentials the emulator accepts.
-#[derive(Debug, Clone)]
-pub(crate) struct Credentials {
+/// Every credential the emulator accepts, with what each may do.
+#[derive(Debug)]
+pub(crate) struct KeyRing {
     pub(crate) api_key: String,
     pub(crate) read_only_api_key: String,
     pub(crate) access_token: String,
+    api_keys: HashMap<String, Grant>,
+    tokens: HashMap<String, Grant>,
+    next_user: u64,
 }
 
-/// Who made a request (inserted as a request extension after authentication).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Caller {
-    Anonymous,
-    Admin,
-    ReadOnly,
-}
-
-impl Caller {
-    pub(crate) fn username(self) -> &'static str {
-        match self {
-            Caller::Anonymous => "anonymous",
-            Caller::Admin => "admin",
-            Caller::ReadOnly => "readonly",
+impl KeyRing {
+    fn new(scenario: &Scenario) -> Self {
+        let api_key = scenario
+            .api_key_value()
+            .unwrap_or(DEFAULT_API_KEY)
+            .to_owned();
+        let read_only_api_key = scenario
+            .read_only_api_key_value()
+            .unwrap_or(DEFAULT_READ_ONLY_API_KEY)
+            .to_owned();
+        let access_token = scenario
+            .access_token_value()
+            .unwrap_or(DEFAULT_ACCESS_TOKEN)
+            .to_owned();
+        let mut ring = KeyRing {
+            api_keys: HashMap::new(),
+            tokens: HashMap::new(),
+            next_user: 3,
+            api_key: api_key.clone(),
+            read_only_api_key: read_only_api_key.clone(),
+            access_token: access_token.clone(),
+        };
+        ring.api_keys
+            .insert(api_key, Grant::administrator("Users-1", "admin"));
+        ring.api_keys.insert(
+            read_only_api_key,
+            Grant {
+                user_id: "Users-2".into(),
+                username: "readonly".into(),
+                display_name: "Read-only User".into(),
+                scope: Scope::Scoped {
+                    default_access: Access::ReadOnly,
+                    spaces: Default::default(),
+                    system: vec![Permission::SpaceView],
+                },
+            },
+        );
+        ring.tokens
+            .insert(access_token, Grant::administrator("Users-1", "admin"));
+        for seed in scenario.scoped_keys() {
+            ring.add(seed);
         }
+        ring
+    }
+
+    /// Adds (or replaces) a scoped key or token.
+    pub(crate) fn add(&mut self, seed: &ApiKeySeed) {
+        let user_id = format!("Users-{}", self.next_user);
+        let fallback = format!("apikey-{}", self.next_user);
+        self.next_user += 1;
+        let grant = Grant::scoped(user_id, seed, &fallback);
+        if let Some(key) = seed.key() {
+            self.api_keys.insert(key.to_owned(), grant);
+        } else if let Some(token) = seed.token() {
+            self.tokens.insert(token.to_owned(), grant);
+        }
+    }
+
+    pub(crate) fn by_key(&self, key: &str) -> Option<&Grant> {
+        self.api_keys.get(key)
+    }
+
+    pub(crate) fn by_token(&self, token: &str) -> Option<&Grant> {
+        self.tokens.get(token)
+    }
+
+    /// Changes a scoped credential's access in one space; `false` if there is no scoped key or
+    /// token like that.
+    pub(crate) fn set_access(
+        &mut self,
+        credential: &str,
+        space_name: &str,
+        access: Access,
+    ) -> bool {
+        let grant = match self.api_keys.get_mut(credential) {
+            Some(grant) => Some(grant),
+            None => self.tokens.get_mut(credential),
+        };
+        grant.is_some_and(|grant| set_space_access(grant, space_name, access))
     }
 }
 
@@ -132,15 +121,23 @@ pub(crate) struct App {
     store: Mutex<Store>,
     faults: Mutex<FaultEngine>,
     log: Mutex<RequestLog>,
+    keys: Mutex<KeyRing>,
     draining: AtomicBool,
-    pub(crate) credentials: Credentials,
-    pub(crate) latency: Duration,
+    latency_ms: AtomicU64,
+    latency_per_in_flight_ms: AtomicU64,
+    pub(crate) gate: LoadGate,
+    pub(crate) outages: Outages,
+    /// `true` while requests are held (see `Emulator::hold_requests`).
+    pub(crate) held: watch::Sender<bool>,
+    /// Wakes the schedule timer when events are added at runtime.
+    pub(crate) schedule_changed: Notify,
+    pub(crate) spaces_route_family: bool,
     pub(crate) installation_id: String,
     pub(crate) version: String,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -153,37 +150,32 @@ impl App {
             store: Mutex::new(store),
             faults: Mutex::new(FaultEngine::new(scenario.seed_value(), scenario.faults())),
             log: Mutex::new(RequestLog::default()),
+            keys: Mutex::new(KeyRing::new(scenario)),
             draining: AtomicBool::new(scenario.is_draining()),
-            credentials: Credentials {
-                api_key: scenario
-                    .api_key_value()
-                    .unwrap_or(DEFAULT_API_KEY)
-                    .to_owned(),
-                read_only_api_key: scenario
-                    .read_only_api_key_value()
-                    .unwrap_or(DEFAULT_READ_ONLY_API_KEY)
-                    .to_owned(),
-                access_token: scenario
-                    .access_token_value()
-                    .unwrap_or(DEFAULT_ACCESS_TOKEN)
-                    .to_owned(),
-            },
-            latency: scenario.latency_value(),
+            latency_ms: AtomicU64::new(millis(scenario.latency_value())),
+            latency_per_in_flight_ms: AtomicU64::new(millis(
+                scenario.latency_per_in_flight_value(),
+            )),
+            gate: LoadGate::new(scenario.concurrency_limit_value()),
+            outages: Outages::new(started, scenario.outages()),
+            held: watch::Sender::new(false),
+            schedule_changed: Notify::new(),
+            spaces_route_family: scenario.serves_spaces_route_family(),
             installation_id,
             version,
         })
     }
 
-    /// The store, with every registration due by now applied.
+    /// The store, with every scheduled event due by now applied.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         let mut store = lock(&self.store);
-        store.apply_due_registrations(Instant::now());
+        store.apply_due(Instant::now());
         store
     }
 
-    /// Registers every scheduled worker that is due by now.
-    pub(crate) fn apply_due_registrations(&self) {
-        lock(&self.store).apply_due_registrations(Instant::now());
+    /// Applies every scheduled event that is due by now.
+    pub(crate) fn apply_due(&self) {
+        lock(&self.store).apply_due(Instant::now());
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultEngine> {
@@ -194,11 +186,34 @@ impl App {
         lock(&self.log)
     }
 
+    pub(crate) fn keys(&self) -> MutexGuard<'_, KeyRing> {
+        lock(&self.keys)
+    }
+
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
 
     pub(crate) fn set_draining(&self, draining: bool) {
         self.draining.store(draining, Ordering::SeqCst);
+    }
+
+    /// The fixed latency of every request.
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.latency_ms.store(millis(latency), Ordering::SeqCst);
+    }
+
+    /// The extra latency per other request in flight.
+    pub(crate) fn latency_per_in_flight(&self) -> Duration {
+        Duration::from_millis(self.latency_per_in_flight_ms.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_latency_per_in_flight(&self, slope: Duration) {
+        self.latency_per_in_flight_ms
+            .store(millis(slope), Ordering::SeqCst);
     }
 }

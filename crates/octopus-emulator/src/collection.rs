@@ -22,8 +22,14 @@ pub(crate) struct CollectionRoute<'a> {
 }
 
 /// Builds the envelope for `items` (already filtered and sorted) as Octopus does:
-/// `ItemType, TotalResults, ItemsPerPage, NumberOfPages, LastPageNumber, Items, Links`, links
-/// `Self, Template, Page.All, Page.Next (only when another page exists), Page.Current, Page.Last`.
+/// `ItemType, TotalResults, ItemsPerPage, NumberOfPages, LastPageNumber, Items, Links`
+/// (fixture `events-collection-2023.1-page0.json`), links `Self, Template, Page.All,
+/// Page.Previous (only after the first page), Page.Next (only when another page exists),
+/// Page.Current, Page.Last`.
+///
+/// `Page.Previous` and its place between `Page.All` and `Page.Next` come from 3.x servers
+/// (OctopusClients canned responses `machines/Machines-1/tasks.skip=30.GET.json`); whether a
+/// 2026 server still sends it is unverified, so clients must not depend on it.
 ///
 /// With no results the emulator reports `NumberOfPages: 1, LastPageNumber: 0` (what a real
 /// server reports there is unverified). `take=0` yields an empty page and no `Page.Next`.
@@ -55,6 +61,12 @@ pub(crate) fn page(
         format!("{}{{?{}}}", route.path, route.parameters.join(",")).into(),
     );
     links.insert("Page.All".into(), link(0, TAKE_ALL).into());
+    if skip > 0 {
+        links.insert(
+            "Page.Previous".into(),
+            link(skip.saturating_sub(take), take).into(),
+        );
+    }
     if take > 0 && skip.saturating_add(take) < total {
         links.insert("Page.Next".into(), link(skip + take, take).into());
     }
@@ -118,6 +130,10 @@ mod tests {
         assert_eq!(
             page["Links"]["Page.Last"],
             "/api/Spaces-1/workers?skip=4&take=2&partialName=w"
+        );
+        assert_eq!(
+            page["Links"]["Page.Previous"],
+            "/api/Spaces-1/workers?skip=0&take=2&partialName=w"
         );
     }
 

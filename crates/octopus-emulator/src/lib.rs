@@ -91,26 +91,33 @@
 //! - Route segments are case-insensitive; `/api/spaces/{spaceId}/...` and legacy
 //!   `/api/workers...` (default space) map onto `/api/{spaceId}/...`.
 
+mod access;
 mod app;
 mod collection;
+mod control;
 mod demo;
 mod error;
 mod fault;
+mod load;
 mod query;
+mod request_log;
 mod routes;
+mod routing;
 mod scenario;
 mod server;
+mod service;
 mod store;
 mod timestamp;
 
-pub use app::{
-    DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY, LoggedRequest,
-    REQUEST_LOG_CAPACITY,
-};
+pub use access::{Access, ApiKeySeed, Permission};
+pub use app::{DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY};
+pub use control::{HeldLease, RequestHold};
 pub use demo::DEMO_POOL;
 pub use fault::{Fault, FaultKind};
+pub use load::{ConcurrencyLimit, OutageKind, OutageSeed, OverLimit};
+pub use request_log::{LoggedRequest, REQUEST_LOG_CAPACITY};
 pub use scenario::{
-    DEFAULT_MACHINE_POLICY, DEFAULT_VERSION, DEFAULT_WORKER_POOL, RegistrationSeed, Scenario,
-    SpaceSeed, WorkerSeed,
+    AccountSeed, DEFAULT_MACHINE_POLICY, DEFAULT_VERSION, DEFAULT_WORKER_POOL, DeregistrationSeed,
+    DynamicPoolSeed, LeaseSeed, ProxySeed, RegistrationSeed, Scenario, SpaceSeed, WorkerSeed,
 };
 pub use server::Emulator;

@@ -18,6 +18,54 @@ pub(crate) fn format(time: SystemTime) -> String {
     )
 }
 
+/// The task-list form of a time (`Saturday, September 10, 2016 12:01 PM`, UTC), as in
+/// `TaskResource.Completed` (OctopusClients canned responses `machines/Machines-1/tasks.*.json`).
+pub(crate) fn human(time: SystemTime) -> String {
+    const DAYS: [&str; 7] = [
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    let days = (seconds / 86_400) as i64;
+    let second_of_day = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let hour = second_of_day / 3600;
+    let minute = (second_of_day % 3600) / 60;
+    let (hour12, meridiem) = match hour {
+        0 => (12, "AM"),
+        1..=11 => (hour, "AM"),
+        12 => (12, "PM"),
+        _ => (hour - 12, "PM"),
+    };
+    format!(
+        "{}, {} {day}, {year} {hour12}:{minute:02} {meridiem}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+    )
+}
+
 /// The current time, formatted.
 pub(crate) fn now() -> String {
     format(SystemTime::now())
@@ -54,5 +102,8 @@ mod tests {
         assert_eq!(format(instant), "2024-08-21T16:17:46.750+00:00");
         let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(format(leap_day), "2000-02-29T00:00:00.000+00:00");
+        // 2016-09-10T12:01:00Z, the canned task's "Completed".
+        let completed = UNIX_EPOCH + Duration::from_secs(1_473_508_860);
+        assert_eq!(human(completed), "Saturday, September 10, 2016 12:01 PM");
     }
 }

@@ -122,8 +122,9 @@ async fn read_only_key_reads_but_every_write_is_403() {
     assert_eq!(
         write.json(),
         json!({
-            "ErrorMessage": "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: ConfigureServer",
-            "Errors": []
+            "ErrorMessage": "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: WorkerEdit",
+            "Errors": [],
+            "HelpText": "This action requires permission to edit workers and worker pools."
         })
     );
     assert!(emulator.workers("Spaces-1").is_empty());
@@ -140,7 +141,7 @@ async fn read_only_key_reads_but_every_write_is_403() {
     assert!(
         message
             .as_str()
-            .is_some_and(|m| m.ends_with("Missing permission: ActionTemplateEdit"))
+            .is_some_and(|m| m.ends_with("Missing permission: ActionTemplateCreate"))
     );
 
     let delete = send(

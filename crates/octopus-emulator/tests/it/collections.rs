@@ -45,17 +45,32 @@ async fn collection_envelope_and_links_follow_octopus_order_across_three_pages()
         assert_eq!(page["NumberOfPages"], 3);
         assert_eq!(page["LastPageNumber"], 2);
         let links = &page["Links"];
-        let expected_links: &[&str] = if page_number < 2 {
-            &[
+        let expected_links: &[&str] = match page_number {
+            0 => &[
                 "Self",
                 "Template",
                 "Page.All",
                 "Page.Next",
                 "Page.Current",
                 "Page.Last",
-            ]
-        } else {
-            &["Self", "Template", "Page.All", "Page.Current", "Page.Last"]
+            ],
+            1 => &[
+                "Self",
+                "Template",
+                "Page.All",
+                "Page.Previous",
+                "Page.Next",
+                "Page.Current",
+                "Page.Last",
+            ],
+            _ => &[
+                "Self",
+                "Template",
+                "Page.All",
+                "Page.Previous",
+                "Page.Current",
+                "Page.Last",
+            ],
         };
         assert_eq!(keys(links), expected_links, "page {page_number}");
         assert_eq!(links["Self"], format!("/api/spaces?skip={skip}&take=3"));
@@ -70,6 +85,12 @@ async fn collection_envelope_and_links_follow_octopus_order_across_three_pages()
             assert_eq!(
                 links["Page.Next"],
                 format!("/api/spaces?skip={}&take=3", skip + 3)
+            );
+        }
+        if page_number > 0 {
+            assert_eq!(
+                links["Page.Previous"],
+                format!("/api/spaces?skip={}&take=3", skip - 3)
             );
         }
         seen.extend(names(&page));

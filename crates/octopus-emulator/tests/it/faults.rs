@@ -172,12 +172,12 @@ async fn stall_outlasts_the_client_timeout_and_commits_nothing() {
     assert!(result.err().is_some_and(|e| e.is_timeout()));
 
     // Wait (bounded) until the server gave up on the stalled request.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while emulator.requests()[0].finished == emulator.requests()[0].started
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        emulator.wait_for_requests(|log| log[0].finished > log[0].started),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the stalled request never finished"));
     let entry = &emulator.requests()[0];
     assert_eq!((entry.status, entry.fault.as_deref()), (0, Some("stall")));
     assert!(emulator.workers("Spaces-1").is_empty());

@@ -20,7 +20,8 @@ async fn scheduled_registration_appears_after_its_delay() {
     let before = get_json(&emulator, "/api/Spaces-1/workers").await;
     assert_eq!(before["TotalResults"], 0);
 
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // A bound for a loaded machine, not a timing assertion.
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut after = before;
     while after["TotalResults"] == 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
