@@ -6,8 +6,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::access::Grant;
-use crate::error::json_response;
+use crate::error::{ApiError, ROUTE_NOT_FOUND, json_response};
 use crate::routes::{Answer, Shared, ok};
+use crate::routing::is_space_id;
 use crate::store::render::NODE_NAME;
 use crate::timestamp;
 
@@ -152,6 +153,11 @@ pub(crate) async fn root(State(app): Shared) -> Answer {
 }
 
 pub(crate) async fn space_root(State(app): Shared, Path(space): Path<String>) -> Answer {
+    // `/api/{spaceId}` only exists for `Spaces-N` ids ("Must match `Spaces-\d+`", generated
+    // `home.md`): anything else is a route the server does not have.
+    if !is_space_id(&space) {
+        return Err(ApiError::NotFound(ROUTE_NOT_FOUND.into()));
+    }
     let store = app.store();
     let space = store.space(&space)?;
     let mut links = Map::new();

@@ -60,11 +60,13 @@ pub(crate) struct Store {
     reject_duplicate_names: bool,
     version: String,
     schedule: Schedule,
+    /// When the emulator started: scenario schedules count from here.
+    started: Instant,
     rng: StdRng,
 }
 
 impl Store {
-    fn empty(scenario: &Scenario) -> Self {
+    fn empty(scenario: &Scenario, started: Instant) -> Self {
         Store {
             counters: Counters::default(),
             spaces: Vec::new(),
@@ -73,6 +75,7 @@ impl Store {
             reject_duplicate_names: scenario.rejects_duplicate_names(),
             version: scenario.version_value().to_owned(),
             schedule: Schedule::default(),
+            started,
             rng: StdRng::seed_from_u64(scenario.seed_value() ^ 0x006f_6374_6f70_7573),
         }
     }
@@ -103,7 +106,11 @@ impl Store {
     pub(crate) fn apply_due(&mut self, now: Instant) {
         while let Some(event) = self.schedule.pop_due(now) {
             let result = match event {
-                Event::CreateSpace(seed) => self.add_space_from_seed(&seed, now).map(drop),
+                // A scheduled space's own schedule counts from the emulator's start too.
+                Event::CreateSpace(seed) => {
+                    let started = self.started;
+                    self.add_space_from_seed(&seed, started).map(drop)
+                }
                 Event::Register { space, worker } => self
                     .space_id_by_name(&space)
                     .ok_or_else(|| format!("no space named '{space}'"))

@@ -326,7 +326,7 @@ pub(crate) fn task(task: &Task) -> Value {
         "QueueTime": timestamp::format(task.queue_time),
         "QueueTimeExpiry": null,
         "StartTime": timestamp::format(task.start_time),
-        "LastUpdatedTime": timestamp::format(end),
+        "LastUpdatedTime": timestamp::format(task.completed_time.unwrap_or(task.start_time)),
         "CompletedTime": task.completed_time.map(timestamp::format),
         "ServerNode": NODE_NAME,
         "Duration": duration_text(task.start_time, end),

@@ -19,7 +19,7 @@ impl Store {
     /// Builds the state a scenario describes; scheduled events count from `started`.
     pub(crate) fn from_scenario(scenario: &Scenario, started: Instant) -> anyhow::Result<Self> {
         scenario.validate()?;
-        let mut store = Store::empty(scenario);
+        let mut store = Store::empty(scenario, started);
         for seed in scenario.spaces() {
             let after = seed.created_after_value();
             if after.is_zero() {

@@ -135,3 +135,48 @@ pub fn space_id(emulator: &Emulator, name: &str) -> String {
         .space_id(name)
         .unwrap_or_else(|| panic!("no space {name}"))
 }
+
+/// Sends a request with this API key (`X-Octopus-ApiKey`).
+pub async fn call_as(
+    emulator: &Emulator,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Reply {
+    let request = client()
+        .request(method, format!("{}{path}", emulator.url()))
+        .header("X-Octopus-ApiKey", key);
+    send(request, body).await
+}
+
+pub async fn put(emulator: &Emulator, path: &str, body: &Value) -> Reply {
+    call(emulator, Method::PUT, path, Some(body)).await
+}
+
+pub async fn delete(emulator: &Emulator, path: &str) -> Reply {
+    call(emulator, Method::DELETE, path, None).await
+}
+
+/// The `Errors` of a 400 envelope, asserting the status and `ErrorMessage`.
+pub fn validation_errors(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    let body = reply.json();
+    assert_eq!(
+        body["ErrorMessage"],
+        "There was a problem with your request."
+    );
+    body["Errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Errors in {body}"))
+        .iter()
+        .map(|e| e.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits for a future at most `seconds` (a bound for a loaded machine, not a timing assertion).
+pub async fn within<T>(seconds: u64, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(seconds), future)
+        .await
+        .unwrap_or_else(|_| panic!("gave up after {seconds} s"))
+}

@@ -166,7 +166,7 @@ async fn read_only_key_writing_is_forbidden() {
         "{message}"
     );
     assert!(
-        message.contains("Missing permission: ConfigureServer"),
+        message.contains("Missing permission: WorkerEdit"),
         "{message}"
     );
     assert_eq!(emulator.count("POST"), 1, "403 is not retried");
