@@ -123,7 +123,7 @@ impl Permission {
 
     /// The `HelpText` of a 403 naming this permission: "This action requires permission to "
     /// and the description with a lower-case first letter (the shape of the `AdministerSystem`
-    /// 403 quoted in https://github.com/OctopusDeploy/Issues/issues/7311; the other
+    /// 403 quoted in <https://github.com/OctopusDeploy/Issues/issues/7311>; the other
     /// permissions' texts are inferred from it).
     pub(crate) fn help_text(self) -> String {
         let description = self.description();

@@ -10,7 +10,7 @@ use crate::access::Permission;
 /// Octopus's `ErrorMessage` for every validation failure (Terraform provider docs quote
 /// "There was a problem with your request. [...]"; Issues#9613).
 pub(crate) const VALIDATION_MESSAGE: &str = "There was a problem with your request.";
-/// 401 without (or with empty) credentials (https://github.com/OctopusDeploy/Issues/issues/5625).
+/// 401 without (or with empty) credentials (<https://github.com/OctopusDeploy/Issues/issues/5625>).
 pub(crate) const MISSING_CREDENTIALS: &str = "You must be logged in to request this resource or provide a valid API key. Your account may have been disabled, please contact your Octopus administrator.";
 /// 401 with credentials the server does not know (octo CLI output against a real server,
 /// asserted in `OctopusDeploy/create-release-action: __tests__/integration/integration.test.ts`).
@@ -35,7 +35,7 @@ pub(crate) enum ApiError {
     #[error("{INVALID_API_KEY}")]
     InvalidApiKey,
     /// 403 naming the missing permission, with Octopus's `HelpText`
-    /// (https://github.com/OctopusDeploy/Issues/issues/7311, #9333, #5401).
+    /// (<https://github.com/OctopusDeploy/Issues/issues/7311>, #9333, #5401).
     #[error(
         "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: {0}"
     )]
@@ -48,7 +48,7 @@ impl ApiError {
     }
 
     /// 404 for an id: "The resource 'X' was not found." (the text the portal shows for a
-    /// missing document, https://github.com/OctopusDeploy/Issues/issues/7060).
+    /// missing document, <https://github.com/OctopusDeploy/Issues/issues/7060>).
     pub(crate) fn not_found(what: &str) -> Self {
         ApiError::NotFound(format!("The resource '{what}' was not found."))
     }

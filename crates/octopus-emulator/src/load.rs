@@ -40,7 +40,8 @@ pub enum OverLimit {
         /// `Retry-After` in seconds, if any.
         retry_after_seconds: Option<u64>,
     },
-    /// Waits (in arrival order) until a slot frees, then is handled normally.
+    /// Waits until a slot frees (waiters race for it, no strict order), then is handled
+    /// normally.
     Queue,
 }
 

@@ -276,7 +276,7 @@ pub(crate) fn status_fault_response(code: u16, retry_after_seconds: Option<u64>)
 }
 
 /// Adds the headers a real Octopus Server sends on every response (HTTP trace in
-/// https://github.com/OctopusDeploy/Issues/issues/4486).
+/// <https://github.com/OctopusDeploy/Issues/issues/4486>).
 fn decorate(mut response: Response<Body>, app: &App) -> Response<Body> {
     let headers = response.headers_mut();
     if let Ok(node) = HeaderValue::from_str(&format!("name={NODE_NAME}; version={}", app.version)) {

@@ -6,7 +6,7 @@
 //! (`OctopusDeploy/docs: src/pages/docs/api/_generated/worker-task-leases.md`). It is the
 //! "worker task lease endpoint" released in 2024.2.5816 for "Make worker data available so a
 //! worker's status can be determined before being safely deregistered"
-//! (https://github.com/OctopusDeploy/Issues/issues/7707). The docs mark `skip` and `take` as
+//! (<https://github.com/OctopusDeploy/Issues/issues/7707>). The docs mark `skip` and `take` as
 //! required; the emulator defaults them (0 and 30) like every other collection.
 
 use axum::extract::{Path, RawQuery, State};

@@ -4,7 +4,7 @@
 //! A key sees the spaces it has some access in; one with the `SpaceView` system permission
 //! sees every space. Evidence: pushing to a space the user has no permissions in fails with
 //! "Cannot find the space with name" rather than a permission error
-//! (https://github.com/OctopusDeploy/Issues/issues/5320), and the CLI resolving `--space`
+//! (<https://github.com/OctopusDeploy/Issues/issues/5320>), and the CLI resolving `--space`
 //! through `/api/spaces` says "Please check the spelling and that you have permissions to view
 //! it" (`OctopusDeploy/OctopusCLI: source/Octopus.Cli/Infrastructure/CouldNotFindException.cs`).
 

@@ -504,7 +504,7 @@ impl Store {
     /// `DELETE /api/{spaceId}/workers/{id}`: refused (400) while a task lease holds the
     /// worker. Octopus refuses to delete a busy worker ("Currently, the delete worker API is
     /// called and watches for an error message that the worker can't be deleted",
-    /// https://github.com/OctopusDeploy/Issues/issues/7707; "it will report that it is
+    /// <https://github.com/OctopusDeploy/Issues/issues/7707>; "it will report that it is
     /// currently in use", #5634); the exact text is not public, so this one is the emulator's.
     pub(crate) fn delete_worker(
         &mut self,

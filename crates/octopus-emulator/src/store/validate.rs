@@ -29,7 +29,7 @@ pub(crate) const COMMUNICATION_STYLES: [&str; 13] = [
 /// `OctopusClients: Model/Endpoints/TentacleEndpointResource.cs` and
 /// `TentacleEndpointConfigurationResource.cs`.
 pub(crate) const THUMBPRINT_REQUIRED: &str = "Please provide a thumbprint for this machine.";
-/// A PUT that changes the endpoint's type (https://github.com/OctopusDeploy/Issues/issues/9613).
+/// A PUT that changes the endpoint's type (<https://github.com/OctopusDeploy/Issues/issues/9613>).
 pub(crate) const ENDPOINT_TYPE_CHANGED: &str = "Model Endpoint type does not match incoming type";
 
 /// A validated worker body (POST or PUT).

@@ -144,16 +144,64 @@ fn emulator_handle_can_be_shared_across_threads() {
 async fn shipped_example_scenario_from_the_crate_docs_parses_and_starts() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/example.json");
     let scenario = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e:#}"));
-    let emulator = start(
-        scenario
-            .clone()
-            .api_key("API-OTHERKEY000000000000000000001"),
-    );
     assert_eq!(scenario.faults().len(), 3);
+    assert_eq!(
+        Scenario::from_json_str(&scenario.to_json_string()).ok(),
+        Some(scenario.clone()),
+        "round-trips"
+    );
+    let emulator = start(scenario.api_key("API-OTHERKEY000000000000000000001"));
+    // The example's faults would answer the first request with 429.
+    emulator.clear_faults();
     let templates = emulator.action_templates("Spaces-1");
     assert_eq!(templates[0]["Name"], "Say hello");
-    let worker = &emulator.workers("Spaces-1")[0];
-    assert_eq!(worker["Name"], "worker-1");
+    let styles: Vec<String> = emulator
+        .workers("Spaces-1")
+        .iter()
+        .map(|w| {
+            w["Endpoint"]["CommunicationStyle"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        styles,
+        [
+            "KubernetesTentacle",
+            "TentaclePassive",
+            "OfflineDrop",
+            "Ssh",
+            "TentacleActive"
+        ],
+        "sorted by name: k8s-agent-1, listener-1, offline-drop, ssh-1, worker-1"
+    );
+    assert_eq!(emulator.leases("Spaces-1").len(), 2);
+    assert_eq!(
+        emulator.worker_pools("Spaces-3")[1]["WorkerPoolType"],
+        "DynamicWorkerPool"
+    );
+    assert!(
+        emulator.space_id("Created Later").is_none(),
+        "appears after 10 s"
+    );
+    // The scoped key sees only the spaces it has access in.
+    let spaces = call_as(
+        &emulator,
+        "API-PAYMENTSBOT00000000000000001",
+        reqwest::Method::GET,
+        "/api/spaces/all",
+        None,
+    )
+    .await
+    .json();
+    let names: Vec<&str> = spaces
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Name"].as_str())
+        .collect();
+    assert_eq!(names, ["Cloud", "Default", "Payments"]);
 }
 
 #[test]
