@@ -127,8 +127,8 @@ pub(crate) struct App {
     latency_per_in_flight_ms: AtomicU64,
     pub(crate) gate: LoadGate,
     pub(crate) outages: Outages,
-    /// `true` while requests are held (see `Emulator::hold_requests`).
-    pub(crate) held: watch::Sender<bool>,
+    /// How many `RequestHold`s are alive; requests wait while it is not 0.
+    pub(crate) holds: watch::Sender<u32>,
     /// Wakes the schedule timer when events are added at runtime.
     pub(crate) schedule_changed: Notify,
     pub(crate) spaces_route_family: bool,
@@ -158,7 +158,7 @@ impl App {
             )),
             gate: LoadGate::new(scenario.concurrency_limit_value()),
             outages: Outages::new(started, scenario.outages()),
-            held: watch::Sender::new(false),
+            holds: watch::Sender::new(0),
             schedule_changed: Notify::new(),
             spaces_route_family: scenario.serves_spaces_route_family(),
             installation_id,

@@ -23,7 +23,8 @@ pub struct HeldLease {
 
 /// Holds every admitted request before it is handled until dropped (or
 /// [`RequestHold::release`]d): held requests count as in flight, so tests can build up a known
-/// number of concurrent requests without timing windows.
+/// number of concurrent requests without timing windows. With several holds alive, requests
+/// wait until the last one ends.
 #[derive(Debug)]
 #[must_use = "requests are released when the hold is dropped"]
 pub struct RequestHold {
@@ -37,7 +38,9 @@ impl RequestHold {
 
 impl Drop for RequestHold {
     fn drop(&mut self) {
-        self.app.held.send_replace(false);
+        self.app
+            .holds
+            .send_modify(|holds| *holds = holds.saturating_sub(1));
     }
 }
 
@@ -202,7 +205,7 @@ impl Emulator {
 
     /// Holds every admitted request until the returned guard is dropped.
     pub fn hold_requests(&self) -> RequestHold {
-        self.app.held.send_replace(true);
+        self.app.holds.send_modify(|holds| *holds += 1);
         RequestHold {
             app: Arc::clone(&self.app),
         }

@@ -107,8 +107,8 @@ pub(crate) async fn handle(
             return entry.answer(status_fault_response(status, retry_after_seconds));
         }
     };
-    let mut held = app.held.subscribe();
-    let _ = held.wait_for(|held| !*held).await;
+    let mut holds = app.holds.subscribe();
+    let _ = holds.wait_for(|holds| *holds == 0).await;
 
     let slope = app.latency_per_in_flight();
     let latency = app.latency() + slope * u32::try_from(others_in_flight).unwrap_or(u32::MAX);
