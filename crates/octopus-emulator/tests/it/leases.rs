@@ -195,14 +195,9 @@ async fn the_request_log_shows_disable_then_lease_polls_then_delete() {
 }
 
 #[tokio::test]
-async fn a_lease_held_at_runtime_until_a_time_ends_on_its_own() {
+async fn a_lease_held_at_runtime_is_listed_until_released() {
     let emulator = start(busy_worker());
-    let held = emulator.hold_lease(
-        "Spaces-2",
-        LeaseSeed::on("idle")
-            .until(Duration::from_millis(50))
-            .exclusive(),
-    );
+    let held = emulator.hold_lease("Spaces-2", LeaseSeed::on("idle").exclusive());
     assert_eq!(held.lease_id, "WorkerTaskLeases-2");
     assert_eq!(held.task_id, "ServerTasks-2");
     let lease = emulator
@@ -213,6 +208,28 @@ async fn a_lease_held_at_runtime_until_a_time_ends_on_its_own() {
     assert_eq!(
         (lease["WorkerId"].clone(), lease["Exclusive"].clone()),
         (json!("Workers-2"), json!(true))
+    );
+    assert_eq!(
+        delete(&emulator, "/api/Spaces-2/workers/Workers-2")
+            .await
+            .status,
+        400
+    );
+    assert!(emulator.release_lease(&held.lease_id));
+    assert_eq!(
+        delete(&emulator, "/api/Spaces-2/workers/Workers-2")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_lease_held_until_a_time_ends_on_its_own() {
+    let emulator = start(busy_worker());
+    let held = emulator.hold_lease(
+        "Spaces-2",
+        LeaseSeed::on("idle").until(Duration::from_millis(50)),
     );
     // The timer ends it without any request; wait (bounded) for the task to complete.
     let task_id = held.task_id.clone();
@@ -229,9 +246,14 @@ async fn a_lease_held_at_runtime_until_a_time_ends_on_its_own() {
         emulator.task(&held.task_id).unwrap_or_default()["State"],
         "Success"
     );
+    let left: Vec<serde_json::Value> = emulator
+        .leases("Spaces-2")
+        .into_iter()
+        .map(|l| l["Id"].clone())
+        .collect();
     assert_eq!(
-        emulator.leases("Spaces-2").len(),
-        1,
+        left,
+        [json!("WorkerTaskLeases-1")],
         "only the scenario's lease is left"
     );
 }

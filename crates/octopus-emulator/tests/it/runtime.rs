@@ -97,6 +97,7 @@ async fn post_spaces_validates_name_and_managers() {
 
 #[tokio::test]
 async fn a_scheduled_space_appears_later_with_its_workers_and_registrations() {
+    let before_start = std::time::Instant::now();
     let emulator = start(
         two_spaces().space(
             SpaceSeed::new("Scheduled")
@@ -106,7 +107,11 @@ async fn a_scheduled_space_appears_later_with_its_workers_and_registrations() {
                 .register_after(Duration::from_millis(50), polling("registered-early")),
         ),
     );
-    assert!(emulator.space_id("Scheduled").is_none());
+    let absent = emulator.space_id("Scheduled").is_none();
+    // Checked only when this ran before the space was due (a loaded machine may be later).
+    if before_start.elapsed() < Duration::from_millis(100) {
+        assert!(absent);
+    }
     let space = within(30, async {
         loop {
             if let Some(id) = emulator.space_id("Scheduled") {

@@ -18,7 +18,12 @@ async fn scheduled_registration_appears_after_its_delay() {
         ),
     );
     let before = get_json(&emulator, "/api/Spaces-1/workers").await;
-    assert_eq!(before["TotalResults"], 0);
+    // Only answered before the registration was due can the list be empty: on a loaded
+    // machine the first answer may come later, so this is checked only when it did not.
+    let answered = emulator.requests()[0].finished;
+    if answered < started + Duration::from_millis(150) {
+        assert_eq!(before["TotalResults"], 0);
+    }
 
     // A bound for a loaded machine, not a timing assertion.
     let deadline = Instant::now() + Duration::from_secs(30);
