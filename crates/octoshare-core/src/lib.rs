@@ -2,7 +2,7 @@
 //! typed resources, paging, retries, error mapping and Octopus service messages.
 //!
 //! This crate never prints (logging goes through `tracing`) and never reads environment
-//! variables; callers pass typed values. Only `client.rs` builds URLs.
+//! variables; callers pass typed values. Only the client's link resolution builds URLs.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), octoshare_core::ApiError> {
