@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn bad_connection_settings_are_usage_errors() {
         let error = anyhow::Error::new(ApiError::InvalidCredentials {
-            what: "API key".to_owned(),
+            what: octoshare_core::CredentialKind::ApiKey,
             reason: "contains a line break".to_owned(),
         });
         assert_eq!(exit_for_error(&error), Exit::Usage);

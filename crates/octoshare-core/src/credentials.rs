@@ -39,6 +39,24 @@ impl From<String> for Secret {
     }
 }
 
+/// The kind of credentials, for messages: `Display` gives `API key` or `access token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// An Octopus API key (`X-Octopus-ApiKey`).
+    ApiKey,
+    /// A bearer access token (`Authorization: Bearer`).
+    AccessToken,
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ApiKey => "API key",
+            Self::AccessToken => "access token",
+        })
+    }
+}
+
 /// How the client authenticates.
 ///
 /// An empty secret sends no credentials at all (the server then answers 401, which the
@@ -69,19 +87,19 @@ impl Credentials {
         }
     }
 
+    /// Which kind of credentials these are.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Self::ApiKey(_) => CredentialKind::ApiKey,
+            Self::AccessToken(_) => CredentialKind::AccessToken,
+        }
+    }
+
     /// Human name of the credential kind, for messages: `API key` or `access token`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::ApiKey(_) => "API key",
             Self::AccessToken(_) => "access token",
-        }
-    }
-
-    /// The environment variable users conventionally set for this credential kind.
-    pub fn env_var_name(&self) -> &'static str {
-        match self {
-            Self::ApiKey(_) => "OCTOPUS_API_KEY",
-            Self::AccessToken(_) => "OCTOPUS_ACCESS_TOKEN",
         }
     }
 }
@@ -99,11 +117,12 @@ mod tests {
     }
 
     #[test]
-    fn kind_names_and_env_vars() {
+    fn kind_names() {
         assert_eq!(Credentials::api_key("k").kind_name(), "API key");
+        assert_eq!(Credentials::api_key("k").kind(), CredentialKind::ApiKey);
         assert_eq!(
-            Credentials::access_token("t").env_var_name(),
-            "OCTOPUS_ACCESS_TOKEN"
+            Credentials::access_token("t").kind().to_string(),
+            "access token"
         );
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::credentials::CredentialKind;
+
 /// What went wrong below HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -10,6 +12,9 @@ pub enum TransportKind {
     Connect,
     /// The request timed out; the server may or may not have processed it.
     Timeout,
+    /// The server's TLS certificate was refused (untrusted, expired, wrong host, ...): the
+    /// request was never sent, and asking again cannot change the answer.
+    Tls,
     /// Anything else (connection dropped mid-response, redirect loop, unreadable body, ...).
     Other,
 }
@@ -19,6 +24,7 @@ impl fmt::Display for TransportKind {
         f.write_str(match self {
             Self::Connect => "could not connect (check the server URL, DNS, proxy and firewall)",
             Self::Timeout => "timed out (the server is slow or unreachable; raise the request timeout if it is just slow)",
+            Self::Tls => "the server's TLS certificate was refused",
             Self::Other => "request failed",
         })
     }
@@ -94,7 +100,7 @@ pub enum ApiError {
     #[error("invalid {what}: {reason}")]
     InvalidCredentials {
         /// `API key` or `access token`.
-        what: String,
+        what: CredentialKind,
         /// Why it was rejected (never contains the secret).
         reason: String,
     },
@@ -123,7 +129,11 @@ pub enum ApiError {
     Unauthorized {
         /// The server base URL.
         server: String,
-        /// Full message, e.g. `API key rejected by https://host (401): check OCTOPUS_API_KEY`.
+        /// Which kind of credentials the client has.
+        credential: CredentialKind,
+        /// Whether the client had none to send (an empty secret).
+        missing: bool,
+        /// Full message, e.g. `API key rejected by https://host (401)`.
         message: String,
     },
     /// 403: authenticated, but not allowed to do this.
@@ -190,6 +200,64 @@ pub enum ApiError {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// 431: the server (or a proxy in front of it) refused the request's headers as too large;
+    /// the only large header the client sends is the credential.
+    #[error(
+        "{method} {path} was refused (431, request headers too large): the {credential} is too long for the server; check that it is the right value"
+    )]
+    RequestHeadersTooLarge {
+        /// HTTP method.
+        method: String,
+        /// Request path and query.
+        path: String,
+        /// Which kind of credentials was sent.
+        credential: CredentialKind,
+    },
+    /// A redirect or a link in an answer pointed to another origin (scheme, host or port) than
+    /// the server's; nothing was sent there.
+    #[error(
+        "{referrer} to {target}, another origin ({difference}): nothing was sent there, credentials only ever go to {origin}; {advice}"
+    )]
+    OtherOrigin {
+        /// What pointed there, e.g. `GET /api/spaces/all was redirected (307)` or
+        /// `GET /api/spaces?skip=0&take=30 returned a Page.Next link`.
+        referrer: String,
+        /// The target (secret query values redacted).
+        target: String,
+        /// Which parts differ, e.g. `scheme http instead of https`.
+        difference: String,
+        /// The server's origin, e.g. `https://octopus.example.com`.
+        origin: String,
+        /// What to do about it.
+        advice: String,
+    },
+    /// A response body was larger than the client reads ([`crate::MAX_RESPONSE_BYTES`] unless
+    /// configured); the rest was not read.
+    #[error(
+        "{method} {path} returned more than {} MiB{}: the rest was not read; check the server URL (something other than the Octopus API may be answering)",
+        limit / (1024 * 1024),
+        if *declared { " (announced in Content-Length)" } else { "" }
+    )]
+    ResponseTooLarge {
+        /// HTTP method.
+        method: String,
+        /// Request path and query.
+        path: String,
+        /// The limit in bytes.
+        limit: u64,
+        /// Whether the server announced the size up front (nothing of the body was read).
+        declared: bool,
+    },
+    /// The call was cancelled (the process was asked to stop) before it completed.
+    #[error("{method} {path} was interrupted{}", interrupted_suffix(method, *in_flight))]
+    Interrupted {
+        /// HTTP method.
+        method: String,
+        /// Request path and query.
+        path: String,
+        /// Whether the request had been sent (a write may then have been applied).
+        in_flight: bool,
+    },
     /// A status the client does not expect (e.g. 405, or a redirect it would not follow).
     #[error("{method} {path} returned unexpected status {status}")]
     UnexpectedStatus {
@@ -246,6 +314,16 @@ fn plural(n: u32, word: &str) -> String {
     }
 }
 
+fn interrupted_suffix(method: &str, in_flight: bool) -> &'static str {
+    match (in_flight, is_write(method)) {
+        (true, true) => {
+            " after it was sent, with no answer in the grace period: the server may or may not have applied it"
+        }
+        (true, false) => " before the answer arrived",
+        (false, _) => " before it was sent",
+    }
+}
+
 fn validation_text(message: &str, errors: &[String]) -> String {
     let message = message.trim().trim_end_matches('.');
     match (message.is_empty(), errors.is_empty()) {
@@ -280,6 +358,7 @@ impl ApiError {
             | Self::Server { status, .. }
             | Self::UnexpectedStatus { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
+            Self::RequestHeadersTooLarge { .. } => Some(431),
             _ => None,
         }
     }
@@ -290,7 +369,8 @@ impl ApiError {
     }
 
     /// The server could not be reached or kept failing: transport errors, timeouts,
-    /// 5xx/429/418 after retries, or not an Octopus server at all.
+    /// 5xx/429/418 after retries, not an Octopus server at all, an answer pointing to another
+    /// origin, or an answer too large to read.
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
@@ -298,7 +378,15 @@ impl ApiError {
                 | Self::RateLimited { .. }
                 | Self::Server { .. }
                 | Self::NotOctopus { .. }
+                | Self::OtherOrigin { .. }
+                | Self::ResponseTooLarge { .. }
         )
+    }
+
+    /// The call was abandoned because the client was cancelled (see
+    /// [`crate::ClientBuilder::cancellation`]).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Interrupted { .. })
     }
 
     /// 404 or a `resolve()` miss.
@@ -307,9 +395,13 @@ impl ApiError {
     }
 
     /// A write (POST/PUT/DELETE) that may have been applied although it failed: a timeout, a
-    /// connection dropped after sending, or a 5xx. Re-read state before deciding what to do.
+    /// connection dropped after sending, a 5xx, or a write abandoned in flight on interruption.
+    /// Re-read state before deciding what to do.
     pub fn outcome_unknown(&self) -> bool {
         match self {
+            Self::Interrupted {
+                method, in_flight, ..
+            } => is_write(method) && *in_flight,
             Self::Transport { method, kind, .. } => {
                 is_write(method) && matches!(kind, TransportKind::Timeout | TransportKind::Other)
             }

@@ -29,8 +29,8 @@ mod retry;
 mod server_url;
 pub mod service_message;
 
-pub use client::{Client, ClientBuilder, RequestCounts};
-pub use credentials::{Credentials, Secret};
+pub use client::{Client, ClientBuilder, MAX_RESPONSE_BYTES, RequestCounts, WRITE_GRACE_PERIOD};
+pub use credentials::{CredentialKind, Credentials, Secret};
 pub use error::{ApiError, TransportKind, TransportSource};
 pub use page::Page;
 pub use resources::{

@@ -202,7 +202,8 @@ proptest! {
 // JSON models
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/octoshare-core/tests/fixtures/octopus");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/octoshare-core/tests/fixtures/octopus");
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("fixtures expected at {}: {error}", dir.display()))
         .flatten()

@@ -1,4 +1,4 @@
-//! Reading and decoding response bodies.
+//! Reading response bodies, always with a size limit, and decoding them.
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -9,6 +9,7 @@ use super::Client;
 use super::links::display_path;
 use super::redact::{EXCERPT_CHARS, truncate_chars};
 use crate::error::ApiError;
+
 /// Error bodies are read up to this many bytes.
 pub(super) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -58,6 +59,40 @@ impl Client {
     }
 }
 
+/// Why a body could not be read whole.
+pub(super) enum BodyFailure {
+    /// The connection failed mid-body.
+    Transport(reqwest::Error),
+    /// The body is larger than the limit; `declared` when Content-Length said so up front.
+    TooLarge { declared: bool },
+}
+
+/// Reads a whole body of at most `limit` bytes; stops reading (and fails) at the first byte
+/// beyond it, so an endless or huge answer costs at most `limit` bytes of memory.
+pub(super) async fn read_bounded(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyFailure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(BodyFailure::TooLarge { declared: true });
+    }
+    // Never trust a declared length for more than a modest first allocation.
+    let first = response.content_length().unwrap_or(0).min(1024 * 1024);
+    let mut bytes = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    while let Some(chunk) = response.chunk().await.map_err(BodyFailure::Transport)? {
+        if chunk.len() > limit - bytes.len() {
+            return Err(BodyFailure::TooLarge { declared: false });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Reads at most `limit` bytes of an error body (what is there; errors end it quietly).
 pub(super) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
     while bytes.len() < limit {
@@ -108,7 +143,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn html_detection() {
+    fn html_detection() {
         assert!(looks_like_html(b"  <!DOCTYPE html><html>"));
         assert!(looks_like_html(b"<html><body>"));
         assert!(!looks_like_html(b"{\"a\":1}"));
@@ -116,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn octopus_answers_are_recognised() {
+    fn octopus_answers_are_recognised() {
         assert!(starts_like_json(b" \n[{\"Id\":"));
         assert!(starts_like_json(b"{\"Items\":[]}"));
         assert!(!starts_like_json(b"<!DOCTYPE html>"));

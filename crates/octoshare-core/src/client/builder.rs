@@ -1,4 +1,4 @@
-//! `ClientBuilder`: settings, TLS roots and the authentication header.
+//! `ClientBuilder`: settings, cancellation, limits, TLS roots and the authentication header.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,15 +7,29 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 
 use super::origin::redirect_policy;
 use super::paging::DEFAULT_MAX_PAGES;
+use super::tls;
 use super::transport::describe_error_chain;
 use super::{Client, Counters, Inner};
 use crate::credentials::Credentials;
 use crate::error::ApiError;
 use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
+
+/// The largest response body the client reads by default: 256 MiB.
+///
+/// Octopus answers `GET /api/{space}/workers/all` with every worker in one array; a polling
+/// worker is about 1.1–1.6 KB of JSON, so 100 000 workers are about 160 MB and fit with room to
+/// spare. A larger answer is refused with [`ApiError::ResponseTooLarge`] instead of growing the
+/// process's memory without bound. Error bodies are read up to 64 KiB only.
+pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The longest a write (POST/PUT/DELETE) already sent is awaited after cancellation before it
+/// is abandoned (and reported with [`ApiError::outcome_unknown`] true): 2 s.
+pub const WRITE_GRACE_PERIOD: Duration = Duration::from_secs(2);
 
 /// Builder for [`Client`]; see [`Client::builder`].
 pub struct ClientBuilder {
@@ -27,6 +41,9 @@ pub struct ClientBuilder {
     read_only: bool,
     user_agent: String,
     max_pages: usize,
+    max_response_bytes: u64,
+    cancellation: CancellationToken,
+    write_grace_period: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -40,6 +57,9 @@ impl fmt::Debug for ClientBuilder {
             .field("read_only", &self.read_only)
             .field("user_agent", &self.user_agent)
             .field("max_pages", &self.max_pages)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("cancelled", &self.cancellation.is_cancelled())
+            .field("write_grace_period", &self.write_grace_period)
             .finish()
     }
 }
@@ -55,6 +75,9 @@ impl ClientBuilder {
             read_only: false,
             user_agent: format!("octoshare/{}", env!("CARGO_PKG_VERSION")),
             max_pages: DEFAULT_MAX_PAGES,
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            cancellation: CancellationToken::new(),
+            write_grace_period: WRITE_GRACE_PERIOD,
         }
     }
 
@@ -70,8 +93,10 @@ impl ClientBuilder {
         self
     }
 
-    /// An extra trusted root certificate (PEM, one or more certificates) for servers with a
-    /// private CA. TLS is always verified.
+    /// Extra trusted root certificates (PEM, one or more) for servers with a private CA, on top
+    /// of the system's and Mozilla's roots. TLS is always verified. A self-signed server
+    /// certificate may be given here too, even one marked as a CA (what `openssl req -x509`
+    /// makes): the server may then present exactly that certificate.
     pub fn ca_certificate_pem(mut self, pem: Vec<u8>) -> Self {
         self.ca_certificate_pem = Some(pem);
         self
@@ -97,6 +122,31 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body read ([`ApiError::ResponseTooLarge`] beyond it); default
+    /// [`MAX_RESPONSE_BYTES`].
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit.max(1);
+        self
+    }
+
+    /// Cancels every call of the client once `token` is cancelled: a read in flight is
+    /// abandoned, no retry is made, a backoff or `Retry-After` wait is cut short, and the call
+    /// returns [`ApiError::Interrupted`] at once. A write already sent is given
+    /// [`WRITE_GRACE_PERIOD`] to complete (its answer is then returned as usual), after which it
+    /// is abandoned and reported with [`ApiError::outcome_unknown`] true. Default: a token
+    /// nobody cancels.
+    pub fn cancellation(mut self, token: CancellationToken) -> Self {
+        self.cancellation = token;
+        self
+    }
+
+    /// How long a write already sent is awaited after cancellation; at most (and by default)
+    /// [`WRITE_GRACE_PERIOD`].
+    pub fn write_grace_period(mut self, grace: Duration) -> Self {
+        self.write_grace_period = grace.min(WRITE_GRACE_PERIOD);
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`ApiError::InvalidCaCertificate`] for an unusable PEM and
@@ -111,37 +161,22 @@ impl ClientBuilder {
         let mut default_headers = HeaderMap::new();
         default_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
 
-        let mut http = reqwest::Client::builder()
-            .use_rustls_tls()
+        let extra_roots = match &self.ca_certificate_pem {
+            Some(pem) => tls::parse_extra_roots(pem)?,
+            None => Vec::new(),
+        };
+        let tls_config = tls::client_config(extra_roots)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config)
             .timeout(self.request_timeout)
             .connect_timeout(self.request_timeout)
             .redirect(redirect_policy(&self.server))
             .user_agent(user_agent)
-            .default_headers(default_headers);
-        let has_ca_certificate = self.ca_certificate_pem.is_some();
-        if let Some(pem) = &self.ca_certificate_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
-                ApiError::InvalidCaCertificate {
-                    reason: describe_error_chain(&err),
-                }
+            .default_headers(default_headers)
+            .build()
+            .map_err(|err| ApiError::ClientSetup {
+                reason: describe_error_chain(&err),
             })?;
-            if certificates.is_empty() {
-                return Err(ApiError::InvalidCaCertificate {
-                    reason: "no certificate found in the PEM data".to_owned(),
-                });
-            }
-            for certificate in certificates {
-                http = http.add_root_certificate(certificate);
-            }
-        }
-        let http = http.build().map_err(|err| {
-            let reason = describe_error_chain(&err);
-            if has_ca_certificate {
-                ApiError::InvalidCaCertificate { reason }
-            } else {
-                ApiError::ClientSetup { reason }
-            }
-        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -151,6 +186,9 @@ impl ClientBuilder {
                 retry_policy: self.retry_policy,
                 read_only: self.read_only,
                 max_pages: self.max_pages,
+                max_response_bytes: self.max_response_bytes,
+                cancellation: self.cancellation,
+                write_grace_period: self.write_grace_period,
                 counters: Counters::default(),
                 spoke_octopus_api: AtomicBool::new(false),
                 not_octopus: OnceCell::new(),
@@ -174,11 +212,8 @@ pub(super) fn auth_header(
         Credentials::AccessToken(_) => (AUTHORIZATION, format!("Bearer {secret}")),
     };
     let mut value = HeaderValue::from_str(&value).map_err(|_| ApiError::InvalidCredentials {
-        what: credentials.kind_name().to_owned(),
-        reason: format!(
-            "it contains characters that cannot be sent in an HTTP header: check {}",
-            credentials.env_var_name()
-        ),
+        what: credentials.kind(),
+        reason: "it contains characters that cannot be sent in an HTTP header (a line break, a control character or non-ASCII text)".to_owned(),
     })?;
     value.set_sensitive(true);
     Ok(Some((name, value)))

@@ -3,24 +3,68 @@
 use reqwest::Method;
 use url::Url;
 
+use super::origin::{origin_difference, origin_url};
 use super::{Client, PAGE_SIZE};
 use crate::error::{ApiError, redact_query_secrets};
+
+/// Why a link cannot be followed.
+enum LinkProblem {
+    /// Not a usable URL or path.
+    Invalid(String),
+    /// An absolute link to another origin.
+    OtherOrigin { target: Url, difference: String },
+}
+
 impl Client {
-    /// Resolves a path or Octopus link against the server base URL.
+    /// Resolves a path or Octopus link given by the caller against the server base URL.
     ///
     /// Octopus links are paths such as `/api/spaces?skip=30&take=30`. With a virtual directory
     /// the server may or may not include it: a link that already starts with the base path is
     /// used as is, otherwise the base path is prefixed. Unexpanded URI-template parts (`{?skip,take}`)
-    /// are dropped. Absolute links to another host are refused.
+    /// are dropped. Absolute links to another origin are refused ([`ApiError::OtherOrigin`]).
     pub(crate) fn resolve(&self, method: &Method, link: &str) -> Result<Url, ApiError> {
+        self.resolve_url(link).map_err(|problem| match problem {
+            LinkProblem::Invalid(reason) => ApiError::Decode {
+                method: method.to_string(),
+                path: self.scrub(&redact_query_secrets(link)),
+                json_path: ".".to_owned(),
+                reason,
+            },
+            LinkProblem::OtherOrigin { target, difference } => {
+                self.other_origin(format!("{method} was given a link"), &target, difference)
+            }
+        })
+    }
+
+    /// Resolves the link `name` (e.g. `Page.Next`) found in the answer to `method from`; the
+    /// same rules as [`Client::resolve`], with errors naming the answer and the link.
+    pub(super) fn resolve_link(
+        &self,
+        method: &Method,
+        from: &Url,
+        name: &str,
+        link: &str,
+    ) -> Result<Url, ApiError> {
+        self.resolve_url(link).map_err(|problem| match problem {
+            LinkProblem::Invalid(reason) => ApiError::Decode {
+                method: method.to_string(),
+                path: display_path(from),
+                json_path: format!("Links.{name}"),
+                reason: self.scrub(&reason),
+            },
+            LinkProblem::OtherOrigin { target, difference } => self.other_origin(
+                format!("{method} {} returned a {name} link", display_path(from)),
+                &target,
+                difference,
+            ),
+        })
+    }
+
+    fn resolve_url(&self, link: &str) -> Result<Url, LinkProblem> {
         let server = &self.inner.server;
         let link = strip_uri_template(link.trim());
-        let invalid_link = |reason: String| ApiError::Decode {
-            method: method.to_string(),
-            path: self.scrub(&link),
-            json_path: ".".to_owned(),
-            reason,
-        };
+        let invalid =
+            |err: url::ParseError| LinkProblem::Invalid(format!("not a valid link: {err}"));
         let scheme_relative = link.starts_with("//");
         let has_scheme = link
             .find("://")
@@ -32,13 +76,14 @@ impl Client {
             } else {
                 link.clone()
             };
-            let url = Url::parse(&absolute)
-                .map_err(|err| invalid_link(format!("not a valid link: {err}")))?;
-            if url.origin().ascii_serialization() != server.origin() {
-                return Err(invalid_link(format!(
-                    "the link points to another host ({}); octoshare only follows links on {server}",
-                    url.host_str().unwrap_or("unknown host")
-                )));
+            let url = Url::parse(&absolute).map_err(invalid)?;
+            let origin = origin_url(server)
+                .ok_or_else(|| LinkProblem::Invalid("the server URL has no origin".to_owned()))?;
+            if let Some(difference) = origin_difference(&origin, &url) {
+                return Err(LinkProblem::OtherOrigin {
+                    target: url,
+                    difference,
+                });
             }
             return Ok(url);
         }
@@ -53,9 +98,17 @@ impl Client {
         } else {
             format!("{}{path}", server.base_path())
         };
-        Url::parse(&format!("{}{full_path}", server.origin()))
-            .map_err(|err| invalid_link(format!("not a valid link: {err}")))
+        Url::parse(&format!("{}{full_path}", server.origin())).map_err(invalid)
     }
+}
+
+/// A whole URL for messages: no user info, secret query values redacted.
+pub(super) fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_fragment(None);
+    redact_query_secrets(shown.as_str())
 }
 
 /// Path and query of a URL for messages, with secret query values redacted.
@@ -124,7 +177,7 @@ mod tests {
     use super::*;
     use crate::{Credentials, ServerUrl};
 
-    pub(super) fn client(server: &str) -> Client {
+    fn client(server: &str) -> Client {
         Client::builder(
             ServerUrl::parse(server).unwrap(),
             Credentials::api_key("API-CANARY0000000000000"),
@@ -134,13 +187,13 @@ mod tests {
     }
 
     #[track_caller]
-    pub(super) fn check_resolve(server: &str, link: &str, expected: &str) {
+    fn check_resolve(server: &str, link: &str, expected: &str) {
         let url = client(server).resolve(&Method::GET, link).unwrap();
         assert_eq!(url.as_str(), expected, "server {server}, link {link}");
     }
 
     #[test]
-    pub(super) fn links_resolve_with_and_without_virtual_directory() {
+    fn links_resolve_with_and_without_virtual_directory() {
         check_resolve(
             "https://h",
             "/api/spaces?skip=30&take=30",
@@ -186,20 +239,44 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn links_to_another_host_are_refused() {
+    fn links_to_another_origin_are_refused_naming_the_difference() {
         let client = client("https://h/octopus");
-        for link in [
-            "https://evil.example/api/spaces",
-            "//evil.example/api",
-            "http://h/api",
+        for (link, difference) in [
+            (
+                "https://evil.example/api/spaces",
+                "host evil.example instead of h",
+            ),
+            ("//evil.example/api", "host evil.example instead of h"),
+            ("http://h/api", "scheme http instead of https"),
+            ("https://h:8443/octopus/api", "port 8443 instead of 443"),
         ] {
             let err = client.resolve(&Method::GET, link).unwrap_err();
-            assert!(matches!(err, ApiError::Decode { .. }), "{link}: {err:?}");
+            let ApiError::OtherOrigin {
+                difference: found, ..
+            } = &err
+            else {
+                panic!("{link}: {err:?}");
+            };
+            assert_eq!(found, difference, "{link}");
         }
+        let from = Url::parse("https://h/octopus/api/spaces?skip=0&take=30").unwrap();
+        let err = client
+            .resolve_link(
+                &Method::GET,
+                &from,
+                "Page.Next",
+                "https://h:8443/api/spaces?skip=30",
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /octopus/api/spaces?skip=0&take=30 returned a Page.Next link to https://h:8443/api/spaces?skip=30, another origin (port 8443 instead of 443): nothing was sent there, credentials only ever go to https://h; if that is the Octopus Server, use its address as the server URL"
+        );
+        assert!(err.is_unreachable());
     }
 
     #[test]
-    pub(super) fn api_paths_encode_segments() {
+    fn api_paths_encode_segments() {
         assert_eq!(
             api_path(&["Spaces-1", "workers", "all"]),
             "/api/Spaces-1/workers/all"

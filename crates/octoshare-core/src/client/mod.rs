@@ -4,7 +4,7 @@
 //! Each concern has its own module: [`builder`] (settings, TLS roots, the authentication
 //! header), [`origin`] (credentials only ever go to the configured server), [`links`] (the only
 //! place URLs are built), [`send`] (the request/retry loop), [`status`] (HTTP status to
-//! [`ApiError`]), [`transport`] (failures below HTTP), [`redact`] (secrets out of messages),
+//! [`ApiError`]), [`transport`] (failures below HTTP), [`redact`] (secrets out of messages), [`tls`] (trusted roots and certificate checks),
 //! [`body`] (bounded reading and decoding) and [`paging`] (`Page.Next`).
 
 mod body;
@@ -15,11 +15,13 @@ mod paging;
 mod redact;
 mod send;
 mod status;
+mod tls;
 mod transport;
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -27,6 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::credentials::Credentials;
@@ -38,7 +41,7 @@ use crate::resources::{
 use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, MAX_RESPONSE_BYTES, WRITE_GRACE_PERIOD};
 pub(crate) use links::{api_path, first_page_path};
 
 use body::{looks_like_html, starts_like_json};
@@ -115,6 +118,9 @@ struct Inner {
     retry_policy: RetryPolicy,
     read_only: bool,
     max_pages: usize,
+    max_response_bytes: u64,
+    cancellation: CancellationToken,
+    write_grace_period: Duration,
     counters: Counters,
     /// The server answered in the Octopus API's language (a JSON body, or an error as
     /// Octopus's `{"ErrorMessage", "Errors"}` envelope): no need to ask whether it is Octopus.

@@ -39,7 +39,7 @@ impl Client {
             let next_link = page.next_link().map(str::to_owned);
             items.extend(page.items);
             if let Some(link) = next_link {
-                let next = self.resolve(&Method::GET, &link)?;
+                let next = self.resolve_link(&Method::GET, &url, "Page.Next", &link)?;
                 let skip_went_back = match (skip_of(&url), skip_of(&next)) {
                     (Some(current), Some(following)) => following <= current,
                     _ => false,

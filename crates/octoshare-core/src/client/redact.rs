@@ -45,7 +45,7 @@ mod tests {
     use super::*;
     use crate::{Credentials, ServerUrl};
 
-    pub(super) fn client(server: &str) -> Client {
+    fn client(server: &str) -> Client {
         Client::builder(
             ServerUrl::parse(server).unwrap(),
             Credentials::api_key("API-CANARY0000000000000"),
@@ -55,13 +55,13 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn truncation_is_char_safe() {
+    fn truncation_is_char_safe() {
         assert_eq!(truncate_chars("héllo", 2), "hé…");
         assert_eq!(truncate_chars("hi", 5), "hi");
     }
 
     #[test]
-    pub(super) fn scrub_removes_the_secret_and_query_keys() {
+    fn scrub_removes_the_secret_and_query_keys() {
         let client = client("https://h");
         let scrubbed = client.scrub("key API-CANARY0000000000000 and /api?apikey=XYZ");
         assert_eq!(scrubbed, "key [redacted] and /api?apikey=[redacted]");

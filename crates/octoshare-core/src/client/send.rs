@@ -1,5 +1,5 @@
-//! The request/retry loop: one attempt after another until success, a final failure or the
-//! retry budget is spent.
+//! The request/retry loop: one attempt after another until success, a final failure, the end
+//! of the retry budget or cancellation.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
@@ -9,11 +9,39 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
 use super::Client;
-use super::body::{Body, ERROR_BODY_LIMIT, is_octopus_error_envelope, read_limited};
+use super::body::{
+    Body, BodyFailure, ERROR_BODY_LIMIT, is_octopus_error_envelope, read_bounded, read_limited,
+};
 use super::links::display_path;
-use super::transport::{describe_error_chain, transport_kind, transport_summary};
-use crate::error::{ApiError, TransportSource};
+use super::origin::{RedirectRefused, origin_difference, origin_url};
+use super::transport::{describe_error_chain, redirect_refusal, transport_kind, transport_summary};
+use crate::error::{ApiError, TransportKind, TransportSource};
 use crate::retry::{parse_retry_after, status_is_retryable, transport_error_is_retryable};
+
+/// What one attempt produced.
+enum Outcome {
+    /// A 2xx with its whole body.
+    Success(Vec<u8>),
+    /// No (complete) HTTP answer.
+    Transport(reqwest::Error),
+    /// A 2xx whose body is larger than the limit.
+    TooLarge { declared: bool },
+    /// A non-2xx answer.
+    Status(StatusAnswer),
+}
+
+struct StatusAnswer {
+    status: u16,
+    retry_after: Option<Duration>,
+    is_html: bool,
+    /// Up to [`ERROR_BODY_LIMIT`] bytes; not read when the answer will be retried.
+    body: Vec<u8>,
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 impl Client {
     /// Sends a request with retries and maps any failure to an [`ApiError`].
     pub(super) async fn execute(
@@ -33,50 +61,50 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            if self.inner.cancellation.is_cancelled() {
+                return Err(self.interrupted(&method, &url, false));
+            }
             self.inner.counters.count(&method);
-            let mut request = self.inner.http.request(method.clone(), url.clone());
-            if let Some((name, value)) = &self.inner.auth_header {
-                request = request.header(name, value.clone());
-            }
-            if let Some(bytes) = &body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(bytes.clone());
-            }
-            let failure = match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    let status = response.status().as_u16();
-                    match response.bytes().await {
-                        Ok(bytes) => {
-                            tracing::debug!(%method, path = %display_path(&url), status, attempt, "octopus api request");
-                            return Ok(Body {
-                                bytes: bytes.to_vec(),
-                            });
-                        }
-                        Err(err) => Failure::Transport(err),
-                    }
+            let may_retry = attempt < max_attempts;
+            let outcome = self
+                .attempt_until_cancelled(&method, &url, body.as_deref(), may_retry)
+                .await?;
+            match outcome {
+                Outcome::Success(bytes) => {
+                    tracing::debug!(%method, path = %display_path(&url), attempt, bytes = bytes.len(), "octopus api request");
+                    return Ok(Body { bytes });
                 }
-                Ok(response) => Failure::Status(response),
-                Err(err) => Failure::Transport(err),
-            };
-            match failure {
-                Failure::Transport(err) => {
-                    let kind = transport_kind(&err);
-                    // A redirect loop or a refused redirect will not go away by asking again.
-                    let deterministic = err.is_redirect() || err.is_builder();
-                    if attempt < max_attempts
-                        && !deterministic
-                        && transport_error_is_retryable(&method, kind)
+                Outcome::TooLarge { declared } => {
+                    return Err(ApiError::ResponseTooLarge {
+                        method: method.to_string(),
+                        path: display_path(&url),
+                        limit: self.inner.max_response_bytes,
+                        declared,
+                    });
+                }
+                Outcome::Transport(err) => {
+                    if let Some(RedirectRefused::OtherOrigin { status, target }) =
+                        redirect_refusal(&err)
+                        && let Some(origin) = origin_url(&self.inner.server)
                     {
+                        let difference = origin_difference(&origin, target)
+                            .unwrap_or_else(|| "another origin".to_owned());
+                        return Err(self.other_origin(
+                            format!("{method} {} was redirected ({status})", display_path(&url)),
+                            target,
+                            difference,
+                        ));
+                    }
+                    let kind = transport_kind(&err);
+                    // A redirect loop, a refused redirect or a refused certificate will not go
+                    // away by asking again.
+                    let deterministic =
+                        err.is_redirect() || err.is_builder() || kind == TransportKind::Tls;
+                    if may_retry && !deterministic && transport_error_is_retryable(&method, kind) {
                         let delay = policy.delay_before_retry(attempt, None);
-                        self.before_retry(
-                            &method,
-                            &url,
-                            &self.scrub(&transport_summary(&err, kind)),
-                            attempt,
-                            delay,
-                        )
-                        .await;
+                        let what = self.scrub(&transport_summary(&err, kind));
+                        self.before_retry(&method, &url, &what, attempt, delay)
+                            .await?;
                         continue;
                     }
                     return Err(ApiError::Transport {
@@ -90,33 +118,16 @@ impl Client {
                         ),
                     });
                 }
-                Failure::Status(response) => {
-                    let status = response.status().as_u16();
-                    if attempt < max_attempts && status_is_retryable(&method, status) {
-                        let retry_after = response
-                            .headers()
-                            .get(RETRY_AFTER)
-                            .and_then(|value| value.to_str().ok())
-                            .and_then(|value| parse_retry_after(value, SystemTime::now()));
-                        drop(response);
-                        let delay = policy.delay_before_retry(attempt, retry_after);
-                        self.before_retry(
-                            &method,
-                            &url,
-                            &format!("the server answered {status}"),
-                            attempt,
-                            delay,
-                        )
-                        .await;
+                Outcome::Status(answer) => {
+                    let status = answer.status;
+                    if may_retry && status_is_retryable(&method, status) {
+                        let delay = policy.delay_before_retry(attempt, answer.retry_after);
+                        let what = format!("the server answered {status}");
+                        self.before_retry(&method, &url, &what, attempt, delay)
+                            .await?;
                         continue;
                     }
-                    let is_html_content = response
-                        .headers()
-                        .get(CONTENT_TYPE)
-                        .and_then(|value| value.to_str().ok())
-                        .is_some_and(|value| value.to_ascii_lowercase().contains("text/html"));
-                    let bytes = read_limited(response, ERROR_BODY_LIMIT).await;
-                    if is_octopus_error_envelope(&bytes) {
+                    if is_octopus_error_envelope(&answer.body) {
                         self.inner.spoke_octopus_api.store(true, Ordering::Relaxed);
                     }
                     tracing::debug!(%method, path = %display_path(&url), status, attempt, "octopus api request failed");
@@ -125,22 +136,103 @@ impl Client {
                         &url,
                         status,
                         attempt,
-                        &bytes,
-                        is_html_content,
+                        &answer.body,
+                        answer.is_html,
                     ));
                 }
             }
         }
     }
 
-    pub(super) async fn before_retry(
+    /// One attempt, abandoned when the client is cancelled: a read at once, a write after the
+    /// grace period (reported as in flight, so its outcome is unknown).
+    async fn attempt_until_cancelled(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        may_retry: bool,
+    ) -> Result<Outcome, ApiError> {
+        let attempt = self.attempt(method, url, body, may_retry);
+        tokio::pin!(attempt);
+        tokio::select! {
+            biased;
+            outcome = &mut attempt => Ok(outcome),
+            () = self.inner.cancellation.cancelled() => {
+                if !is_write(method) {
+                    return Err(self.interrupted(method, url, true));
+                }
+                tracing::debug!(%method, path = %display_path(url), "interrupted: waiting for the write in flight");
+                match tokio::time::timeout(self.inner.write_grace_period, &mut attempt).await {
+                    Ok(outcome) => Ok(outcome),
+                    Err(_) => Err(self.interrupted(method, url, true)),
+                }
+            }
+        }
+    }
+
+    /// Sends the request and reads the answer (bounded).
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        may_retry: bool,
+    ) -> Outcome {
+        let mut request = self.inner.http.request(method.clone(), url.clone());
+        if let Some((name, value)) = &self.inner.auth_header {
+            request = request.header(name, value.clone());
+        }
+        if let Some(bytes) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.to_vec());
+        }
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return Outcome::Transport(err),
+        };
+        if response.status().is_success() {
+            return match read_bounded(&mut response, self.inner.max_response_bytes).await {
+                Ok(bytes) => Outcome::Success(bytes),
+                Err(BodyFailure::Transport(err)) => Outcome::Transport(err),
+                Err(BodyFailure::TooLarge { declared }) => Outcome::TooLarge { declared },
+            };
+        }
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after =
+            header(RETRY_AFTER).and_then(|value| parse_retry_after(&value, SystemTime::now()));
+        let is_html = header(CONTENT_TYPE)
+            .is_some_and(|value| value.to_ascii_lowercase().contains("text/html"));
+        let body = if may_retry && status_is_retryable(method, status) {
+            Vec::new()
+        } else {
+            read_limited(response, ERROR_BODY_LIMIT).await
+        };
+        Outcome::Status(StatusAnswer {
+            status,
+            retry_after,
+            is_html,
+            body,
+        })
+    }
+
+    /// Counts and logs a retry, then waits `delay` unless the client is cancelled first.
+    async fn before_retry(
         &self,
         method: &Method,
         url: &Url,
         what: &str,
         attempt: u32,
         delay: Duration,
-    ) {
+    ) -> Result<(), ApiError> {
         self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
             "{method} {}: {what} (attempt {attempt} of {}), retrying in {:.1}s",
@@ -148,13 +240,19 @@ impl Client {
             self.inner.retry_policy.max_attempts(),
             delay.as_secs_f64()
         );
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        tokio::select! {
+            biased;
+            () = self.inner.cancellation.cancelled() => Err(self.interrupted(method, url, false)),
+            () = tokio::time::sleep(delay) => Ok(()),
         }
     }
-}
 
-pub(super) enum Failure {
-    Transport(reqwest::Error),
-    Status(reqwest::Response),
+    fn interrupted(&self, method: &Method, url: &Url, in_flight: bool) -> ApiError {
+        tracing::debug!(%method, path = %display_path(url), in_flight, "request interrupted");
+        ApiError::Interrupted {
+            method: method.to_string(),
+            path: display_path(url),
+            in_flight,
+        }
+    }
 }

@@ -9,6 +9,7 @@ use super::body::looks_like_html;
 use super::links::display_path;
 use super::redact::EXCERPT_CHARS;
 use crate::error::ApiError;
+
 impl Client {
     pub(super) fn status_error(
         &self,
@@ -25,15 +26,12 @@ impl Client {
         match status {
             401 => {
                 let credentials = &self.inner.credentials;
-                let kind = credentials.kind_name();
-                let env = credentials.env_var_name();
-                let mut message = if credentials.secret().is_empty() {
-                    format!("no {kind} given for {} (401): set {env}", self.inner.server)
+                let kind = credentials.kind();
+                let missing = credentials.secret().is_empty();
+                let mut message = if missing {
+                    format!("no {kind} given for {} (401)", self.inner.server)
                 } else {
-                    format!(
-                        "{kind} rejected by {} (401): check {env}",
-                        self.inner.server
-                    )
+                    format!("{kind} rejected by {} (401)", self.inner.server)
                 };
                 if !detail.message.is_empty() {
                     message.push_str("; the server said: ");
@@ -41,6 +39,8 @@ impl Client {
                 }
                 ApiError::Unauthorized {
                     server: self.inner.server.to_string(),
+                    credential: kind,
+                    missing,
                     message,
                 }
             }
@@ -62,6 +62,11 @@ impl Client {
                 status,
                 message: detail.message,
                 errors: detail.errors,
+            },
+            431 => ApiError::RequestHeadersTooLarge {
+                method: method_name,
+                path,
+                credential: self.inner.credentials.kind(),
             },
             429 => ApiError::RateLimited {
                 method: method_name,

@@ -1,9 +1,14 @@
 //! Classifying and describing failures below HTTP (connect, timeout, TLS, redirect refusals).
 
 use super::origin::RedirectRefused;
+use super::tls::{certificate_refusal, rustls_error};
 use crate::error::TransportKind;
+
+/// Connect, timeout, a refused TLS certificate, or something else.
 pub(super) fn transport_kind(err: &reqwest::Error) -> TransportKind {
-    if err.is_connect() {
+    if rustls_error(err).and_then(certificate_refusal).is_some() {
+        TransportKind::Tls
+    } else if err.is_connect() {
         TransportKind::Connect
     } else if err.is_timeout() {
         TransportKind::Timeout
@@ -12,21 +17,35 @@ pub(super) fn transport_kind(err: &reqwest::Error) -> TransportKind {
     }
 }
 
-/// What went wrong below HTTP and the fix, for the error's own message.
-pub(super) fn transport_summary(err: &reqwest::Error, kind: TransportKind) -> String {
+/// The redirect refusal inside a transport error, if the redirect policy stopped it.
+pub(super) fn redirect_refusal(err: &reqwest::Error) -> Option<&RedirectRefused> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(cause) = current {
         if let Some(refused) = cause.downcast_ref::<RedirectRefused>() {
-            return refused.to_string();
+            return Some(refused);
         }
         current = cause.source();
     }
-    let chain = describe_error_chain(err).to_ascii_lowercase();
+    None
+}
+
+/// What went wrong below HTTP and the fix, for the error's own message.
+pub(super) fn transport_summary(err: &reqwest::Error, kind: TransportKind) -> String {
+    if let Some(refused) = redirect_refusal(err) {
+        return refused.to_string();
+    }
+    let tls = rustls_error(err);
+    if let Some(refusal) = tls.and_then(certificate_refusal) {
+        return refusal;
+    }
     match kind {
-        TransportKind::Connect if chain.contains("certificate") => {
-            "the server's TLS certificate is not trusted: pass the CA certificate that signed it (--ca-cert / OCTOPUS_CA_CERT)".to_owned()
-        }
-        TransportKind::Connect | TransportKind::Timeout => kind.to_string(),
+        TransportKind::Connect => match tls {
+            Some(tls) => format!(
+                "the TLS handshake failed ({tls}): check that the server speaks https on that port"
+            ),
+            None => kind.to_string(),
+        },
+        TransportKind::Timeout | TransportKind::Tls => kind.to_string(),
         TransportKind::Other if err.is_body() || err.is_decode() => {
             "the connection was closed before the whole response arrived".to_owned()
         }

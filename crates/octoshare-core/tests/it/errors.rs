@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use octopus_emulator::{Fault, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_core::{
-    ApiError, Client, Credentials, Endpoint, NewWorker, RetryPolicy, ServerUrl, SpaceId,
-    TransportKind, Worker, WorkerId,
+    ApiError, Client, CredentialKind, Credentials, Endpoint, NewWorker, RetryPolicy, ServerUrl,
+    SpaceId, TransportKind, Worker, WorkerId,
 };
 use serde_json::Value;
 
@@ -78,13 +78,27 @@ async fn missing_api_key_is_unauthorized_and_says_to_set_it() {
 
     let err = client.spaces().all().await.unwrap_err();
 
-    assert!(matches!(err, ApiError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ApiError::Unauthorized {
+                credential: CredentialKind::ApiKey,
+                missing: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        !err.to_string().contains("OCTOPUS_"),
+        "core names no variable: {err}"
+    );
     assert_eq!(err.status(), Some(401));
     assert!(err.is_auth_failure());
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
-            "no API key given for {} (401): set OCTOPUS_API_KEY",
+            "no API key given for {} (401); the server said: ",
             emulator.url()
         )),
         "{message}"
@@ -108,10 +122,14 @@ async fn wrong_api_key_is_unauthorized_and_says_to_check_it() {
 
     let err = client.spaces().all().await.unwrap_err();
 
+    assert!(
+        matches!(err, ApiError::Unauthorized { missing: false, .. }),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
-            "API key rejected by {} (401): check OCTOPUS_API_KEY",
+            "API key rejected by {} (401); the server said: ",
             emulator.url()
         )),
         "{message}"
@@ -132,7 +150,7 @@ async fn wrong_access_token_is_unauthorized_and_names_the_token() {
 
     assert!(
         err.to_string().starts_with(&format!(
-            "access token rejected by {} (401): check OCTOPUS_ACCESS_TOKEN",
+            "access token rejected by {} (401); the server said: ",
             emulator.url()
         )),
         "{err}"
@@ -603,16 +621,27 @@ async fn redirect_to_another_host_is_refused_and_credentials_stay_home() {
 
     let err = client.spaces().all().await.unwrap_err();
 
-    assert!(
-        matches!(err, ApiError::Transport { attempts: 1, .. }),
-        "{err:?}"
+    let ApiError::OtherOrigin {
+        referrer,
+        target,
+        difference,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(referrer, "GET /api/spaces/all was redirected (302)");
+    assert_eq!(target, &location);
+    assert_eq!(
+        difference,
+        &format!(
+            "host localhost instead of 127.0.0.1, port {} instead of {}",
+            other.port(),
+            server.port()
+        )
     );
-    assert!(
-        err.to_string().contains(
-            "the server redirected to another host (localhost); credentials are never sent there"
-        ),
-        "{err}"
-    );
+    assert!(err.is_unreachable());
+    assert_eq!(server.requests().len(), 1, "the redirect is not retried");
     assert!(
         other.requests().is_empty(),
         "nothing was sent to the other host"
