@@ -3,9 +3,14 @@
 use crate::duration::parse_duration;
 use crate::exit::ExitError;
 use crate::output::OutputMode;
+use crate::shutdown::Shutdown;
 use octoshare_core::{Client, ClientBuilder, Credentials, RetryPolicy, Secret, ServerUrl};
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The largest `--ca-cert` file read: 4 MiB (a full public CA bundle is about 0.2 MiB).
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Connection, output and logging flags shared by every binary (docs/reference.md, "Common flags").
 #[derive(Debug, Clone, clap::Args)]
@@ -38,8 +43,14 @@ pub struct CommonArgs {
     #[arg(long, value_enum, value_name = "MODE", global = true)]
     pub output: Option<OutputMode>,
 
-    /// Extra trusted root certificate (PEM) for servers with a private CA; TLS is always verified
-    #[arg(long, env = "OCTOPUS_CA_CERT", value_name = "PATH", global = true)]
+    /// Extra trusted root certificate (PEM) for servers with a private CA, or the server's own self-signed certificate; TLS is always verified
+    #[arg(
+        long,
+        env = "OCTOPUS_CA_CERT",
+        value_name = "PATH",
+        global = true,
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
+    )]
     pub ca_cert: Option<PathBuf>,
 
     /// Timeout of each HTTP request, e.g. 30s
@@ -69,8 +80,10 @@ impl CommonArgs {
         self.output.unwrap_or(default)
     }
 
-    /// Validates the connection flags into a client builder (callers may add `read_only()`).
-    pub fn client_builder(&self) -> anyhow::Result<ClientBuilder> {
+    /// Validates the connection flags into a client builder (callers may add `read_only()`);
+    /// the client is cancelled by `shutdown` (the first SIGINT/SIGTERM). The CA file is read
+    /// (bounded) and its certificates are checked when the client is built, before any request.
+    pub fn client_builder(&self, shutdown: &Shutdown) -> anyhow::Result<ClientBuilder> {
         let server_text = non_empty(self.server.as_deref()).ok_or_else(|| {
             ExitError::usage("no Octopus server given: pass --server URL or set OCTOPUS_URL")
         })?;
@@ -105,25 +118,126 @@ impl CommonArgs {
         let mut builder = Client::builder(server, credentials)
             .request_timeout(self.request_timeout)
             .retry_policy(retry_policy)
-            .user_agent(concat!("octoshare/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &self.ca_cert {
-            let pem = std::fs::read(path).map_err(|error| {
-                ExitError::usage(format!(
-                    "cannot read the CA certificate {}: {error}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.ca_certificate_pem(pem);
+            .user_agent(concat!("octoshare/", env!("CARGO_PKG_VERSION")))
+            .cancellation(shutdown.token());
+        // An empty OCTOPUS_CA_CERT is unset, like an empty OCTOPUS_URL.
+        if let Some(path) = self
+            .ca_cert
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+        {
+            builder = builder.ca_certificate_pem(read_ca_file(path)?);
         }
         Ok(builder)
     }
 
-    /// A connected client (nothing is sent until the first request).
-    pub fn client(&self) -> anyhow::Result<Client> {
-        Ok(self.client_builder()?.build()?)
+    /// A connected client (nothing is sent until the first request), cancelled by `shutdown`.
+    pub fn client(&self, shutdown: &Shutdown) -> anyhow::Result<Client> {
+        Ok(self.client_builder(shutdown)?.build()?)
     }
+}
+
+/// Reads the `--ca-cert` file, at most [`MAX_CA_FILE_BYTES`]: a usage error (2) otherwise.
+fn read_ca_file(path: &Path) -> Result<Vec<u8>, ExitError> {
+    let cannot = |reason: String| {
+        ExitError::usage(format!(
+            "cannot use the CA certificate file {}: {reason}; pass a PEM file with --ca-cert or OCTOPUS_CA_CERT",
+            path.display()
+        ))
+    };
+    if path.is_dir() {
+        return Err(cannot("it is a directory".to_owned()));
+    }
+    let file = std::fs::File::open(path).map_err(|error| cannot(error.to_string()))?;
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE_BYTES + 1)
+        .read_to_end(&mut pem)
+        .map_err(|error| cannot(error.to_string()))?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(cannot(format!(
+            "it is larger than {} MiB, more than any certificate bundle",
+            MAX_CA_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(pem)
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|text| !text.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+    use clap::Parser as _;
+
+    #[derive(Debug, clap::Parser)]
+    struct Args {
+        #[command(flatten)]
+        common: CommonArgs,
+    }
+
+    fn parse(args: &[&str]) -> CommonArgs {
+        Args::try_parse_from(
+            ["test", "--server", "https://h", "--api-key", "API-K"]
+                .iter()
+                .chain(args),
+        )
+        .unwrap()
+        .common
+    }
+
+    #[test]
+    fn an_empty_ca_cert_is_unset() {
+        let common = parse(&["--ca-cert", ""]);
+        assert_eq!(common.ca_cert.as_deref(), Some(Path::new("")));
+        common.client(&Shutdown::new()).unwrap();
+    }
+
+    #[test]
+    fn unusable_ca_files_are_usage_errors() {
+        let dir = tempfile_dir();
+        let missing = dir.join("missing.pem");
+        for (path, reason) in [
+            (dir.clone(), "it is a directory"),
+            (missing, "No such file"),
+            (PathBuf::from("/dev/zero"), "larger than 4 MiB"),
+        ] {
+            let error = parse(&["--ca-cert", path.to_str().unwrap()])
+                .client(&Shutdown::new())
+                .unwrap_err();
+            let exit_error = error.downcast_ref::<ExitError>().expect("an ExitError");
+            assert_eq!(exit_error.exit, Exit::Usage, "{error}");
+            assert!(exit_error.message.contains(reason), "{error}");
+        }
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let error = parse(&["--ca-cert", not_pem.to_str().unwrap()])
+            .client(&Shutdown::new())
+            .unwrap_err();
+        assert_eq!(crate::exit::exit_for_error(&error), Exit::Usage, "{error}");
+    }
+
+    #[test]
+    fn the_client_is_cancelled_by_the_shutdown() {
+        let shutdown = Shutdown::new();
+        let client = parse(&[]).client(&shutdown).unwrap();
+        shutdown.request();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(client.spaces().all())
+            .expect_err("a cancelled client sends nothing");
+        assert!(error.is_interrupted(), "{error}");
+        assert_eq!(client.request_counts().total(), 0);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("octoshare-cli-args-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }

@@ -1,5 +1,6 @@
 //! The documented exit codes and the mapping from errors to them.
 
+use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use std::fmt;
 
@@ -20,8 +21,11 @@ pub enum Exit {
     PartialFailure,
     /// 6: authentication or permission refused (401/403).
     AccessDenied,
-    /// 7: server unreachable after retries (or not an Octopus server).
+    /// 7: server unreachable after retries (or not an Octopus server, an answer pointing to
+    /// another origin, an answer too large to read).
     Unreachable,
+    /// 130 (SIGINT) or 143 (SIGTERM): interrupted, 128 + the signal's number.
+    Interrupted(Signal),
 }
 
 impl Exit {
@@ -36,6 +40,17 @@ impl Exit {
             Exit::PartialFailure => 5,
             Exit::AccessDenied => 6,
             Exit::Unreachable => 7,
+            Exit::Interrupted(signal) => signal.exit_code(),
+        }
+    }
+}
+
+impl Exit {
+    /// An interruption attributed to `signal` when one was recorded; anything else unchanged.
+    pub fn attributed_to(self, signal: Option<Signal>) -> Exit {
+        match (self, signal) {
+            (Exit::Interrupted(_), Some(signal)) => Exit::Interrupted(signal),
+            (exit, _) => exit,
         }
     }
 }
@@ -101,8 +116,14 @@ pub fn exit_for_error(error: &anyhow::Error) -> Exit {
 }
 
 /// Maps an API error to the documented exit code.
+///
+/// [`ApiError::Interrupted`] gives `Exit::Interrupted(Signal::Interrupt)`: the error does not
+/// know the signal; [`crate::run_local`] replaces it with the one the [`crate::Shutdown`]
+/// recorded (see [`Exit::attributed_to`]).
 pub fn exit_for_api_error(error: &ApiError) -> Exit {
-    if error.is_auth_failure() {
+    if error.is_interrupted() {
+        Exit::Interrupted(Signal::Interrupt)
+    } else if error.is_auth_failure() {
         Exit::AccessDenied
     } else if error.is_not_found() {
         Exit::NotFound
@@ -113,6 +134,7 @@ pub fn exit_for_api_error(error: &ApiError) -> Exit {
         ApiError::InvalidServerUrl { .. }
             | ApiError::InvalidCaCertificate { .. }
             | ApiError::InvalidCredentials { .. }
+            | ApiError::RequestHeadersTooLarge { .. }
     ) {
         Exit::Usage
     } else {
@@ -181,5 +203,54 @@ mod tests {
         .map(|exit| exit.code())
         .collect();
         assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(Exit::Interrupted(Signal::Interrupt).code(), 130);
+        assert_eq!(Exit::Interrupted(Signal::Terminate).code(), 143);
+    }
+
+    #[test]
+    fn an_interrupted_call_exits_with_the_recorded_signal() {
+        let error = anyhow::Error::new(ApiError::Interrupted {
+            method: "GET".to_owned(),
+            path: "/api/spaces/all".to_owned(),
+            in_flight: true,
+        })
+        .context("while listing spaces");
+        let exit = exit_for_error(&error);
+        assert_eq!(exit, Exit::Interrupted(Signal::Interrupt));
+        assert_eq!(
+            exit.attributed_to(Some(Signal::Terminate)).code(),
+            143,
+            "SIGTERM"
+        );
+        assert_eq!(exit.attributed_to(None).code(), 130);
+        assert_eq!(
+            Exit::Unreachable.attributed_to(Some(Signal::Terminate)),
+            Exit::Unreachable
+        );
+    }
+
+    #[test]
+    fn hostile_or_oversized_answers_are_unreachable_and_431_is_usage() {
+        let other_origin = ApiError::OtherOrigin {
+            referrer: "GET /api/spaces/all was redirected (307)".to_owned(),
+            target: "http://h/api/spaces/all".to_owned(),
+            difference: "scheme http instead of https".to_owned(),
+            origin: "https://h".to_owned(),
+            advice: "fix it".to_owned(),
+        };
+        assert_eq!(exit_for_api_error(&other_origin), Exit::Unreachable);
+        let too_large = ApiError::ResponseTooLarge {
+            method: "GET".to_owned(),
+            path: "/api/spaces/all".to_owned(),
+            limit: 1024,
+            declared: false,
+        };
+        assert_eq!(exit_for_api_error(&too_large), Exit::Unreachable);
+        let headers = ApiError::RequestHeadersTooLarge {
+            method: "GET".to_owned(),
+            path: "/api/spaces/all".to_owned(),
+            credential: octoshare_core::CredentialKind::ApiKey,
+        };
+        assert_eq!(exit_for_api_error(&headers), Exit::Usage);
     }
 }

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod duration;
 pub mod exit;
+pub mod hints;
 pub mod logging;
 pub mod output;
 pub mod shutdown;
@@ -16,13 +17,14 @@ pub use args::CommonArgs;
 pub use duration::{format_duration, parse_duration};
 pub use exit::{Exit, ExitError, exit_for_error, one_line};
 pub use output::{Emitter, OutputMode, OutputValue, inert};
-pub use shutdown::Shutdown;
+pub use shutdown::{Shutdown, Signal};
 
 use octoshare_core::Client;
 use std::process::ExitCode;
 
 /// Runs a step that talks to an Octopus server: validates the connection flags, then calls
-/// `step` with the emitter, the client and the shutdown flag.
+/// `step` with the emitter, the client (cancelled by the first SIGINT/SIGTERM) and the
+/// shutdown flag.
 pub fn run_step<F>(common: &CommonArgs, default_mode: OutputMode, step: F) -> ExitCode
 where
     F: AsyncFnOnce(&mut Emitter, Client, Shutdown) -> anyhow::Result<Exit>,
@@ -31,7 +33,7 @@ where
         common,
         default_mode,
         async move |emitter: &mut Emitter, shutdown: Shutdown| {
-            let client = common.client()?;
+            let client = common.client(&shutdown)?;
             step(emitter, client, shutdown).await
         },
     )
@@ -39,6 +41,9 @@ where
 
 /// Runs work that needs no connection flags (e.g. `octoshare demo`): logging, emitter, runtime,
 /// signals and exit-code mapping only.
+///
+/// A failure is printed as one line with the CLI's advice appended ([`hints::with_hint`]); an
+/// interruption exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
 pub fn run_local<F>(common: &CommonArgs, default_mode: OutputMode, work: F) -> ExitCode
 where
     F: AsyncFnOnce(&mut Emitter, Shutdown) -> anyhow::Result<Exit>,
@@ -67,10 +72,10 @@ where
         work(&mut emitter, shutdown.clone()).await
     });
     let exit = match result {
-        Ok(exit) => exit,
+        Ok(exit) => exit.attributed_to(shutdown.signal()),
         Err(error) => {
-            let exit = exit_for_error(&error);
-            emitter.failure(&one_line(&error), exit.code());
+            let exit = exit_for_error(&error).attributed_to(shutdown.signal());
+            emitter.failure(&hints::with_hint(&one_line(&error), &error), exit.code());
             exit
         }
     };

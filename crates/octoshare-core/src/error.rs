@@ -30,6 +30,25 @@ impl fmt::Display for TransportKind {
     }
 }
 
+/// What was wrong with the server's TLS certificate (for [`TransportKind::Tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CertificateProblem {
+    /// Not signed by a trusted CA (a private CA or a self-signed certificate not trusted).
+    UntrustedIssuer,
+    /// A CA certificate (`CA:TRUE`) presented as the server's own, and not the very
+    /// certificate trusted as an extra root.
+    CaAsServerCertificate,
+    /// Not issued for the host name in the server URL.
+    WrongHost,
+    /// Expired.
+    Expired,
+    /// Not valid yet.
+    NotYetValid,
+    /// Anything else (revoked, bad signature, wrong purpose, unparseable).
+    Other,
+}
+
 /// The cause of an [`ApiError::Transport`]: a one-line summary with the fix (shown in the
 /// error's own message) and the underlying error chain, flattened into one line with URLs and
 /// secrets removed (shown as the error's source). Neither `Display` nor `Debug` can leak a key.
@@ -37,12 +56,28 @@ impl fmt::Display for TransportKind {
 pub struct TransportSource {
     summary: String,
     detail: String,
+    certificate: Option<CertificateProblem>,
 }
 
 impl TransportSource {
     /// Wraps an already redacted summary and detail.
     pub(crate) fn new(summary: String, detail: String) -> Self {
-        Self { summary, detail }
+        Self {
+            summary,
+            detail,
+            certificate: None,
+        }
+    }
+
+    /// Records what was wrong with the server's certificate.
+    pub(crate) fn with_certificate_problem(mut self, problem: Option<CertificateProblem>) -> Self {
+        self.certificate = problem;
+        self
+    }
+
+    /// What was wrong with the server's TLS certificate, when that is why the request failed.
+    pub fn certificate_problem(&self) -> Option<CertificateProblem> {
+        self.certificate
     }
 
     /// What went wrong and what to do, e.g. `more than 5 redirects, probably a redirect loop: ...`.
@@ -67,6 +102,7 @@ impl fmt::Debug for TransportSource {
         f.debug_struct("TransportSource")
             .field("summary", &self.summary)
             .field("detail", &self.detail)
+            .field("certificate", &self.certificate)
             .finish()
     }
 }

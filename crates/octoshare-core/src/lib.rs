@@ -31,7 +31,7 @@ pub mod service_message;
 
 pub use client::{Client, ClientBuilder, MAX_RESPONSE_BYTES, RequestCounts, WRITE_GRACE_PERIOD};
 pub use credentials::{CredentialKind, Credentials, Secret};
-pub use error::{ApiError, TransportKind, TransportSource};
+pub use error::{ApiError, CertificateProblem, TransportKind, TransportSource};
 pub use page::Page;
 pub use resources::{
     ActionTemplate, ActionTemplateId, ActionTemplatesHandler, Endpoint, HealthStatus,

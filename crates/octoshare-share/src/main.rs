@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let (share_args, common) = (args.share, args.common);
     run_local(&common, OutputMode::Octopus, async |emitter, shutdown| {
         let config = share_args.into_config()?;
-        let mut builder = common.client_builder()?;
+        let mut builder = common.client_builder(&shutdown)?;
         if config.dry_run {
             // A dry run cannot write: the client refuses POST/PUT/DELETE before sending.
             builder = builder.read_only();

@@ -134,7 +134,7 @@ impl SpaceResult {
 /// `octoshare install` as a process.
 pub fn command(args: InstallArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
-        let mut builder = common.client_builder()?;
+        let mut builder = common.client_builder(&shutdown)?;
         if args.dry_run {
             builder = builder.read_only();
         }

@@ -383,7 +383,7 @@ impl RunOutcome {
 pub fn command(args: RunArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let config = args.into_config()?;
-        let mut builder = common.client_builder()?;
+        let mut builder = common.client_builder(&shutdown)?;
         if config.share.dry_run {
             // The whole run only reads: a write is refused before it is sent.
             builder = builder.read_only();

@@ -14,7 +14,10 @@ use super::body::{
 };
 use super::links::display_path;
 use super::origin::{RedirectRefused, origin_difference, origin_url};
-use super::transport::{describe_error_chain, redirect_refusal, transport_kind, transport_summary};
+use super::transport::{
+    certificate_problem_of, describe_error_chain, redirect_refusal, transport_kind,
+    transport_summary,
+};
 use crate::error::{ApiError, TransportKind, TransportSource};
 use crate::retry::{parse_retry_after, status_is_retryable, transport_error_is_retryable};
 
@@ -115,7 +118,8 @@ impl Client {
                         source: TransportSource::new(
                             self.scrub(&transport_summary(&err, kind)),
                             self.scrub(&describe_error_chain(&err)),
-                        ),
+                        )
+                        .with_certificate_problem(certificate_problem_of(&err)),
                     });
                 }
                 Outcome::Status(answer) => {

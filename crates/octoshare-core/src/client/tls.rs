@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, CertificateProblem};
 
 /// The certificates of a PEM bundle given as extra roots, each checked to be usable as one.
 pub(super) fn parse_extra_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ApiError> {
@@ -180,7 +180,37 @@ pub(super) fn certificate_refusal(err: &rustls::Error) -> Option<String> {
     let rustls::Error::InvalidCertificate(problem) = err else {
         return None;
     };
-    let what = match problem {
+    Some(format!(
+        "the server's TLS certificate {}",
+        refusal_text(problem)
+    ))
+}
+
+/// The kind of certificate verification failure, when there is one.
+pub(super) fn certificate_problem(err: &rustls::Error) -> Option<CertificateProblem> {
+    let rustls::Error::InvalidCertificate(problem) = err else {
+        return None;
+    };
+    Some(match problem {
+        CertificateError::UnknownIssuer => CertificateProblem::UntrustedIssuer,
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            CertificateProblem::Expired
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            CertificateProblem::NotYetValid
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            CertificateProblem::WrongHost
+        }
+        CertificateError::Other(other) if is_ca_used_as_end_entity(other) => {
+            CertificateProblem::CaAsServerCertificate
+        }
+        _ => CertificateProblem::Other,
+    })
+}
+
+fn refusal_text(problem: &CertificateError) -> String {
+    match problem {
         CertificateError::UnknownIssuer => {
             "is not signed by a trusted CA: trust the CA certificate that signed it (PEM) as an extra root, or the server's own certificate if it is self-signed".to_owned()
         }
@@ -214,6 +244,5 @@ pub(super) fn certificate_refusal(err: &rustls::Error) -> Option<String> {
             "is marked as a CA certificate (basic constraints CA:TRUE), and a CA certificate can only be the server's own certificate when exactly that certificate is trusted as an extra root: trust that very certificate, or the CA that signed it, or issue the server a certificate with CA:FALSE (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE -addext subjectAltName=DNS:<host>)".to_owned()
         }
         other => format!("was refused ({other})"),
-    };
-    Some(format!("the server's TLS certificate {what}"))
+    }
 }

@@ -1,8 +1,13 @@
 //! Classifying and describing failures below HTTP (connect, timeout, TLS, redirect refusals).
 
 use super::origin::RedirectRefused;
-use super::tls::{certificate_refusal, rustls_error};
-use crate::error::TransportKind;
+use super::tls::{certificate_problem, certificate_refusal, rustls_error};
+use crate::error::{CertificateProblem, TransportKind};
+
+/// What was wrong with the server's certificate, if that is why the request failed.
+pub(super) fn certificate_problem_of(err: &reqwest::Error) -> Option<CertificateProblem> {
+    rustls_error(err).and_then(certificate_problem)
+}
 
 /// Connect, timeout, a refused TLS certificate, or something else.
 pub(super) fn transport_kind(err: &reqwest::Error) -> TransportKind {
