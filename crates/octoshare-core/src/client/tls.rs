@@ -161,13 +161,18 @@ pub(super) fn rustls_error<'a>(
         if let Some(found) = cause.downcast_ref::<rustls::Error>() {
             return Some(found);
         }
-        // `io::Error::source` skips the error it wraps: look inside explicitly.
-        if let Some(found) = cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(found);
+        // `io::Error::source` skips the error it wraps (often another `io::Error` holding the
+        // rustls error): look inside explicitly.
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let mut inner = io.get_ref();
+            while let Some(wrapped) = inner {
+                if let Some(found) = wrapped.downcast_ref::<rustls::Error>() {
+                    return Some(found);
+                }
+                inner = wrapped
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::get_ref);
+            }
         }
         current = cause.source();
     }

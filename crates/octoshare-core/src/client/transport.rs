@@ -68,7 +68,12 @@ pub(super) fn describe_error_chain(err: &reqwest::Error) -> String {
     let top = strip_reqwest_url(&err.to_string());
     parts.push(top);
     while let Some(cause) = current {
-        let text = cause.to_string();
+        let mut text = cause.to_string();
+        // rustls names the refusal in its own terms (`Other(OtherError(CaUsedAsEndEntity))`);
+        // the summary already says it in words.
+        if let Some(at) = text.find("invalid peer certificate") {
+            text.truncate(at + "invalid peer certificate".len());
+        }
         if !cause.is::<RedirectRefused>() && !parts.iter().any(|part| part == &text) {
             parts.push(text);
         }

@@ -2,8 +2,11 @@
 //! needed, and against a tiny canned HTTP server for malformed responses, redirects and headers.
 
 mod auth;
+mod cancellation;
 mod errors;
 mod fixtures;
+mod limits;
+mod origin;
 mod paging;
 mod redaction;
 mod resources;
@@ -11,3 +14,4 @@ mod retries;
 mod root;
 mod service_messages;
 mod support;
+mod tls;
