@@ -8,5 +8,6 @@ mod concurrent;
 mod fuzz;
 mod interrupt;
 mod live;
+mod network;
 mod secrets;
 mod support;

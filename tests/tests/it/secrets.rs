@@ -701,3 +701,124 @@ fn secrets_server_provided_names_cannot_inject_service_messages() {
         }
     }
 }
+
+/// A redirect that leaves the server's origin — https → http on the same host and port,
+/// another port, another host — is refused by every binary with exit 7 and one line naming the
+/// difference; the servers' logs show that the key never reached another origin (and nothing
+/// at all went over plain HTTP).
+#[test]
+fn secrets_redirects_off_the_origin_never_carry_the_key() {
+    use crate::support::canned::TlsIdentity;
+
+    let identity = TlsIdentity::localhost();
+    let home = tempfile::tempdir().expect("a temp dir");
+    let ca_file = home.path().join("server.pem");
+    std::fs::write(&ca_file, &identity.pem).expect("the CA file");
+    // Another TLS service on the same host: it must never see a request.
+    let elsewhere = CannedServer::start_tls(&identity, |_| CannedResponse::json("[]"));
+    let elsewhere_port = elsewhere.port();
+    let cases: Vec<(&str, Box<dyn Fn(&str) -> String + Send + Sync>, String)> = vec![
+        (
+            "https to http, same host and port",
+            Box::new(|port: &str| format!("http://localhost:{port}/api/spaces/all")),
+            "scheme http instead of https".to_owned(),
+        ),
+        (
+            "another port",
+            Box::new(move |_: &str| format!("https://localhost:{elsewhere_port}/api/spaces/all")),
+            format!("port {elsewhere_port} instead of"),
+        ),
+        (
+            "another host, same port",
+            Box::new(|port: &str| format!("https://127.0.0.1:{port}/api/spaces/all")),
+            "host 127.0.0.1 instead of localhost".to_owned(),
+        ),
+    ];
+    let mut check = LeakCheck::default();
+    let mut refused = 0;
+    for (label, target, difference) in cases {
+        let server = CannedServer::start_tls(&identity, move |request| {
+            if request.tls && request.headers.iter().any(|h| h.contains("localhost")) {
+                CannedResponse::with_headers(
+                    "307 Temporary Redirect",
+                    &[("Location", &target(&request.host_port()))],
+                    "",
+                )
+            } else {
+                CannedResponse::json("[]")
+            }
+        });
+        for (binary, args) in [
+            (DISCOVER, strings(&["--worker-pool", POOL])),
+            (
+                WAIT,
+                strings(&["--space", SOURCE, "--worker-pool", POOL, "--count", "1"]),
+            ),
+            (
+                SHARE,
+                strings(&[
+                    "--from-space",
+                    SOURCE,
+                    "--to-spaces",
+                    "Target",
+                    "--worker-pool",
+                    POOL,
+                ]),
+            ),
+            (ORCHESTRATOR, strings(&["run", "--worker-pool", POOL])),
+        ] {
+            let invocation = Invocation {
+                binary,
+                args: [args, strings(&["--output", "octopus", "-v"])].concat(),
+                secret: Secret::KeyInEnvironment,
+                server: server.https_url(),
+            };
+            let mut command = command_for(&invocation, home.path());
+            command.env("OCTOPUS_CA_CERT", &ca_file);
+            let run = Run::of(format!("{binary} redirected: {label}"), &mut command);
+            run.assert_no_panic();
+            assert_eq!(run.code, 7, "{}", run.describe());
+            assert!(
+                run.stderr.contains("was redirected (307) to")
+                    && run.stderr.contains(&difference)
+                    && run.stderr.contains("nothing was sent there"),
+                "{}",
+                run.describe()
+            );
+            check.check_run(&run);
+            refused += 1;
+        }
+        // What the server received: the key only over TLS, only addressed to localhost:PORT.
+        let port = server.port().to_string();
+        for request in server.requests() {
+            assert!(
+                request.tls,
+                "{label}: a request arrived in clear: {request:?}"
+            );
+            if request.carries(CANARY_KEY) {
+                assert!(
+                    request
+                        .headers
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&format!("host: localhost:{port}"))),
+                    "{label}: the key reached another origin: {request:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other service received {:?}",
+        elsewhere.requests()
+    );
+    report_figures(
+        "secrets: redirects off the origin",
+        &[
+            ("runs_refused", refused.to_string()),
+            ("requests_elsewhere", "0".to_owned()),
+            ("requests_in_clear", "0".to_owned()),
+            ("leaks", check.leaks.len().to_string()),
+        ],
+    );
+    assert!(check.leaks.is_empty(), "{}", check.leaks.join("\n\n"));
+}
