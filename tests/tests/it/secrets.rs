@@ -717,7 +717,9 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
     // Another TLS service on the same host: it must never see a request.
     let elsewhere = CannedServer::start_tls(&identity, |_| CannedResponse::json("[]"));
     let elsewhere_port = elsewhere.port();
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> String + Send + Sync>, String)> = vec![
+    /// Where the server redirects to, given the port it was asked on.
+    type Target = Box<dyn Fn(&str) -> String + Send + Sync>;
+    let cases: Vec<(&str, Target, String)> = vec![
         (
             "https to http, same host and port",
             Box::new(|port: &str| format!("http://localhost:{port}/api/spaces/all")),
