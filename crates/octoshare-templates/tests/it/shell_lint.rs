@@ -1,5 +1,5 @@
-//! `bash -n` and `shellcheck` for generated scripts. shellcheck is required when `CI` is set and
-//! skipped with a notice otherwise.
+//! `bash -n` and `shellcheck` for generated scripts. shellcheck is found (or, under `CI=true`,
+//! required) through `octoshare_test_support::tools`; elsewhere a missing one skips with a notice.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -17,28 +17,18 @@ pub fn assert_bash_syntax(name: &str, script: &str) {
 
 /// Fails the test when shellcheck reports anything (style level included) for `script`.
 pub fn assert_shellcheck_clean(name: &str, script: &str) {
-    let mut command = Command::new("shellcheck");
+    let Some(shellcheck) = octoshare_test_support::tools::require("shellcheck") else {
+        return;
+    };
+    let mut command = Command::new(&shellcheck);
     command.args([
         "--shell=bash",
         "--severity=style",
         "--external-sources",
         "-",
     ]);
-    let output = match run_with_stdin(&mut command, script) {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "shellcheck is not installed but CI is set: install it (apt-get install -y shellcheck) so {name} can be checked"
-                );
-            }
-            eprintln!(
-                "notice: shellcheck not installed; skipping the shellcheck of {name} (set CI to make this an error)"
-            );
-            return;
-        }
-        Err(error) => panic!("running shellcheck failed: {error}"),
-    };
+    let output = run_with_stdin(&mut command, script)
+        .unwrap_or_else(|error| panic!("running {} failed: {error}", shellcheck.display()));
     assert!(
         output.status.success(),
         "shellcheck reports problems in {name}:\n{}{}",

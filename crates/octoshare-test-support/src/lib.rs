@@ -1,0 +1,23 @@
+//! Helpers shared by the workspace's tests (dev-only, never published).
+//!
+//! - [`tools`]: the external programs the tests run (shellcheck, strace, objdump, the TypeScript
+//!   Octopus client, …), one table entry each, and [`tools::require`] that locates one or, under
+//!   `CI=true`, fails the test when it is missing. `cargo xtask ci` installs every tool of the
+//!   table before the tests run.
+//!
+//! The `tools` module depends on `std` only: `cargo xtask` links this crate to install the
+//! table, so anything heavy added here later belongs behind a feature xtask does not enable.
+
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(Path::parent)
+        .expect("octoshare-test-support lives two levels below the workspace root")
+        .to_path_buf()
+}
