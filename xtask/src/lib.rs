@@ -1,5 +1,6 @@
 //! Project automation behind `cargo xtask`: `codegen` writes the committed files under
-//! `step-templates/`, `dist` builds and packages the release binaries.
+//! `step-templates/`, `dist` builds and packages the release binaries, `ci` is the whole test
+//! command, `tools` installs the external tools the tests use.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ pub mod ci;
 pub mod codegen;
 pub mod dist;
 pub mod timestamp;
+pub mod tools;
 
 /// The workspace root (the parent of this package's directory).
 pub fn project_root() -> PathBuf {
