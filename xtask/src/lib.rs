@@ -1,11 +1,13 @@
 //! Project automation behind `cargo xtask`: `codegen` writes the committed files under
 //! `step-templates/`, `dist` builds and packages the release binaries, `ci` is the whole test
-//! command, `tools` installs the external tools the tests use.
+//! command, `tools` installs the external tools the tests use, `deps` checks that
+//! every declared dependency is used.
 
 use std::path::{Path, PathBuf};
 
 pub mod ci;
 pub mod codegen;
+pub mod deps;
 pub mod dist;
 pub mod timestamp;
 pub mod tools;

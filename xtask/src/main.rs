@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode};
-use xtask::{ci, dist, project_root, timestamp, tools};
+use xtask::{ci, deps, dist, project_root, timestamp, tools};
 
 mod bench;
 
@@ -24,10 +24,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// The whole test command: fmt, install missing test tools, clippy, doc, every test (CI=true)
+    /// The whole test command: fmt, unused dependencies, install missing test tools, clippy, doc, every test (CI=true)
     Ci,
     /// Install the external tools the tests use (apt as root, else pinned wheels in target/tools/venv; npm ci)
     Tools,
+    /// Fail on a declared dependency that its package never uses (or uses only in tests)
+    UnusedDeps,
     /// Build release binaries for glibc 2.31+ and package dist/octoshare.<version>.tar.gz
     Dist,
     /// Benchmark octoshare against the original runbook on the emulator (release build; --help for its flags)
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Dist => dist::dist(&project_root()).map(drop),
         Command::Ci => ci::ci(&project_root()),
         Command::Tools => tools::install(&project_root()).map(drop),
+        Command::UnusedDeps => deps::check(&project_root()),
         Command::Bench { args } => bench::bench(&project_root(), &args),
     };
     match result {
