@@ -3,6 +3,7 @@
 //! and dist's packaging and glibc check.
 
 mod codegen;
+mod deps;
 mod dist;
 mod octostache;
 mod script_lint;
