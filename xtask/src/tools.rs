@@ -259,13 +259,17 @@ fn run(what: &str, command: &mut Command) -> anyhow::Result<()> {
 
 fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let options = ["-o", "Acquire::Retries=3", "-o", "DPkg::Lock::Timeout=300"];
-    run(
+    // A failing update (one unreachable repository, say) is not fatal: the install below may
+    // still find the packages in the lists already there, and fails clearly if it cannot.
+    if let Err(error) = run(
         "apt-get update",
         Command::new("apt-get")
             .args(["update", "-qq"])
             .args(options)
             .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    ) {
+        eprintln!("warning: {error:#}; trying the install with the package lists already there");
+    }
     run(
         &format!("apt-get install {}", packages.join(" ")),
         Command::new("apt-get")
