@@ -110,7 +110,13 @@ pub fn find_problems(root: &Path) -> anyhow::Result<Vec<String>> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|dependency| dependency["name"].as_str().map(str::to_owned)),
+                .flat_map(|dependency| {
+                    // A renamed dependency (`webpki = { package = "rustls-webpki" }`) is keyed by
+                    // its rename in `[workspace.dependencies]`.
+                    [dependency["name"].as_str(), dependency["rename"].as_str()]
+                })
+                .flatten()
+                .map(str::to_owned),
         );
         let ignored: BTreeSet<&str> = package["metadata"]["cargo-machete"]["ignored"]
             .as_array()
