@@ -22,6 +22,7 @@
 
 mod client;
 mod credentials;
+pub mod domain;
 mod error;
 mod page;
 pub mod resources;
@@ -35,9 +36,9 @@ pub use error::{ApiError, CertificateProblem, TransportKind, TransportSource};
 pub use page::Page;
 pub use resources::{
     ActionTemplate, ActionTemplateId, ActionTemplatesHandler, Endpoint, HealthStatus,
-    MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker, PollingIdentity,
-    RootDocument, Space, SpaceId, SpacesHandler, Worker, WorkerId, WorkerPool, WorkerPoolId,
-    WorkerPoolSummary, WorkerPoolsHandler, WorkersHandler,
+    MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker, RootDocument, Space,
+    SpaceId, SpacesHandler, Worker, WorkerId, WorkerPool, WorkerPoolId, WorkerPoolSummary,
+    WorkerPoolsHandler, WorkersHandler,
 };
 pub use retry::RetryPolicy;
 pub use server_url::ServerUrl;

@@ -28,7 +28,7 @@
 //!
 //! # Which source workers are shared
 //!
-//! A worker's identity is its endpoint's Uri and thumbprint ([`octoshare_core::PollingIdentity`]:
+//! A worker's identity is its endpoint's Uri and thumbprint ([`octoshare_core::domain::EndpointIdentity`]:
 //! Uri case-insensitive with the trailing `/` normalised, thumbprint case-insensitive). Every
 //! Tentacle endpoint with both is shared: polling (`TentacleActive`, what the bootstrap
 //! registers) and listening (`TentaclePassive`, which Octopus also lets several spaces register).

@@ -5,33 +5,21 @@
 
 use crate::args::OnConflict;
 use crate::report::{Action, SourceWorkerResult};
+use octoshare_core::domain::{EndpointIdentity, WorkerKind};
 use octoshare_core::{
-    Endpoint, MachinePolicy, MachinePolicyId, NewWorker, PollingIdentity, SpaceId, Worker,
-    WorkerId, WorkerPool, WorkerPoolId,
+    Endpoint, MachinePolicy, MachinePolicyId, NewWorker, SpaceId, Worker, WorkerId, WorkerPool,
+    WorkerPoolId,
 };
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// Communication styles of Tentacle endpoints (the only endpoints that are shared).
-const TENTACLE_STYLES: [&str; 2] = ["TentacleActive", "TentaclePassive"];
-
-/// The identity of a shared worker: its endpoint's Uri and thumbprint, for any Tentacle endpoint
-/// (polling `TentacleActive` or listening `TentaclePassive`) that has both. Other endpoints
-/// (SSH, cloud targets, ...) have none and are not shared.
-pub(crate) fn identity_of(endpoint: &Endpoint) -> Option<PollingIdentity> {
-    let style = endpoint.communication_style()?;
-    if !TENTACLE_STYLES.contains(&style) {
+/// The identity of a worker that is shared: the domain's endpoint identity, for the kinds
+/// the domain shares ([`WorkerKind::is_shared`]). Other workers have none here.
+pub(crate) fn identity_of(endpoint: &Endpoint) -> Option<EndpointIdentity> {
+    if !WorkerKind::of(endpoint).is_shared() {
         return None;
     }
-    let uri = endpoint
-        .uri()
-        .map(str::trim)
-        .filter(|uri| !uri.is_empty())?;
-    let thumbprint = endpoint
-        .thumbprint()
-        .map(str::trim)
-        .filter(|thumbprint| !thumbprint.is_empty())?;
-    Some(PollingIdentity::new(uri, thumbprint))
+    EndpointIdentity::of(endpoint)
 }
 
 /// Whether two worker names are the same for Octopus (trimmed, case-insensitive).
@@ -43,7 +31,7 @@ pub(crate) fn same_name(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct SourceWorker {
     pub(crate) worker: Worker,
-    pub(crate) identity: PollingIdentity,
+    pub(crate) identity: EndpointIdentity,
 }
 
 /// The source pool, classified: the workers to share (sorted by name, one per identity) and
@@ -52,7 +40,7 @@ pub(crate) struct SourceWorker {
 pub(crate) struct SourcePool {
     pub(crate) shared: Vec<SourceWorker>,
     pub(crate) results: Vec<SourceWorkerResult>,
-    owners: HashMap<PollingIdentity, usize>,
+    owners: HashMap<EndpointIdentity, usize>,
 }
 
 impl SourcePool {
@@ -108,12 +96,12 @@ impl SourcePool {
     }
 
     /// The shared source worker with this identity.
-    pub(crate) fn owner_of(&self, identity: &PollingIdentity) -> Option<&SourceWorker> {
+    pub(crate) fn owner_of(&self, identity: &EndpointIdentity) -> Option<&SourceWorker> {
         self.owners.get(identity).map(|&index| &self.shared[index])
     }
 
     /// Whether an identity belongs to the source pool.
-    pub(crate) fn contains(&self, identity: &PollingIdentity) -> bool {
+    pub(crate) fn contains(&self, identity: &EndpointIdentity) -> bool {
         self.owners.contains_key(identity)
     }
 }
@@ -441,7 +429,7 @@ pub(crate) fn plan_prunes(
     for worker in workers {
         if !worker.worker_pool_ids.contains(pool_id)
             || claimed.contains(&worker.id)
-            || !worker.endpoint.is_polling()
+            || !WorkerKind::of(&worker.endpoint).is_polling_tentacle()
             || worker.health_status.counts_as_healthy()
         {
             continue;

@@ -30,6 +30,7 @@ use anyhow::Context as _;
 use octoshare_cli::{
     Emitter, Exit, ExitError, OutputValue, Shutdown, format_duration, parse_duration,
 };
+use octoshare_core::domain;
 use octoshare_core::{ApiError, Client, SpaceId, Worker, WorkerPool, WorkerPoolId};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -217,11 +218,9 @@ pub async fn wait_for_workers(
     let interval = config.poll_interval.max(Duration::from_millis(1));
     let required = config.count.max(1);
 
-    let space = client
-        .spaces()
-        .resolve(&config.space)
+    let space = domain::lookup_space(client, &config.space)
         .await
-        .with_context(|| format!("while looking up space '{}'", config.space))?;
+        .map_err(|error| lookup_error(error, &config.space))?;
     let space = SpaceRef {
         id: space.id,
         name: space.name,
@@ -426,6 +425,13 @@ async fn find_pool(client: &Client, space: &SpaceRef, wanted: &str) -> anyhow::R
             ))
             .into())
         }
+    }
+}
+
+fn lookup_error(error: domain::LookupError, wanted: &str) -> anyhow::Error {
+    match error {
+        domain::LookupError::Resolve(error) => ExitError::not_found(error.to_string()).into(),
+        other => anyhow::Error::new(other).context(format!("while looking up space '{wanted}'")),
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{SpaceId, names_match, typed_id};
+use super::{SpaceId, typed_id};
 use crate::client::{Client, api_path};
 use crate::error::ApiError;
 use crate::page::null_as_default;
@@ -60,20 +60,5 @@ impl<'a> MachinePoliciesHandler<'a> {
     ) -> impl Future<Output = Result<Option<MachinePolicy>, ApiError>> + Send + use<'a> {
         let all = self.all();
         async move { Ok(all.await?.into_iter().find(|policy| policy.is_default)) }
-    }
-
-    /// The policy with this name (case-insensitive, trimmed), if any.
-    pub fn find_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<MachinePolicy>, ApiError>> + Send + use<'a> {
-        let all = self.all();
-        let name = name.to_owned();
-        async move {
-            Ok(all
-                .await?
-                .into_iter()
-                .find(|policy| names_match(&policy.name, &name)))
-        }
     }
 }

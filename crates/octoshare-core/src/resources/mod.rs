@@ -12,15 +12,13 @@ pub use machine_policies::{MachinePoliciesHandler, MachinePolicy, MachinePolicyI
 pub use root::RootDocument;
 pub use spaces::{Space, SpaceId, SpacesHandler};
 pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler};
-pub use workers::{
-    Endpoint, HealthStatus, NewWorker, PollingIdentity, Worker, WorkerId, WorkersHandler,
-};
+pub use workers::{Endpoint, HealthStatus, NewWorker, Worker, WorkerId, WorkersHandler};
 
 /// Defines a typed resource id: a `String` newtype, serde-transparent.
 macro_rules! typed_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -73,8 +71,3 @@ macro_rules! typed_id {
     };
 }
 pub(crate) use typed_id;
-
-/// Case-insensitive, whitespace-trimmed name comparison (as PowerShell's `-eq`).
-pub(crate) fn names_match(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
-}

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{names_match, typed_id};
+use super::typed_id;
 use crate::client::{Client, api_path, first_page_path};
 use crate::error::ApiError;
 use crate::page::null_as_default;
@@ -69,70 +69,11 @@ impl<'a> SpacesHandler<'a> {
         let path = api_path(&["spaces", id.as_str()]);
         async move { client.get_json(&path).await }
     }
-
-    /// Finds a space by id (`Spaces-<n>`) or by name (case-insensitive, whitespace-trimmed).
-    ///
-    /// An id that does not exist falls back to a name search. A miss is
-    /// [`ApiError::NotFound`] naming the space and how many spaces were searched.
-    pub fn resolve(
-        &self,
-        name_or_id: &str,
-    ) -> impl Future<Output = Result<Space, ApiError>> + Send + use<'a> {
-        let handler = *self;
-        let wanted = name_or_id.trim().to_owned();
-        async move {
-            if let Some(id) = parse_space_id(&wanted) {
-                match handler.get(&id).await {
-                    Ok(space) => return Ok(space),
-                    Err(err) if err.is_not_found() => {}
-                    Err(err) => return Err(err),
-                }
-            }
-            let spaces = handler.all().await?;
-            let n_spaces = spaces.len();
-            spaces
-                .into_iter()
-                .find(|space| {
-                    names_match(&space.name, &wanted) || space.id.as_str().eq_ignore_ascii_case(&wanted)
-                })
-                .ok_or_else(|| ApiError::NotFound {
-                    what: format!("space '{wanted}'"),
-                    message: format!(
-                        "no space has this name or id among the {n_spaces} {} on {}: check the name (matched case-insensitively) or pass the space id (Spaces-N)",
-                        if n_spaces == 1 { "space" } else { "spaces" },
-                        handler.client.server()
-                    ),
-                })
-        }
-    }
-}
-
-/// `Spaces-<n>` (any case) as a canonical [`SpaceId`].
-fn parse_space_id(text: &str) -> Option<SpaceId> {
-    let prefix = text.get(..7)?;
-    let number = &text[7..];
-    (prefix.eq_ignore_ascii_case("spaces-")
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit()))
-    .then(|| SpaceId::new(format!("Spaces-{number}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn space_ids_are_recognised() {
-        assert_eq!(
-            parse_space_id("Spaces-12"),
-            Some(SpaceId::from("Spaces-12"))
-        );
-        assert_eq!(parse_space_id("spaces-3"), Some(SpaceId::from("Spaces-3")));
-        assert_eq!(parse_space_id("Spaces-"), None);
-        assert_eq!(parse_space_id("Spaces-1a"), None);
-        assert_eq!(parse_space_id("Default"), None);
-        assert_eq!(parse_space_id("Späces-1"), None);
-    }
 
     #[test]
     fn space_fixture_deserializes_and_keeps_unknown_fields() {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{SpaceId, Worker, names_match, typed_id};
+use super::{SpaceId, Worker, typed_id};
 use crate::client::{Client, api_path, first_page_path};
 use crate::error::ApiError;
 use crate::page::null_as_default;
@@ -77,21 +77,6 @@ impl<'a> WorkerPoolsHandler<'a> {
         let client = self.client;
         let path = api_path(&[self.space.as_str(), "workerpools", "all"]);
         async move { client.get_json(&path).await }
-    }
-
-    /// The pool with this name (case-insensitive, trimmed), if any.
-    pub fn find_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<WorkerPool>, ApiError>> + Send + use<'a> {
-        let all = self.all();
-        let name = name.to_owned();
-        async move {
-            Ok(all
-                .await?
-                .into_iter()
-                .find(|pool| names_match(&pool.name, &name)))
-        }
     }
 
     /// Every worker in the pool, all pages (`GET /api/{space}/workerpools/{id}/workers`).

@@ -1,9 +1,8 @@
-//! Workers: `Worker`, `WorkerId`, `Endpoint`, `PollingIdentity`, `HealthStatus`, `NewWorker`
-//! and `WorkersHandler` (`/api/{space}/workers`).
+//! Workers: `Worker`, `WorkerId`, `Endpoint`, `HealthStatus`, `NewWorker` and `WorkersHandler`
+//! (`/api/{space}/workers`). What kind of worker an endpoint is and what identifies it are the
+//! domain's rules (`crate::domain::WorkerKind`, `crate::domain::EndpointIdentity`).
 
-use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -108,24 +107,6 @@ impl Endpoint {
         self.string_field("Thumbprint")
     }
 
-    /// Whether this is a polling Tentacle (`TentacleActive`).
-    pub fn is_polling(&self) -> bool {
-        self.communication_style()
-            .is_some_and(|style| style.eq_ignore_ascii_case("TentacleActive"))
-    }
-
-    /// Uri and thumbprint of a polling Tentacle; `None` for other endpoints or missing values.
-    pub fn polling_identity(&self) -> Option<PollingIdentity> {
-        if !self.is_polling() {
-            return None;
-        }
-        let uri = self.uri().filter(|uri| !uri.trim().is_empty())?;
-        let thumbprint = self
-            .thumbprint()
-            .filter(|thumbprint| !thumbprint.trim().is_empty())?;
-        Some(PollingIdentity::new(uri, thumbprint))
-    }
-
     /// A minimal polling endpoint: `CommunicationStyle`, `Uri`, `Thumbprint`.
     pub fn polling(uri: &str, thumbprint: &str) -> Endpoint {
         let mut map = Map::new();
@@ -164,67 +145,6 @@ impl From<Map<String, Value>> for Endpoint {
     }
 }
 
-/// What makes two polling registrations the same Tentacle: its `poll://` Uri and certificate
-/// thumbprint.
-///
-/// Equality, ordering and hashing ignore ASCII case and surrounding whitespace, and treat a
-/// missing trailing `/` on the Uri as present.
-#[derive(Debug, Clone)]
-pub struct PollingIdentity {
-    /// The `poll://<subscription id>/` Uri as the server reported it.
-    pub uri: String,
-    /// The certificate thumbprint as the server reported it.
-    pub thumbprint: String,
-}
-
-impl PollingIdentity {
-    /// A polling identity from a Uri and a thumbprint.
-    pub fn new(uri: &str, thumbprint: &str) -> Self {
-        Self {
-            uri: uri.to_owned(),
-            thumbprint: thumbprint.to_owned(),
-        }
-    }
-
-    fn key(&self) -> (String, String) {
-        let uri = self.uri.trim().trim_end_matches('/').to_ascii_lowercase();
-        let thumbprint = self.thumbprint.trim().to_ascii_lowercase();
-        (uri, thumbprint)
-    }
-}
-
-impl PartialEq for PollingIdentity {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for PollingIdentity {}
-
-impl Hash for PollingIdentity {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
-    }
-}
-
-impl PartialOrd for PollingIdentity {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for PollingIdentity {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
-    }
-}
-
-impl fmt::Display for PollingIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (thumbprint {})", self.uri, self.thumbprint)
-    }
-}
-
 /// A worker as the server returns it. Unknown fields are kept in `extra`, so a PUT of a
 /// modified worker sends back everything the server sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,13 +179,6 @@ pub struct Worker {
     /// Every other field, kept for round trips.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-impl Worker {
-    /// The endpoint's polling identity, if this is a polling Tentacle.
-    pub fn polling_identity(&self) -> Option<PollingIdentity> {
-        self.endpoint.polling_identity()
-    }
 }
 
 /// The body of `POST /api/{space}/workers`: exactly these six fields.
@@ -354,42 +267,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polling_identity_ignores_case_and_trailing_slash() {
-        let a = PollingIdentity::new("poll://abcdefghijklmnopqrst/", "8A9F3B6D");
-        let b = PollingIdentity::new("POLL://ABCDEFGHIJKLMNOPQRST", "8a9f3b6d");
-        let c = PollingIdentity::new("poll://other/", "8A9F3B6D");
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        let set: std::collections::HashSet<_> = [a.clone(), b, c].into_iter().collect();
-        assert_eq!(set.len(), 2);
-        assert_eq!(
-            a.to_string(),
-            "poll://abcdefghijklmnopqrst/ (thumbprint 8A9F3B6D)"
-        );
-    }
-
-    #[test]
-    fn polling_endpoint_has_identity() {
+    fn polling_endpoint_serialises_its_three_fields() {
         let endpoint = Endpoint::polling("poll://abc/", "THUMB");
-        assert!(endpoint.is_polling());
-        assert_eq!(
-            endpoint.polling_identity(),
-            Some(PollingIdentity::new("poll://abc/", "THUMB"))
-        );
+        assert_eq!(endpoint.communication_style(), Some("TentacleActive"));
         assert_eq!(
             serde_json::to_string(&endpoint).unwrap(),
             r#"{"CommunicationStyle":"TentacleActive","Uri":"poll://abc/","Thumbprint":"THUMB"}"#
         );
-    }
-
-    #[test]
-    fn listening_endpoint_has_no_polling_identity() {
-        let endpoint: Endpoint = serde_json::from_str(
-            r#"{"CommunicationStyle":"TentaclePassive","Uri":"https://w:10933/","Thumbprint":"T"}"#,
-        )
-        .unwrap();
-        assert!(!endpoint.is_polling());
-        assert_eq!(endpoint.polling_identity(), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use octoshare_core::domain::{EndpointIdentity, WorkerKind};
 use octoshare_core::{ActionTemplate, Endpoint, Page, RootDocument, Space, Worker};
 use serde_json::Value;
 
@@ -120,8 +121,11 @@ fn listening_worker_fixture_keeps_its_fields_and_is_not_polling() {
         worker.endpoint.communication_style(),
         Some("TentaclePassive")
     );
-    assert!(!worker.endpoint.is_polling());
-    assert!(worker.polling_identity().is_none());
+    assert_eq!(
+        WorkerKind::of(&worker.endpoint),
+        WorkerKind::ListeningTentacle
+    );
+    assert!(EndpointIdentity::of(&worker.endpoint).is_some());
     assert!(!worker.worker_pool_ids.is_empty());
     assert!(worker.extra.contains_key("StatusSummary"));
 }
@@ -146,4 +150,21 @@ fn typed_worker_collection_deserializes_from_a_page() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].endpoint.communication_style(), Some("Ssh"));
     assert_eq!(page.next_link(), None);
+}
+
+#[test]
+fn recorded_ssh_worker_is_an_ssh_kind_with_host_port_fingerprint_identity() {
+    let text = std::fs::read_to_string(fixtures_dir().join("worker-ssh.json")).unwrap();
+    let worker: Worker = serde_json::from_str(&text).unwrap();
+    let kind = WorkerKind::of(&worker.endpoint);
+    assert_eq!(kind, WorkerKind::Ssh);
+    assert!(!kind.is_shared());
+    let identity = EndpointIdentity::of(&worker.endpoint).expect("host, port and fingerprint");
+    let fields = worker.endpoint.as_map();
+    assert!(
+        identity
+            .to_string()
+            .contains(fields["Host"].as_str().unwrap()),
+        "{identity}"
+    );
 }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use octopus_emulator::{Scenario, SpaceSeed, WorkerSeed};
+use octoshare_core::domain::{self, SpaceRef};
 use octoshare_core::{ApiError, Credentials, SpaceId, Worker};
 use serde_json::{Value, json};
 
@@ -30,11 +31,13 @@ async fn pool_workers_are_read_across_three_pages() {
     let client = client(&emulator);
     let space = SpaceId::from(emulator.space_id("Default").unwrap());
     let pools = client.worker_pools(&space);
-    let pool = pools
-        .find_by_name("shared pool ")
-        .await
-        .unwrap()
-        .expect("pool exists");
+    let pool = domain::lookup_pool(
+        &client,
+        &SpaceRef::new(space.clone(), "Default"),
+        "shared pool ",
+    )
+    .await
+    .expect("pool exists");
 
     let workers = pools.workers(&pool.id).await.unwrap();
 

@@ -1,8 +1,11 @@
-//! Resource handlers against the emulator: spaces (resolve by id or name), worker pools,
+//! Resource handlers against the emulator: spaces (looked up by id or name), worker pools,
 //! machine policies, workers (create, read, update, delete with the endpoint kept exactly)
 //! and step templates.
 
 use octopus_emulator::{Scenario, SpaceSeed, WorkerSeed};
+use octoshare_core::domain::{
+    self, EndpointIdentity, LookupError, NameMatch, ResolveError, SpaceRef, WorkerKind,
+};
 use octoshare_core::{ActionTemplateId, ApiError, Endpoint, HealthStatus, NewWorker, SpaceId};
 use serde_json::{Value, json};
 
@@ -31,43 +34,23 @@ fn three_spaces() -> Scenario {
 }
 
 #[tokio::test]
-async fn spaces_resolve_by_id_or_by_name() {
+async fn spaces_are_looked_up_by_id_or_by_name() {
     let emulator = emulator(three_spaces());
     let client = client(&emulator);
     let payments = emulator.space_id("Payments").unwrap();
 
-    assert_eq!(
-        client.spaces().resolve(&payments).await.unwrap().name,
-        "Payments"
-    );
-    assert_eq!(
-        client
-            .spaces()
-            .resolve(&payments.to_lowercase())
-            .await
-            .unwrap()
-            .name,
-        "Payments"
-    );
-    assert_eq!(
-        client
-            .spaces()
-            .resolve("  payments ")
-            .await
-            .unwrap()
-            .id
-            .as_str(),
-        payments
-    );
-    assert_eq!(
-        client
-            .spaces()
-            .resolve("spaces-77 LOOKALIKE")
-            .await
-            .unwrap()
-            .name,
-        "Spaces-77 lookalike"
-    );
+    let by_id = domain::lookup_space(&client, &payments).await.unwrap();
+    assert_eq!(by_id.name, "Payments");
+    let lower_id = domain::lookup_space(&client, &payments.to_lowercase())
+        .await
+        .unwrap();
+    assert_eq!(lower_id.name, "Payments");
+    let by_name = domain::lookup_space(&client, "  payments ").await.unwrap();
+    assert_eq!(by_name.id.as_str(), payments);
+    let lookalike = domain::lookup_space(&client, "spaces-77 LOOKALIKE")
+        .await
+        .unwrap();
+    assert_eq!(lookalike.name, "Spaces-77 lookalike");
     let space = client
         .spaces()
         .get(&SpaceId::from(payments.as_str()))
@@ -78,23 +61,25 @@ async fn spaces_resolve_by_id_or_by_name() {
 }
 
 #[tokio::test]
-async fn unknown_space_is_not_found_naming_it_and_the_search() {
+async fn an_unknown_space_does_not_resolve_naming_it_and_the_search() {
     let emulator = emulator(three_spaces());
     let client = client(&emulator);
 
-    let by_name = client.spaces().resolve("Nope").await.unwrap_err();
-    let by_id = client.spaces().resolve("Spaces-999").await.unwrap_err();
+    let by_name = domain::lookup_space(&client, "Nope").await.unwrap_err();
+    let by_id = domain::lookup_space(&client, "Spaces-999")
+        .await
+        .unwrap_err();
 
-    assert!(by_name.is_not_found());
+    assert!(by_name.api_error().is_none());
     assert_eq!(
         by_name.to_string(),
-        format!(
-            "space 'Nope' not found: no space has this name or id among the 3 spaces on {}: check the name (matched case-insensitively) or pass the space id (Spaces-N)",
-            emulator.url()
-        )
+        "no space has the name or Id 'Nope' (3 spaces searched)"
     );
     assert!(
-        matches!(by_id, ApiError::NotFound { ref what, .. } if what == "space 'Spaces-999'"),
+        matches!(
+            by_id,
+            LookupError::Resolve(ResolveError::SpaceNotFound { ref wanted, searched: 3 }) if wanted == "Spaces-999"
+        ),
         "{by_id:?}"
     );
 }
@@ -106,29 +91,20 @@ async fn worker_pools_and_machine_policies_are_found_by_name() {
     let payments = SpaceId::from(emulator.space_id("Payments").unwrap());
 
     let pools = client.worker_pools(&payments).all().await.unwrap();
-    let pool = client
-        .worker_pools(&payments)
-        .find_by_name("SHARED POOL")
-        .await
-        .unwrap()
-        .unwrap();
-    let missing = client
-        .worker_pools(&payments)
-        .find_by_name("Other")
-        .await
-        .unwrap();
+    let NameMatch::Found(pool) = domain::find_by_name(&pools, "SHARED POOL") else {
+        panic!("Shared Pool not found");
+    };
+    let missing = domain::find_by_name(&pools, "Other");
     let default_policy = client
         .machine_policies(&payments)
         .default_policy()
         .await
         .unwrap()
         .unwrap();
-    let polling_policy = client
-        .machine_policies(&payments)
-        .find_by_name("polling policy")
-        .await
-        .unwrap()
-        .unwrap();
+    let policies = client.machine_policies(&payments).all().await.unwrap();
+    let NameMatch::Found(polling_policy) = domain::find_by_name(&policies, "polling policy") else {
+        panic!("Polling Policy not found");
+    };
 
     assert_eq!(pools.len(), 2, "default pool + Shared Pool");
     assert!(pools.iter().any(|pool| pool.is_default));
@@ -152,7 +128,7 @@ async fn worker_pools_and_machine_policies_are_found_by_name() {
     assert_eq!(pool.name, "Shared Pool");
     assert_eq!(pool.space_id.as_ref(), Some(&payments));
     assert_eq!(pool.worker_pool_type.as_deref(), Some("StaticWorkerPool"));
-    assert!(missing.is_none());
+    assert_eq!(missing, NameMatch::Missing);
     assert_eq!(default_policy.name, "Default Machine Policy");
     assert!(default_policy.is_default);
     assert!(!polling_policy.is_default);
@@ -166,14 +142,19 @@ async fn worker_is_shared_into_another_space_with_its_endpoint_unchanged() {
     let payments = SpaceId::from(emulator.space_id("Payments").unwrap());
     let source = client.workers(&default).all().await.unwrap().remove(0);
     assert_eq!(source.health_status, HealthStatus::HasWarnings);
-    let identity = source.polling_identity().expect("a polling worker");
-    assert_eq!(identity.thumbprint, THUMBPRINT);
-    let pool = client
-        .worker_pools(&payments)
-        .find_by_name("Shared Pool")
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(
+        WorkerKind::of(&source.endpoint),
+        WorkerKind::PollingTentacle
+    );
+    let identity = EndpointIdentity::of(&source.endpoint).expect("a polling worker");
+    assert!(identity.to_string().contains(THUMBPRINT), "{identity}");
+    let pool = domain::lookup_pool(
+        &client,
+        &SpaceRef::new(payments.clone(), "Payments"),
+        "Shared Pool",
+    )
+    .await
+    .unwrap();
     let policy = client
         .machine_policies(&payments)
         .default_policy()
@@ -196,7 +177,7 @@ async fn worker_is_shared_into_another_space_with_its_endpoint_unchanged() {
 
     assert_eq!(created.space_id.as_ref(), Some(&payments));
     assert_eq!(created.worker_pool_ids, vec![pool.id.clone()]);
-    assert_eq!(created.polling_identity(), Some(identity));
+    assert_eq!(EndpointIdentity::of(&created.endpoint), Some(identity));
     assert_eq!(
         created.endpoint, source.endpoint,
         "endpoint copied field for field"
@@ -269,12 +250,13 @@ async fn polling_endpoint_built_by_the_client_is_accepted() {
     let emulator = emulator(three_spaces());
     let client = client(&emulator);
     let payments = SpaceId::from(emulator.space_id("Payments").unwrap());
-    let pool = client
-        .worker_pools(&payments)
-        .find_by_name("Shared Pool")
-        .await
-        .unwrap()
-        .unwrap();
+    let pool = domain::lookup_pool(
+        &client,
+        &SpaceRef::new(payments.clone(), "Payments"),
+        "Shared Pool",
+    )
+    .await
+    .unwrap();
     let policy = client
         .machine_policies(&payments)
         .default_policy()
@@ -297,7 +279,10 @@ async fn polling_endpoint_built_by_the_client_is_accepted() {
 
     assert!(created.is_disabled);
     assert_eq!(created.health_status, HealthStatus::Unknown);
-    assert!(created.endpoint.is_polling());
+    assert_eq!(
+        WorkerKind::of(&created.endpoint),
+        WorkerKind::PollingTentacle
+    );
     assert_eq!(created.endpoint.uri(), Some("poll://zzzzzzzzzzzzzzzzzzzz/"));
 }
 
@@ -362,7 +347,7 @@ async fn handler_futures_outlive_their_handler_and_are_send() {
     for future in futures {
         n_pools += future.await.unwrap().len();
     }
-    let resolve = assert_send(client.spaces().resolve("payments"));
+    let resolve = assert_send(domain::lookup_space(&client, "payments"));
     let policies = assert_send(client.machine_policies(&spaces[0].id).default_policy());
 
     assert_eq!(n_pools, 2 + 2 + 1, "default pools plus two shared pools");
