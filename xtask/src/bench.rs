@@ -8,14 +8,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// The packages whose release binaries the bench runs.
-const PACKAGES: &[&str] = &[
-    "octoshare-bench",
-    "octoshare",
-    "octoshare-discover",
-    "octoshare-wait",
-    "octoshare-share",
-];
+/// The packages whose release binaries the bench runs (`octoshare-cli` holds the step binaries).
+const PACKAGES: &[&str] = &["octoshare-bench", "octoshare", "octoshare-cli"];
 
 /// Builds, then runs the bench with `args`.
 pub fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {

@@ -2,6 +2,8 @@
 
 use crate::shutdown::Signal;
 use octoshare_core::ApiError;
+use octoshare_core::domain::{LookupError, ResolveError};
+use octoshare_discover::DiscoverError;
 use std::fmt;
 
 /// Exit codes of every octoshare binary (docs/reference.md, "Exit codes").
@@ -61,10 +63,9 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
-/// An error that carries the exit code it must end the process with.
-///
-/// Step libraries return it (inside `anyhow::Error`) for failures with a documented exit code,
-/// e.g. "no space has the worker pool" (3) or "timed out waiting" (4).
+/// A failure as the command-line layer reports it: the one line for the user (the facts from
+/// the library plus the advice only the command line can give, such as which flag to check)
+/// and the exit code it ends the process with.
 #[derive(Debug)]
 pub struct ExitError {
     /// The exit code.
@@ -101,8 +102,36 @@ impl fmt::Display for ExitError {
 
 impl std::error::Error for ExitError {}
 
-/// Maps an error chain to the documented exit code: the first `ExitError` or `ApiError` found in
-/// the chain decides; anything else is an internal error (1).
+impl From<anyhow::Error> for ExitError {
+    /// The orchestrator's non-step commands: mapped by [`exit_for_error`].
+    fn from(error: anyhow::Error) -> ExitError {
+        ExitError::new(
+            exit_for_error(&error),
+            crate::hints::with_hint(&one_line(&error), &error),
+        )
+    }
+}
+
+impl From<ApiError> for ExitError {
+    fn from(error: ApiError) -> ExitError {
+        ExitError::new(exit_for_api_error(&error), api_error_line(&error, &error))
+    }
+}
+
+/// `error` as one line (see [`error_line`]) with the command line's advice for the API error
+/// behind it appended (`line; advice`), when there is any.
+pub fn api_error_line(error: &(dyn std::error::Error + 'static), api: &ApiError) -> String {
+    let line = error_line(error);
+    match crate::hints::hint_for_api_error(api) {
+        Some(advice) => format!("{line}; {advice}"),
+        None => line,
+    }
+}
+
+/// Maps an `anyhow` error chain to the documented exit code, for the orchestrator's commands
+/// that are not steps (`demo`, `install`, `emulator`): the first `ExitError` or `ApiError` in
+/// the chain decides; anything else is an internal error (1). The steps' errors are typed and
+/// mapped by the total `exit_for_*` functions instead.
 pub fn exit_for_error(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if let Some(exit_error) = cause.downcast_ref::<ExitError>() {
@@ -115,7 +144,9 @@ pub fn exit_for_error(error: &anyhow::Error) -> Exit {
     Exit::Internal
 }
 
-/// Maps an API error to the documented exit code.
+/// Maps an API error to the documented exit code. `ApiError` is `#[non_exhaustive]` (core may
+/// add variants), so this goes by its classification methods, with every new kind of failure
+/// an internal error (1) until it is classified.
 ///
 /// [`ApiError::Interrupted`] gives `Exit::Interrupted(Signal::Interrupt)`: the error does not
 /// know the signal; [`crate::run_local`] replaces it with the one the [`crate::Shutdown`]
@@ -142,9 +173,62 @@ pub fn exit_for_api_error(error: &ApiError) -> Exit {
     }
 }
 
+/// A name or Id that does not resolve: always "not found" (3), ambiguity included.
+pub fn exit_for_resolve_error(error: &ResolveError) -> Exit {
+    match error {
+        ResolveError::SpaceNotFound { .. }
+        | ResolveError::AmbiguousSpace { .. }
+        | ResolveError::PoolNotFound { .. }
+        | ResolveError::AmbiguousPool { .. } => Exit::NotFound,
+    }
+}
+
+/// A failed lookup: a name that does not resolve (3), or the read's own code.
+pub fn exit_for_lookup_error(error: &LookupError) -> Exit {
+    match error {
+        LookupError::Resolve(error) => exit_for_resolve_error(error),
+        LookupError::ReadSpace { error, .. }
+        | LookupError::ListSpaces(error)
+        | LookupError::ListPools { error, .. } => exit_for_api_error(error),
+    }
+}
+
+/// A failed discovery.
+pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
+    match error {
+        DiscoverError::ListSpaces(error) | DiscoverError::ListPools { error, .. } => {
+            exit_for_api_error(error)
+        }
+        DiscoverError::AmbiguousPool(error) | DiscoverError::InitialSpace(error) => {
+            exit_for_resolve_error(error)
+        }
+        DiscoverError::NoQualifyingSpace { .. }
+        | DiscoverError::InitialSpaceExcluded { .. }
+        | DiscoverError::InitialSpaceLacksPool { .. } => Exit::NotFound,
+    }
+}
+
 /// Renders an error chain as the single line printed to the user (`{:#}`, newlines folded).
 pub fn one_line(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}");
+    fold_lines(&format!("{error:#}"))
+}
+
+/// Renders a typed error and its sources as one line: each cause after a `: `, newlines folded.
+pub fn error_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    fold_lines(&text)
+}
+
+fn fold_lines(text: &str) -> String {
     text.split(['\n', '\r'])
         .map(str::trim)
         .filter(|part| !part.is_empty())

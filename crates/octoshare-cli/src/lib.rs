@@ -1,6 +1,11 @@
 //! The command-line layer shared by every octoshare binary: common flags, the stdout emitter,
 //! logging, graceful interruption and the documented exit codes.
 //!
+//! The step libraries never print and never name a flag: this crate owns the clap argument
+//! groups ([`flags`]), the renderers of the steps' events and results ([`render`]), the mapping
+//! from the steps' typed errors to the documented exit codes ([`exit`]), and the three step
+//! binaries (`octoshare-discover`, `octoshare-wait`, `octoshare-share`, under `src/bin/`).
+//!
 //! A binary's `main` parses its clap `Args` (with [`CommonArgs`] flattened) and hands a closure
 //! to [`run_step`], which builds the runtime, logging, emitter and client, runs the closure and
 //! turns its result or error into the exit code.
@@ -8,14 +13,16 @@
 pub mod args;
 pub mod duration;
 pub mod exit;
+pub mod flags;
 pub mod hints;
 pub mod logging;
 pub mod output;
+pub mod render;
 pub mod shutdown;
 
 pub use args::CommonArgs;
 pub use duration::{format_duration, parse_duration};
-pub use exit::{Exit, ExitError, exit_for_error, one_line};
+pub use exit::{Exit, ExitError, error_line, exit_for_error, one_line};
 pub use output::{Emitter, OutputMode, OutputValue, inert};
 pub use shutdown::{Shutdown, Signal};
 
@@ -27,7 +34,7 @@ use std::process::ExitCode;
 /// shutdown flag.
 pub fn run_step<F>(common: &CommonArgs, default_mode: OutputMode, step: F) -> ExitCode
 where
-    F: AsyncFnOnce(&mut Emitter, Client, Shutdown) -> anyhow::Result<Exit>,
+    F: AsyncFnOnce(&mut Emitter, Client, Shutdown) -> Result<Exit, ExitError>,
 {
     run_local(
         common,
@@ -46,7 +53,7 @@ where
 /// interruption exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
 pub fn run_local<F>(common: &CommonArgs, default_mode: OutputMode, work: F) -> ExitCode
 where
-    F: AsyncFnOnce(&mut Emitter, Shutdown) -> anyhow::Result<Exit>,
+    F: AsyncFnOnce(&mut Emitter, Shutdown) -> Result<Exit, ExitError>,
 {
     let mode = common.output_mode(default_mode);
     logging::init(mode, common.verbose, common.quiet);
@@ -74,8 +81,8 @@ where
     let exit = match result {
         Ok(exit) => exit.attributed_to(shutdown.signal()),
         Err(error) => {
-            let exit = exit_for_error(&error).attributed_to(shutdown.signal());
-            emitter.failure(&hints::with_hint(&one_line(&error), &error), exit.code());
+            let exit = error.exit.attributed_to(shutdown.signal());
+            emitter.failure(&error.message, exit.code());
             exit
         }
     };

@@ -1,8 +1,7 @@
-//! `--include-space` / `--exclude-space`: case-insensitive globs matched against a space's name
-//! or Id, applied before any worker pool is read so a filtered-out space costs no request.
+//! Space filters: case-insensitive globs matched against a space's name or Id, applied before
+//! any worker pool is read so a filtered-out space costs no request.
 
 use glob::{MatchOptions, Pattern};
-use octoshare_cli::ExitError;
 
 const MATCH_OPTIONS: MatchOptions = MatchOptions {
     case_sensitive: false,
@@ -11,18 +10,57 @@ const MATCH_OPTIONS: MatchOptions = MatchOptions {
 };
 
 /// The compiled include and exclude globs of a discovery.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpaceFilter {
     include: Vec<Pattern>,
     exclude: Vec<Pattern>,
 }
 
+/// Which list of globs a pattern came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterSide {
+    /// The spaces to search.
+    Include,
+    /// The spaces to skip.
+    Exclude,
+}
+
+/// A glob that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// The glob is blank.
+    #[error("empty pattern")]
+    Empty {
+        /// Which list it is in.
+        side: FilterSide,
+    },
+    /// The glob does not parse.
+    #[error("invalid pattern '{pattern}': {reason}")]
+    Invalid {
+        /// Which list it is in.
+        side: FilterSide,
+        /// The glob as given (trimmed).
+        pattern: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+}
+
+impl PatternError {
+    /// Which list the pattern is in.
+    pub fn side(&self) -> FilterSide {
+        match self {
+            PatternError::Empty { side } | PatternError::Invalid { side, .. } => *side,
+        }
+    }
+}
+
 impl SpaceFilter {
-    /// Compiles the globs; an invalid one is a usage error naming the flag and the pattern.
-    pub fn new(include: &[String], exclude: &[String]) -> Result<SpaceFilter, ExitError> {
+    /// Compiles the globs (surrounding whitespace ignored).
+    pub fn new(include: &[String], exclude: &[String]) -> Result<SpaceFilter, PatternError> {
         Ok(SpaceFilter {
-            include: compile("--include-space", include)?,
-            exclude: compile("--exclude-space", exclude)?,
+            include: compile(FilterSide::Include, include)?,
+            exclude: compile(FilterSide::Exclude, exclude)?,
         })
     }
 
@@ -42,21 +80,18 @@ impl SpaceFilter {
     }
 }
 
-fn compile(flag: &str, globs: &[String]) -> Result<Vec<Pattern>, ExitError> {
+fn compile(side: FilterSide, globs: &[String]) -> Result<Vec<Pattern>, PatternError> {
     globs
         .iter()
         .map(|glob| {
             let glob = glob.trim();
             if glob.is_empty() {
-                return Err(ExitError::usage(format!(
-                    "empty {flag} pattern: give a space name, an Id or a glob such as 'Team *'"
-                )));
+                return Err(PatternError::Empty { side });
             }
-            Pattern::new(glob).map_err(|error| {
-                ExitError::usage(format!(
-                    "invalid {flag} pattern '{glob}': {}: use * ? and [...] only",
-                    error.msg
-                ))
+            Pattern::new(glob).map_err(|error| PatternError::Invalid {
+                side,
+                pattern: glob.to_owned(),
+                reason: error.msg.to_owned(),
             })
         })
         .collect()
@@ -97,15 +132,19 @@ mod tests {
     }
 
     #[test]
-    fn invalid_and_empty_globs_are_usage_errors() {
+    fn invalid_and_empty_globs_say_which_list_they_are_in() {
         let error = SpaceFilter::new(&["[abc".to_owned()], &[]).unwrap_err();
-        assert_eq!(error.exit, octoshare_cli::Exit::Usage);
+        assert_eq!(error.side(), FilterSide::Include);
         assert!(
-            error
-                .message
-                .starts_with("invalid --include-space pattern '[abc'")
+            error.to_string().starts_with("invalid pattern '[abc'"),
+            "{error}"
         );
         let error = SpaceFilter::new(&[], &[" ".to_owned()]).unwrap_err();
-        assert!(error.message.starts_with("empty --exclude-space pattern"));
+        assert_eq!(
+            error,
+            PatternError::Empty {
+                side: FilterSide::Exclude
+            }
+        );
     }
 }

@@ -114,7 +114,7 @@ impl Style {
 /// `octoshare demo` as a process.
 pub fn command(_args: DemoArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
-        demo(emitter, &shutdown).await
+        Ok(demo(emitter, &shutdown).await?)
     })
 }
 
@@ -452,20 +452,20 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
     emitter.info(&style.heading("What happened", ""));
     if let Some(found) = &first.outcome.discovered {
         let others: Vec<String> = found
-            .remaining_spaces
+            .remaining
             .iter()
-            .map(|space| space.name.clone())
+            .map(|target| target.space.name.clone())
             .collect();
         let mut text = format!(
             "{} of {} spaces have '{}'. The first, {}, is the initial space, where new VMs \
              register; the others get the same workers: {}.",
             found.qualifying_space_count(),
             found.spaces_listed,
-            found.worker_pool_name,
-            found.initial_space.name,
+            found.worker_pool_name(),
+            found.initial.space.name,
             and_list(&others)
         );
-        for stopped in &found.stopped_task_queue_spaces {
+        for stopped in &found.stopped_task_queues {
             text.push_str(&format!(
                 " ({}'s task queue is stopped: shared anyway, with a warning.)",
                 stopped.name

@@ -139,7 +139,7 @@ pub fn command(args: InstallArgs, common: &CommonArgs) -> ExitCode {
             builder = builder.read_only();
         }
         let client = builder.build()?;
-        install(&client, &args, emitter, &shutdown).await
+        Ok(install(&client, &args, emitter, &shutdown).await?)
     })
 }
 

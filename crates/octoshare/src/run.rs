@@ -72,11 +72,13 @@
 //! A wait that timed out leaves `"wait": {"status": "failed", "error": ...}` (its outputs set),
 //! `"share": {"status": "notRun"}`, no share keys, and `"ExitCode": 4`.
 
+use octoshare_cli::flags::{ConcurrencyArgs, DiscoverArgs, SpaceSearchArgs, WorkerPoolArgs};
+use octoshare_cli::render::{self, discover::DiscoverRenderer};
 use octoshare_cli::{
     CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, one_line, run_local,
 };
 use octoshare_core::{Client, RequestCounts};
-use octoshare_discover::{DiscoverArgs, DiscoverConfig, DiscoverOutcome};
+use octoshare_discover::{DiscoverConfig, DiscoverOutcome};
 use octoshare_share::{KnownSpace, KnownSpaces, OnConflict, ShareConfig, ShareReport};
 use octoshare_wait::{WaitConfig, WaitOutcome, WaitPollArgs};
 use serde_json::{Map, Value, json};
@@ -155,11 +157,17 @@ impl RunArgs {
     /// Validates every flag once, before any request (usage errors, exit code 2).
     pub fn into_config(self) -> anyhow::Result<RunConfig> {
         let discover = DiscoverArgs {
-            worker_pool: self.worker_pool,
-            initial_space: self.initial_space,
-            include_spaces: self.include_spaces,
-            exclude_spaces: self.exclude_spaces,
-            concurrency: self.concurrency,
+            pool: WorkerPoolArgs {
+                worker_pool: self.worker_pool,
+            },
+            search: SpaceSearchArgs {
+                initial_space: self.initial_space,
+                include_spaces: self.include_spaces,
+                exclude_spaces: self.exclude_spaces,
+            },
+            concurrency: ConcurrencyArgs {
+                concurrency: self.concurrency,
+            },
         }
         .into_config()?;
         let wait = match self.count {
@@ -228,8 +236,8 @@ impl WaitPlan {
     /// The wait configuration for what discover found: its initial space and pool.
     pub fn wait_config(&self, discovered: &DiscoverOutcome) -> WaitConfig {
         WaitConfig {
-            space: discovered.initial_space.id.to_string(),
-            worker_pool: discovered.worker_pool_name.clone(),
+            space: discovered.initial.space.id.to_string(),
+            worker_pool: discovered.worker_pool_name().to_owned(),
             count: self.count,
             timeout: self.timeout,
             poll_interval: self.poll_interval,
@@ -260,9 +268,13 @@ impl SharePlan {
     /// remaining ones.
     pub fn share_config(&self, discovered: &DiscoverOutcome) -> ShareConfig {
         ShareConfig {
-            from_space: discovered.initial_space.id.to_string(),
-            to_spaces: discovered.remaining_space_ids(),
-            worker_pool: discovered.worker_pool_name.clone(),
+            from_space: discovered.initial.space.id.to_string(),
+            to_spaces: discovered
+                .remaining
+                .iter()
+                .map(|target| target.space.id.to_string())
+                .collect(),
+            worker_pool: discovered.worker_pool_name().to_owned(),
             machine_policy: self.machine_policy.clone(),
             concurrency: self.concurrency,
             dry_run: self.dry_run,
@@ -443,19 +455,27 @@ async fn execute_phases(
         &format!("looking for worker pool '{pool}'"),
     );
     let phase_started = Instant::now();
-    let discovered = octoshare_discover::discover(client, &config.discover, emitter).await;
-    emitter.end_phase();
+    let discovered = octoshare_discover::discover(
+        client,
+        &config.discover,
+        &mut DiscoverRenderer::new(emitter),
+    )
+    .await;
     let discovered = match discovered {
         Ok(discovered) => {
+            render::discover::finished(emitter, &discovered);
+            emitter.end_phase();
             outcome.discover = done(phase_started);
             discovered
         }
         Err(error) => {
+            emitter.end_phase();
+            let error = anyhow::Error::new(ExitError::from(error));
             outcome.discover = failed(phase_started, &error);
             return Err(error);
         }
     };
-    octoshare_discover::emit_outputs(&discovered, emitter);
+    render::discover::set_outputs(emitter, &discovered);
     outcome.discovered = Some(discovered.clone());
 
     // 2. wait
@@ -472,8 +492,8 @@ async fn execute_phases(
             let wait_config = plan.wait_config(&discovered);
             emitter.info(&format!(
                 "[2/3] wait: until pool '{}' of {} holds {} {}",
-                discovered.worker_pool_name,
-                discovered.initial_space,
+                discovered.worker_pool_name(),
+                discovered.initial.space,
                 plan.count,
                 if plan.count == 1 { "worker" } else { "workers" }
             ));
@@ -514,8 +534,8 @@ async fn execute_phases(
         } else {
             "register"
         },
-        discovered.initial_space,
-        discovered.worker_pool_name,
+        discovered.initial.space,
+        discovered.worker_pool_name(),
         match targets {
             0 => "no other space (nothing to do)".to_owned(),
             1 => "the 1 other space".to_owned(),
@@ -557,16 +577,14 @@ async fn execute_phases(
 
 /// The qualifying spaces and their pools as discover read them.
 fn known_spaces(discovered: &DiscoverOutcome) -> KnownSpaces {
-    let spaces = std::iter::once(&discovered.initial_space)
-        .chain(&discovered.remaining_spaces)
-        .filter_map(|space| {
-            let pool = discovered.pools.get(&space.id)?;
-            Some(KnownSpace {
-                id: space.id.clone(),
-                name: space.name.clone(),
-                pool_id: pool.id.clone(),
-                pool_name: pool.name.clone(),
-            })
+    let spaces = discovered
+        .qualifying()
+        .into_iter()
+        .map(|target| KnownSpace {
+            id: target.space.id.clone(),
+            name: target.space.name.clone(),
+            pool_id: target.pool.id.clone(),
+            pool_name: target.pool.name.clone(),
         })
         .collect();
     KnownSpaces { spaces }
@@ -603,8 +621,8 @@ fn print_summary(outcome: &RunOutcome, emitter: &mut Emitter) {
             "{} of {} searched spaces have pool '{}'; initial space {}",
             found.qualifying_space_count(),
             found.spaces_searched,
-            found.worker_pool_name,
-            found.initial_space
+            found.worker_pool_name(),
+            found.initial.space
         ),
         (status, _) => describe_status(status),
     };

@@ -171,13 +171,15 @@ async fn run_once(
     let (from, targets) = match mode {
         Mode::Share => (SOURCE.to_owned(), fleet.target_ids(emulator)),
         Mode::DiscoverThenShare => {
-            let outcome = discover(client, &DiscoverConfig::new(POOL), &mut emitter)
+            let outcome = discover(client, &DiscoverConfig::new(POOL), &mut ())
                 .await
-                .map_err(|error| format!("discover failed: {error:#}"))?;
-            (
-                outcome.initial_space.id.to_string(),
-                outcome.remaining_space_ids().join(","),
-            )
+                .map_err(|error| format!("discover failed: {error}"))?;
+            let remaining: Vec<String> = outcome
+                .remaining
+                .iter()
+                .map(|target| target.space.id.to_string())
+                .collect();
+            (outcome.initial.space.id.to_string(), remaining.join(","))
         }
     };
     let targets: Vec<&str> = targets.split(',').collect();

@@ -62,7 +62,7 @@ fn run_json_holds_the_outputs_of_every_phase() {
     }
     assert_eq!(phases["wait"]["outcome"]["satisfied"], true);
     assert_eq!(
-        phases["discover"]["outcome"]["initial_space"]["name"],
+        phases["discover"]["outcome"]["Initial"]["Space"]["Name"],
         "Alpha"
     );
     assert_eq!(document["DryRun"], false);

@@ -105,7 +105,7 @@ fn ensure_built(name: &str) -> PathBuf {
         command
             .current_dir(&root)
             .env("CARGO_TARGET_DIR", target_dir)
-            .args(["build", "--bins", "-p", name]);
+            .args(["build", "-p", package_of(name), "--bin", name]);
         if dir.file_name().is_some_and(|profile| profile == "release") {
             command.arg("--release");
         }
@@ -117,6 +117,14 @@ fn ensure_built(name: &str) -> PathBuf {
     }
     built.insert(name.to_owned(), true);
     path
+}
+
+/// The package a binary is built from: the step binaries live in `octoshare-cli`.
+fn package_of(binary: &str) -> &str {
+    match binary {
+        DISCOVER | WAIT | SHARE => "octoshare-cli",
+        other => other,
+    }
 }
 
 /// The path of a built workspace binary, building it first if needed.

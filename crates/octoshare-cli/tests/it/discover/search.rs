@@ -1,6 +1,6 @@
 //! Which spaces qualify, in which order, and what the search costs in requests.
 
-use crate::support::{TF_POOL, discover, four_spaces, id, numbered_spaces, pool_reads, start};
+use super::support::{TF_POOL, discover, four_spaces, id, numbered_spaces, pool_reads, start};
 use octopus_emulator::{Fault, Scenario, SpaceSeed};
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Every failure: its documented exit code and one clear line on stderr.
 
-use crate::support::{TF_POOL, discover, discover_with_key, four_spaces, id, start};
+use super::support::{TF_POOL, discover, discover_with_key, four_spaces, id, start};
 use octopus_emulator::Fault;
 
 #[test]

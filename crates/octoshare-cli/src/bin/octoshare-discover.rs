@@ -2,8 +2,10 @@
 //! the remaining spaces as Octopus output variables (runbook step "Get Space List").
 
 use clap::Parser;
+use octoshare_cli::flags::DiscoverArgs;
+use octoshare_cli::render::discover::{self as render, DiscoverRenderer};
 use octoshare_cli::{CommonArgs, Exit, OutputMode, run_step};
-use octoshare_discover::{DiscoverArgs, discover, emit_outputs};
+use octoshare_discover::discover;
 use std::process::ExitCode;
 
 /// Find every space that has worker pool NAME; the first is the initial space.
@@ -25,8 +27,9 @@ fn main() -> ExitCode {
         OutputMode::Octopus,
         async move |emitter, client, _shutdown| {
             let config = discover_args.into_config()?;
-            let outcome = discover(&client, &config, emitter).await?;
-            emit_outputs(&outcome, emitter);
+            let outcome = discover(&client, &config, &mut DiscoverRenderer::new(emitter)).await?;
+            render::finished(emitter, &outcome);
+            render::set_outputs(emitter, &outcome);
             Ok(Exit::Success)
         },
     )

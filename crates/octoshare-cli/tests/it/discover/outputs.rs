@@ -1,6 +1,6 @@
 //! The output variables: the original runbook's names and meanings, and the JSON document.
 
-use crate::support::{TF_POOL, discover, four_spaces, id, numbered_spaces, start};
+use super::support::{TF_POOL, discover, four_spaces, id, numbered_spaces, start};
 use octopus_emulator::{Scenario, SpaceSeed};
 use serde::Deserialize;
 

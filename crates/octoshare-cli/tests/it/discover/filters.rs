@@ -1,6 +1,6 @@
 //! `--include-space` / `--exclude-space`: filtered-out spaces cost no request.
 
-use crate::support::{TF_POOL, discover, four_spaces, id, pool_reads, start};
+use super::support::{TF_POOL, discover, four_spaces, id, pool_reads, start};
 
 /// The spaces whose pools were read, sorted (the reads run concurrently: arrival order varies).
 fn read_space_ids(emulator: &octopus_emulator::Emulator) -> Vec<String> {

@@ -1,0 +1,223 @@
+//! The step flags, each declared once as a clap argument group and flattened into every binary
+//! that takes it (the step binaries and `octoshare run`), with its validation next to it: a
+//! group turns its raw values into the typed configuration the step libraries take.
+
+use crate::duration::parse_duration;
+use crate::exit::ExitError;
+use octoshare_core::domain::DEFAULT_CONCURRENCY;
+use octoshare_discover::{DiscoverConfig, FilterSide, PatternError, SpaceFilter};
+use std::time::Duration;
+
+/// `--worker-pool`: the pool every step works on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerPoolArgs {
+    /// Worker pool shared across spaces, e.g. "AWS Worker Pool TF" (trimmed, case-insensitive; an exact match wins)
+    #[arg(long, value_name = "NAME")]
+    pub worker_pool: String,
+}
+
+impl WorkerPoolArgs {
+    /// The pool name, trimmed; blank is a usage error.
+    pub fn worker_pool(&self) -> Result<String, ExitError> {
+        required(
+            &self.worker_pool,
+            "--worker-pool",
+            "give the pool's name, e.g. --worker-pool 'AWS Worker Pool TF'",
+        )
+    }
+}
+
+/// Discover's own flags: which space is the initial one and which spaces are searched.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SpaceSearchArgs {
+    /// Use this qualifying space (name or Id) as the initial space instead of the first one
+    #[arg(long, value_name = "NAME|ID")]
+    pub initial_space: Option<String>,
+
+    /// Only search spaces whose name or Id matches this glob (case-insensitive; repeatable)
+    #[arg(long = "include-space", value_name = "GLOB")]
+    pub include_spaces: Vec<String>,
+
+    /// Skip spaces whose name or Id matches this glob (case-insensitive; repeatable)
+    #[arg(long = "exclude-space", value_name = "GLOB")]
+    pub exclude_spaces: Vec<String>,
+}
+
+impl SpaceSearchArgs {
+    /// The initial space asked for, trimmed (blank: none).
+    pub fn initial_space(&self) -> Option<String> {
+        self.initial_space
+            .as_deref()
+            .map(str::trim)
+            .filter(|space| !space.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// The compiled globs; an invalid one is a usage error naming the flag and the pattern.
+    pub fn filter(&self) -> Result<SpaceFilter, ExitError> {
+        SpaceFilter::new(&self.include_spaces, &self.exclude_spaces).map_err(|error| {
+            let flag = match error.side() {
+                FilterSide::Include => "--include-space",
+                FilterSide::Exclude => "--exclude-space",
+            };
+            ExitError::usage(match error {
+                PatternError::Empty { .. } => format!(
+                    "empty {flag} pattern: give a space name, an Id or a glob such as 'Team *'"
+                ),
+                PatternError::Invalid {
+                    pattern, reason, ..
+                } => {
+                    format!("invalid {flag} pattern '{pattern}': {reason}: use * ? and [...] only")
+                }
+            })
+        })
+    }
+}
+
+/// `--concurrency`: how many spaces are read or written at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConcurrencyArgs {
+    /// How many spaces to read (and share into) at once; also the most requests in flight
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CONCURRENCY,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+    )]
+    pub concurrency: usize,
+}
+
+impl Default for ConcurrencyArgs {
+    fn default() -> ConcurrencyArgs {
+        ConcurrencyArgs {
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl ConcurrencyArgs {
+    /// The concurrency; 0 is a usage error.
+    pub fn concurrency(&self) -> Result<usize, ExitError> {
+        if self.concurrency == 0 {
+            return Err(ExitError::usage("--concurrency must be at least 1"));
+        }
+        Ok(self.concurrency)
+    }
+}
+
+/// The flags of `octoshare-discover`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    pub pool: WorkerPoolArgs,
+
+    #[command(flatten)]
+    pub search: SpaceSearchArgs,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
+}
+
+impl DiscoverArgs {
+    /// Validates the flags once (usage errors, exit code 2).
+    pub fn into_config(self) -> Result<DiscoverConfig, ExitError> {
+        discover_config(&self.pool, &self.search, &self.concurrency)
+    }
+}
+
+/// The discovery the pool, search and concurrency groups ask for (shared by `octoshare-discover`
+/// and `octoshare run`).
+pub fn discover_config(
+    pool: &WorkerPoolArgs,
+    search: &SpaceSearchArgs,
+    concurrency: &ConcurrencyArgs,
+) -> Result<DiscoverConfig, ExitError> {
+    Ok(DiscoverConfig {
+        worker_pool: pool.worker_pool()?,
+        initial_space: search.initial_space(),
+        filter: search.filter()?,
+        concurrency: concurrency.concurrency()?,
+    })
+}
+
+/// How to wait: shared by `octoshare-wait` and `octoshare run` (which makes `--count` optional).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitPollArgs {
+    /// Give up after this long, e.g. 20m, 90s
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between the starts of two polls, e.g. 10s, 500ms
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Count only workers whose health is Healthy or HasWarnings
+    #[arg(long)]
+    pub healthy: bool,
+}
+
+impl WaitPollArgs {
+    /// Refuses a zero poll interval (it would poll back to back), as a usage error.
+    pub fn validate(&self) -> Result<(), ExitError> {
+        if self.poll_interval.is_zero() {
+            return Err(ExitError::usage(
+                "--poll-interval must be more than 0s, e.g. --poll-interval 10s",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A required text flag, trimmed; blank is a usage error with `advice`.
+pub(crate) fn required(value: &str, flag: &str, advice: &str) -> Result<String, ExitError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ExitError::usage(format!("{flag} is empty: {advice}")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(worker_pool: &str) -> DiscoverArgs {
+        DiscoverArgs {
+            pool: WorkerPoolArgs {
+                worker_pool: worker_pool.to_owned(),
+            },
+            search: SpaceSearchArgs {
+                initial_space: Some("  ".to_owned()),
+                ..SpaceSearchArgs::default()
+            },
+            concurrency: ConcurrencyArgs { concurrency: 4 },
+        }
+    }
+
+    #[test]
+    fn discover_flags_are_trimmed_and_validated() {
+        let config = args("  AWS Worker Pool TF ").into_config().unwrap();
+        assert_eq!(config.worker_pool, "AWS Worker Pool TF");
+        assert_eq!(config.initial_space, None);
+        assert_eq!(config.concurrency, 4);
+
+        let error = args(" ").into_config().unwrap_err();
+        assert_eq!(error.exit, crate::Exit::Usage);
+        assert!(error.message.starts_with("--worker-pool is empty"));
+
+        let mut bad_glob = args("P");
+        bad_glob.search.exclude_spaces.push("[".to_owned());
+        let error = bad_glob.into_config().unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with("invalid --exclude-space pattern '['"),
+            "{}",
+            error.message
+        );
+        let mut empty_glob = args("P");
+        empty_glob.search.include_spaces.push(" ".to_owned());
+        let error = empty_glob.into_config().unwrap_err();
+        assert!(error.message.starts_with("empty --include-space pattern"));
+    }
+}

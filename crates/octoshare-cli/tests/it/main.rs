@@ -1,0 +1,4 @@
+//! Integration tests of the step binaries (`octoshare-discover`, `octoshare-wait`,
+//! `octoshare-share`): each runs the real binary against its own emulator.
+
+mod discover;
