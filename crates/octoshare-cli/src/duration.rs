@@ -84,6 +84,18 @@ pub fn format_duration(duration: Duration) -> String {
     text
 }
 
+/// A wall time for people: `850ms` below one second, `3.5s` below ten, then whole seconds as
+/// [`format_duration`] writes them (`1m12s`).
+pub fn format_elapsed(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else if duration < Duration::from_secs(10) {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        format_duration(Duration::from_secs(duration.as_secs()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +134,14 @@ mod tests {
                 .unwrap_err()
                 .contains("too large")
         );
+    }
+
+    #[test]
+    fn elapsed_times_read_well() {
+        assert_eq!(format_elapsed(Duration::from_millis(340)), "340ms");
+        assert_eq!(format_elapsed(Duration::from_millis(3_540)), "3.5s");
+        assert_eq!(format_elapsed(Duration::from_millis(90_400)), "1m30s");
+        assert_eq!(format_elapsed(Duration::from_millis(1_200_345)), "20m");
     }
 
     #[test]

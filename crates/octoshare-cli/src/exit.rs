@@ -4,6 +4,7 @@ use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
 use octoshare_discover::DiscoverError;
+use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
 
 /// Exit codes of every octoshare binary (docs/reference.md, "Exit codes").
@@ -205,6 +206,23 @@ pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
         DiscoverError::NoQualifyingSpace { .. }
         | DiscoverError::InitialSpaceExcluded { .. }
         | DiscoverError::InitialSpaceLacksPool { .. } => Exit::NotFound,
+    }
+}
+
+/// A wait that could not run.
+pub fn exit_for_wait_error(error: &WaitError) -> Exit {
+    match error {
+        WaitError::Lookup(error) => exit_for_lookup_error(error),
+        WaitError::ReadWorkers { error, .. } => exit_for_api_error(error),
+    }
+}
+
+/// How a wait ended: an unsatisfied wait (timed out, or interrupted before enough workers
+/// registered) ends with 4.
+pub fn exit_for_wait_status(status: WaitStatus) -> Exit {
+    match status {
+        WaitStatus::Satisfied => Exit::Success,
+        WaitStatus::TimedOut | WaitStatus::Interrupted => Exit::TimedOut,
     }
 }
 

@@ -6,6 +6,7 @@ use crate::duration::parse_duration;
 use crate::exit::ExitError;
 use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_discover::{DiscoverConfig, FilterSide, PatternError, SpaceFilter};
+use octoshare_wait::WaitConfig;
 use std::time::Duration;
 
 /// `--worker-pool`: the pool every step works on.
@@ -166,6 +167,67 @@ impl WaitPollArgs {
         }
         Ok(())
     }
+
+    /// How to wait for `count` workers (`--count` must be at least 1).
+    pub fn config(&self, count: u64) -> Result<WaitConfig, ExitError> {
+        if count == 0 {
+            return Err(ExitError::usage("--count must be at least 1"));
+        }
+        self.validate()?;
+        Ok(WaitConfig {
+            count,
+            timeout: self.timeout,
+            poll_interval: self.poll_interval,
+            healthy_only: self.healthy,
+        })
+    }
+}
+
+/// The flags of `octoshare-wait`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// Space holding the pool (name or Id), usually the discover step's InitialSpaceId
+    #[arg(long, value_name = "NAME|ID")]
+    pub space: String,
+
+    #[command(flatten)]
+    pub pool: WorkerPoolArgs,
+
+    /// How many workers the pool must hold (at least)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+
+    #[command(flatten)]
+    pub polling: WaitPollArgs,
+}
+
+/// A validated `octoshare-wait`: what to look up, and how to wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitRequest {
+    /// The space (name or Id, trimmed).
+    pub space: String,
+    /// The pool name (trimmed).
+    pub worker_pool: String,
+    /// How to wait.
+    pub config: WaitConfig,
+}
+
+impl WaitArgs {
+    /// Validates the flags once (exit code 2 on failure): non-blank space and pool, a count of at
+    /// least 1, a poll interval above zero.
+    pub fn into_request(self) -> Result<WaitRequest, ExitError> {
+        let space = required(
+            &self.space,
+            "--space",
+            "give the space's name or Id, e.g. --space Spaces-1",
+        )?;
+        let worker_pool = self.pool.worker_pool()?;
+        Ok(WaitRequest {
+            space,
+            worker_pool,
+            config: self.polling.config(self.count)?,
+        })
+    }
 }
 
 /// A required text flag, trimmed; blank is a usage error with `advice`.
@@ -180,6 +242,41 @@ pub(crate) fn required(value: &str, flag: &str, advice: &str) -> Result<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wait_args() -> WaitArgs {
+        WaitArgs {
+            space: " Spaces-2 ".to_owned(),
+            pool: WorkerPoolArgs {
+                worker_pool: "AWS Worker Pool TF".to_owned(),
+            },
+            count: 3,
+            polling: WaitPollArgs {
+                timeout: Duration::from_secs(60),
+                poll_interval: Duration::from_secs(10),
+                healthy: true,
+            },
+        }
+    }
+
+    #[test]
+    fn wait_flags_are_validated_once() {
+        let request = wait_args().into_request().unwrap();
+        assert_eq!(request.space, "Spaces-2");
+        assert!(request.config.healthy_only);
+
+        let mut blank = wait_args();
+        blank.pool.worker_pool = "  ".to_owned();
+        assert_eq!(blank.into_request().unwrap_err().exit, crate::Exit::Usage);
+
+        let mut hammering = wait_args();
+        hammering.polling.poll_interval = Duration::ZERO;
+        let error = hammering.into_request().unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with("--poll-interval must be more than 0s")
+        );
+    }
 
     fn args(worker_pool: &str) -> DiscoverArgs {
         DiscoverArgs {

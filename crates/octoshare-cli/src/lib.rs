@@ -21,7 +21,7 @@ pub mod render;
 pub mod shutdown;
 
 pub use args::CommonArgs;
-pub use duration::{format_duration, parse_duration};
+pub use duration::{format_duration, format_elapsed, parse_duration};
 pub use exit::{Exit, ExitError, error_line, exit_for_error, one_line};
 pub use output::{Emitter, OutputMode, OutputValue, inert};
 pub use shutdown::{Shutdown, Signal};

@@ -1,131 +1,37 @@
 //! Step 3 of the "sharing workers across spaces" runbook, "Wait for workers to register": poll
-//! the initial space's worker pool until it holds at least N workers.
+//! a space's worker pool until it holds at least N workers.
 //!
 //! Compared with the original PowerShell loop (first page only, `-ne N`, 20 × 60 s, an error
 //! written inside the loop) it counts every page, succeeds as soon as *at least* N workers are
 //! there (a stale extra worker cannot make it wait forever), optionally counts only healthy
 //! workers, survives transient failures until the deadline, stops at once on 401/403, and on
-//! timeout names the workers that registered and how many are missing.
+//! timeout says which workers registered and how many are missing.
+//!
+//! The pool is a [`ResolvedTarget`]: `octoshare run` passes the one discover found, the
+//! standalone step looks it up first with [`resolve`] (the domain's name rule, so pools named
+//! `AWS` and `aws` resolve as in every other step).
 //!
 //! # Polling
 //!
 //! The first poll starts at once; each next one starts `poll_interval` after the previous one
 //! *started* (never back to back), and the last one starts no later than the deadline. A poll
-//! still running at the deadline gets at most one more `poll_interval` to finish.
+//! still running at the deadline gets at most one more `poll_interval` to finish. Time is
+//! Tokio's, so tests drive it with `tokio::time::pause`.
 //!
-//! # Outputs
-//!
-//! [`emit_outputs`] sets `RegisteredWorkerCount` and `RegisteredWorkerNames` (comma-joined,
-//! sorted by name; with `--healthy` only the healthy workers). With `--output json` stdout holds
-//! one document with those keys:
-//!
-//! ```json
-//! { "RegisteredWorkerCount": 2, "RegisteredWorkerNames": ["worker-a", "worker-b"] }
-//! ```
-//!
-//! When the wait fails (timeout, interruption) the outputs are still set and the document also
-//! holds `"Error"` (the one-line message) and `"ExitCode"` (a number).
+//! The library never prints: it reports through a [`WaitSink`] and returns a [`WaitOutcome`].
 
-use anyhow::Context as _;
-use octoshare_cli::{
-    Emitter, Exit, ExitError, OutputValue, Shutdown, format_duration, parse_duration,
-};
-use octoshare_core::domain;
-use octoshare_core::{ApiError, Client, SpaceId, Worker, WorkerPool, WorkerPoolId};
+use octoshare_core::domain::{self, LookupError, ResolvedTarget};
+use octoshare_core::{ApiError, Client, Worker};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-/// The step's own flags (the connection and output flags are `octoshare_cli::CommonArgs`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct WaitArgs {
-    /// Space holding the pool (name or Id), usually the discover step's InitialSpaceId
-    #[arg(long, value_name = "NAME|ID")]
-    pub space: String,
-
-    /// Worker pool the Tentacles register into (case-insensitive)
-    #[arg(long, value_name = "NAME")]
-    pub worker_pool: String,
-
-    /// How many workers the pool must hold (at least)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count: u64,
-
-    #[command(flatten)]
-    pub polling: WaitPollArgs,
-}
-
-/// The flags saying how to wait, separate so that `octoshare run` can reuse them with its own
-/// optional `--count`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct WaitPollArgs {
-    /// Give up after this long, e.g. 20m, 90s
-    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = parse_duration)]
-    pub timeout: Duration,
-
-    /// Time between the starts of two polls, e.g. 10s, 500ms
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
-
-    /// Count only workers whose health is Healthy or HasWarnings
-    #[arg(long)]
-    pub healthy: bool,
-}
-
-impl WaitArgs {
-    /// Validates the flags once (exit code 2 on failure): non-blank space and pool, a count of at
-    /// least 1, a poll interval above zero.
-    pub fn into_config(self) -> anyhow::Result<WaitConfig> {
-        let space = self.space.trim().to_owned();
-        if space.is_empty() {
-            return Err(ExitError::usage(
-                "--space is empty: give the space's name or Id, e.g. --space Spaces-1",
-            )
-            .into());
-        }
-        let worker_pool = self.worker_pool.trim().to_owned();
-        if worker_pool.is_empty() {
-            return Err(ExitError::usage(
-                "--worker-pool is empty: give the pool's name, e.g. --worker-pool 'AWS Worker Pool TF'",
-            )
-            .into());
-        }
-        if self.count == 0 {
-            return Err(ExitError::usage("--count must be at least 1").into());
-        }
-        self.polling.validate()?;
-        Ok(WaitConfig {
-            space,
-            worker_pool,
-            count: self.count,
-            timeout: self.polling.timeout,
-            poll_interval: self.polling.poll_interval,
-            healthy_only: self.polling.healthy,
-        })
-    }
-}
-
-impl WaitPollArgs {
-    /// Refuses a zero poll interval (it would poll back to back), as a usage error.
-    pub fn validate(&self) -> Result<(), ExitError> {
-        if self.poll_interval.is_zero() {
-            return Err(ExitError::usage(
-                "--poll-interval must be more than 0s, e.g. --poll-interval 10s",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// What to wait for; built from [`WaitArgs`] or by the orchestrator.
+/// How to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitConfig {
-    /// The space (name or Id).
-    pub space: String,
-    /// The pool's name (case-insensitive).
-    pub worker_pool: String,
-    /// How many workers are enough.
+    /// How many workers are enough (0 is read as 1).
     pub count: u64,
     /// How long to wait at most.
     pub timeout: Duration,
@@ -135,45 +41,76 @@ pub struct WaitConfig {
     pub healthy_only: bool,
 }
 
-/// A space, by Id and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct SpaceRef {
-    /// `Spaces-N`.
-    pub id: SpaceId,
-    /// The space's name as the server spells it.
-    pub name: String,
+/// Why a wait could not run (a timeout is not an error: see [`WaitStatus`]).
+///
+/// Not `#[non_exhaustive]` at the enum level on purpose: the command-line layer maps every
+/// variant to an exit code with a `match` that has no wildcard.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// The space or the pool could not be looked up.
+    #[error(transparent)]
+    Lookup(Box<LookupError>),
+    /// Reading the pool's workers failed in a way waiting longer cannot fix (401/403, the pool
+    /// or space is gone, ...).
+    #[error("while reading the workers of worker pool '{}' ({})", target.pool.name, target.space.id)]
+    ReadWorkers {
+        /// The pool.
+        target: ResolvedTarget,
+        /// Why.
+        #[source]
+        error: Box<ApiError>,
+    },
 }
 
-/// The result of a wait. `satisfied == false` means it timed out or was interrupted; the caller
-/// emits the outputs and then fails with [`unsatisfied_error`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub enum WaitStatus {
+    /// At least the required number of workers was counted.
+    Satisfied,
+    /// The deadline passed first.
+    TimedOut,
+    /// The cancellation token was cancelled first.
+    Interrupted,
+}
+
+/// The result of a wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct WaitOutcome {
-    /// The space holding the pool.
-    pub space: SpaceRef,
-    /// The pool's name as the server spells it.
-    pub worker_pool_name: String,
-    /// The pool's Id.
-    pub worker_pool_id: WorkerPoolId,
+    /// The space and pool waited on.
+    pub target: ResolvedTarget,
+    /// How the wait ended.
+    pub status: WaitStatus,
     /// Names of the counted workers at the last successful poll, sorted by name (only healthy
     /// ones with `healthy_only`).
     pub registered_worker_names: Vec<String>,
     /// How many workers were counted (`registered_worker_names.len()`).
     pub count: u64,
-    /// How many were wanted (`WaitConfig::count`).
+    /// How many were wanted.
     pub required: u64,
-    /// Workers in the pool that were not counted because they are not healthy (`healthy_only`).
+    /// Whether only healthy workers were counted.
+    pub healthy_only: bool,
+    /// Workers in the pool that were not counted because they are not healthy.
     pub unhealthy_worker_names: Vec<String>,
-    /// Whether at least `required` workers were counted.
-    pub satisfied: bool,
-    /// Whether a shutdown request (SIGINT/SIGTERM) ended the wait.
-    pub interrupted: bool,
     /// How many polls were made (failed ones included).
     pub polls: u32,
     /// The error of the last poll, when it failed (the wait went on until the deadline).
     pub last_error: Option<String>,
-    /// How long the wait took, in milliseconds when serialised.
-    #[serde(rename = "elapsed_ms", serialize_with = "serialize_millis")]
+    /// How long the wait took.
+    #[serde(rename = "ElapsedMs", serialize_with = "serialize_millis")]
+    #[schemars(with = "u64")]
     pub elapsed: Duration,
+    /// How long it was allowed to take.
+    #[serde(rename = "TimeoutMs", serialize_with = "serialize_millis")]
+    #[schemars(with = "u64")]
+    pub timeout: Duration,
+}
+
+impl WaitOutcome {
+    /// Whether at least the required number of workers was counted.
+    pub fn is_satisfied(&self) -> bool {
+        self.status == WaitStatus::Satisfied
+    }
 }
 
 fn serialize_millis<S: serde::Serializer>(
@@ -181,6 +118,85 @@ fn serialize_millis<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The wait is about to poll.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitStart<'a> {
+    /// The pool.
+    pub target: &'a ResolvedTarget,
+    /// How many workers are enough.
+    pub required: u64,
+    /// Whether only healthy workers count.
+    pub healthy_only: bool,
+    /// How long the wait may take.
+    pub timeout: Duration,
+    /// Time between the starts of two polls.
+    pub poll_interval: Duration,
+}
+
+/// A poll failed with a transient error; polling goes on until the deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct PollFailed<'a> {
+    /// The pool.
+    pub target: &'a ResolvedTarget,
+    /// Which poll (1 for the first).
+    pub poll: u32,
+    /// Why (one line).
+    pub error: &'a str,
+    /// Time left before the deadline (zero: this was the last poll).
+    pub time_left: Duration,
+}
+
+/// A poll counted the pool's workers.
+#[derive(Debug, Clone, Copy)]
+pub struct PollCounted<'a> {
+    /// The pool.
+    pub target: &'a ResolvedTarget,
+    /// Workers counted now that the previous poll did not count, sorted by name.
+    pub newly_counted: &'a [String],
+    /// How many are counted.
+    pub count: u64,
+    /// How many are enough.
+    pub required: u64,
+    /// Whether only healthy workers count.
+    pub healthy_only: bool,
+}
+
+/// Receives what a wait does as it goes; every method does nothing unless overridden.
+pub trait WaitSink {
+    /// The wait starts polling.
+    fn waiting(&mut self, _start: &WaitStart<'_>) {}
+    /// A poll failed with a transient error.
+    fn poll_failed(&mut self, _failure: &PollFailed<'_>) {}
+    /// A poll counted the workers.
+    fn counted(&mut self, _count: &PollCounted<'_>) {}
+}
+
+/// A sink that ignores everything.
+impl WaitSink for () {}
+
+impl<S: WaitSink + ?Sized> WaitSink for &mut S {
+    fn waiting(&mut self, start: &WaitStart<'_>) {
+        (**self).waiting(start);
+    }
+    fn poll_failed(&mut self, failure: &PollFailed<'_>) {
+        (**self).poll_failed(failure);
+    }
+    fn counted(&mut self, count: &PollCounted<'_>) {
+        (**self).counted(count);
+    }
+}
+
+/// Looks up the space (name or Id) and its pool by the domain's rules.
+pub async fn resolve(
+    client: &Client,
+    space: &str,
+    pool: &str,
+) -> Result<ResolvedTarget, WaitError> {
+    domain::lookup_target(client, space, pool)
+        .await
+        .map_err(|error| WaitError::Lookup(Box::new(error)))
 }
 
 /// What one poll saw.
@@ -197,258 +213,124 @@ enum PollResult {
     Interrupted,
 }
 
-/// Waits until the pool holds at least `config.count` workers, the deadline passes, or
-/// `shutdown` is requested.
+/// Waits until the pool holds at least `config.count` workers, the deadline passes, or `cancel`
+/// is cancelled.
 ///
 /// Transient failures of a poll (server unreachable, 5xx, 429, timeouts, after the client's own
-/// retries) are warnings and polling goes on; everything else ends the wait with an error.
-///
-/// # Errors
-/// Exit code 3 when the space or the pool does not exist, 6 on 401/403 (at once), 7 when the
-/// space or pool cannot be read at the start; a timeout or interruption is *not* an error here
-/// (`Ok` with `satisfied == false`).
+/// retries) are reported to the sink and polling goes on; any other failure ends the wait with
+/// [`WaitError::ReadWorkers`]. A timeout or an interruption is *not* an error: the outcome's
+/// [`WaitStatus`] says so.
 pub async fn wait_for_workers(
     client: &Client,
+    target: &ResolvedTarget,
     config: &WaitConfig,
-    emitter: &mut Emitter,
-    shutdown: &Shutdown,
-) -> anyhow::Result<WaitOutcome> {
+    sink: &mut impl WaitSink,
+    cancel: &CancellationToken,
+) -> Result<WaitOutcome, WaitError> {
     let started = Instant::now();
     let deadline = started + config.timeout;
     let interval = config.poll_interval.max(Duration::from_millis(1));
     let required = config.count.max(1);
-
-    let space = domain::lookup_space(client, &config.space)
-        .await
-        .map_err(|error| lookup_error(error, &config.space))?;
-    let space = SpaceRef {
-        id: space.id,
-        name: space.name,
-    };
-    let pool = find_pool(client, &space, &config.worker_pool).await?;
-    let place = format!("'{}' ({})", pool.name, space.id);
-    let kind = workers_noun(required, config.healthy_only);
-    emitter.info(&format!(
-        "waiting up to {} for {required} {kind} in worker pool {place} of space {}, polling every {}",
-        format_duration(config.timeout),
-        space.name,
-        format_duration(interval)
-    ));
+    sink.waiting(&WaitStart {
+        target,
+        required,
+        healthy_only: config.healthy_only,
+        timeout: config.timeout,
+        poll_interval: interval,
+    });
 
     let mut outcome = WaitOutcome {
-        space,
-        worker_pool_name: pool.name.clone(),
-        worker_pool_id: pool.id.clone(),
+        target: target.clone(),
+        status: WaitStatus::TimedOut,
         registered_worker_names: Vec::new(),
         count: 0,
         required,
+        healthy_only: config.healthy_only,
         unhealthy_worker_names: Vec::new(),
-        satisfied: false,
-        interrupted: false,
         polls: 0,
         last_error: None,
         elapsed: Duration::ZERO,
+        timeout: config.timeout,
     };
     let mut seen: BTreeSet<String> = BTreeSet::new();
 
     loop {
-        if shutdown.is_requested() {
-            outcome.interrupted = true;
+        if cancel.is_cancelled() {
+            outcome.status = WaitStatus::Interrupted;
             break;
         }
         let poll_started = Instant::now();
         outcome.polls += 1;
         let cutoff = deadline.max(poll_started + interval);
-        match poll(
-            client,
-            &outcome.space.id,
-            &pool,
-            config.healthy_only,
-            cutoff,
-            shutdown,
-        )
-        .await?
-        {
+        match poll(client, target, config.healthy_only, cutoff, cancel).await? {
             PollResult::Interrupted => {
-                outcome.interrupted = true;
+                outcome.status = WaitStatus::Interrupted;
                 break;
             }
             PollResult::Failed(message) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let next = if left.is_zero() {
-                    "no time left".to_owned()
-                } else {
-                    format!("polling goes on ({} left)", format_elapsed(left))
-                };
-                emitter.warning(&format!(
-                    "poll {} of worker pool {place} failed, {next}: {message}",
-                    outcome.polls
-                ));
+                sink.poll_failed(&PollFailed {
+                    target,
+                    poll: outcome.polls,
+                    error: &message,
+                    time_left: deadline.saturating_duration_since(Instant::now()),
+                });
                 outcome.last_error = Some(message);
             }
             PollResult::Counted(pool_count) => {
                 outcome.last_error = None;
-                let new: Vec<&String> = pool_count
+                let newly_counted: Vec<String> = pool_count
                     .counted
                     .iter()
                     .filter(|name| !seen.contains(*name))
+                    .cloned()
                     .collect();
-                if !new.is_empty() {
-                    emitter.verbose(&format!(
-                        "counted in {place}: {}",
-                        new.iter()
-                            .map(|name| name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
                 seen = pool_count.counted.iter().cloned().collect();
                 outcome.count = pool_count.counted.len() as u64;
                 outcome.registered_worker_names = pool_count.counted;
                 outcome.unhealthy_worker_names = pool_count.not_counted;
-                emitter.progress(
-                    outcome.count,
+                sink.counted(&PollCounted {
+                    target,
+                    newly_counted: &newly_counted,
+                    count: outcome.count,
                     required,
-                    &format!(
-                        "{} of {required} {kind} registered in {} ({})",
-                        outcome.count, outcome.worker_pool_name, outcome.space.id
-                    ),
-                );
+                    healthy_only: config.healthy_only,
+                });
                 if outcome.count >= required {
-                    outcome.satisfied = true;
+                    outcome.status = WaitStatus::Satisfied;
                     break;
                 }
             }
         }
-        let now = Instant::now();
-        if now >= deadline {
+        if Instant::now() >= deadline {
             break;
         }
         let next_poll = (poll_started + interval).min(deadline);
         tokio::select! {
             biased;
-            () = shutdown.requested() => {
-                outcome.interrupted = true;
+            () = cancel.cancelled() => {
+                outcome.status = WaitStatus::Interrupted;
                 break;
             }
             () = tokio::time::sleep_until(next_poll) => {}
         }
     }
-
     outcome.elapsed = started.elapsed();
-    emitter.finish_progress();
-    if outcome.satisfied {
-        emitter.highlight(&format!(
-            "{} of {required} {kind} registered in {place} after {}: {}",
-            outcome.count,
-            format_elapsed(outcome.elapsed),
-            outcome.registered_worker_names.join(", ")
-        ));
-    }
     Ok(outcome)
 }
 
-/// The one-line message of an unsatisfied wait, e.g. `timed out after 20m: 2 of 3 workers
-/// registered in 'AWS Worker Pool TF' (Spaces-2): worker-a, worker-b; 1 missing`.
-pub fn timeout_message(outcome: &WaitOutcome, config: &WaitConfig) -> String {
-    let ended = if outcome.interrupted {
-        format!("interrupted after {}", format_elapsed(outcome.elapsed))
-    } else {
-        format!("timed out after {}", format_duration(config.timeout))
-    };
-    let kind = workers_noun(outcome.required, config.healthy_only);
-    let mut message = format!(
-        "{ended}: {} of {} {kind} registered in '{}' ({})",
-        outcome.count, outcome.required, outcome.worker_pool_name, outcome.space.id
-    );
-    if !outcome.registered_worker_names.is_empty() {
-        message.push_str(": ");
-        message.push_str(&outcome.registered_worker_names.join(", "));
-    }
-    message.push_str(&format!(
-        "; {} missing",
-        outcome.required.saturating_sub(outcome.count)
-    ));
-    if !outcome.unhealthy_worker_names.is_empty() {
-        message.push_str(&format!(
-            "; not healthy: {}",
-            outcome.unhealthy_worker_names.join(", ")
-        ));
-    }
-    if let Some(error) = &outcome.last_error {
-        message.push_str(&format!("; last poll failed: {error}"));
-    }
-    message
-}
-
-/// The error ending an unsatisfied wait: exit code 4 with [`timeout_message`]; `None` when the
-/// wait succeeded. An interrupted wait also ends with 4 (the wait did not complete).
-pub fn unsatisfied_error(outcome: &WaitOutcome, config: &WaitConfig) -> Option<ExitError> {
-    (!outcome.satisfied).then(|| ExitError::new(Exit::TimedOut, timeout_message(outcome, config)))
-}
-
-/// Sets `RegisteredWorkerCount` and `RegisteredWorkerNames` (see the crate documentation).
-pub fn emit_outputs(outcome: &WaitOutcome, emitter: &mut Emitter) {
-    emitter.set_output("RegisteredWorkerCount", OutputValue::Count(outcome.count));
-    emitter.set_output(
-        "RegisteredWorkerNames",
-        OutputValue::List(outcome.registered_worker_names.clone()),
-    );
-}
-
-/// The pool named `wanted` in the space (exit 3 naming the pools there when there is none).
-async fn find_pool(client: &Client, space: &SpaceRef, wanted: &str) -> anyhow::Result<WorkerPool> {
-    let mut pools = client
-        .worker_pools(&space.id)
-        .all()
-        .await
-        .with_context(|| {
-            format!(
-                "while listing the worker pools of {} ({})",
-                space.name, space.id
-            )
-        })?;
-    let wanted = wanted.trim();
-    let found = pools
-        .iter()
-        .position(|pool| pool.name.trim() == wanted)
-        .or_else(|| pools.iter().position(|pool| same_name(&pool.name, wanted)));
-    match found {
-        Some(index) => Ok(pools.swap_remove(index)),
-        None => {
-            let names: Vec<&str> = pools.iter().map(|pool| pool.name.as_str()).collect();
-            Err(ExitError::not_found(format!(
-                "space {} ({}) has no worker pool named '{wanted}': check --worker-pool (pools there: {})",
-                space.name,
-                space.id,
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-            ))
-            .into())
-        }
-    }
-}
-
-fn lookup_error(error: domain::LookupError, wanted: &str) -> anyhow::Error {
-    match error {
-        domain::LookupError::Resolve(error) => ExitError::not_found(error.to_string()).into(),
-        other => anyhow::Error::new(other).context(format!("while looking up space '{wanted}'")),
-    }
-}
-
-/// One poll: every page of the pool's workers, bounded by `cutoff` and `shutdown`.
+/// One poll: every page of the pool's workers, bounded by `cutoff` and `cancel`.
 async fn poll(
     client: &Client,
-    space_id: &SpaceId,
-    pool: &WorkerPool,
+    target: &ResolvedTarget,
     healthy_only: bool,
     cutoff: Instant,
-    shutdown: &Shutdown,
-) -> anyhow::Result<PollResult> {
-    let pools = client.worker_pools(space_id);
-    let read = pools.workers(&pool.id);
+    cancel: &CancellationToken,
+) -> Result<PollResult, WaitError> {
+    let pools = client.worker_pools(&target.space.id);
+    let read = pools.workers(&target.pool.id);
     let result = tokio::select! {
         biased;
-        () = shutdown.requested() => return Ok(PollResult::Interrupted),
+        () = cancel.cancelled() => return Ok(PollResult::Interrupted),
         () = tokio::time::sleep_until(cutoff) => {
             return Ok(PollResult::Failed(
                 "no answer before the deadline: the poll was abandoned".to_owned(),
@@ -459,15 +341,11 @@ async fn poll(
     match result {
         Ok(workers) => Ok(PollResult::Counted(count_workers(&workers, healthy_only))),
         Err(error) if error.is_unreachable() => Ok(PollResult::Failed(error.to_string())),
-        Err(error) => Err(fatal_poll_error(error, space_id, pool)),
+        Err(error) => Err(WaitError::ReadWorkers {
+            target: target.clone(),
+            error: Box::new(error),
+        }),
     }
-}
-
-fn fatal_poll_error(error: ApiError, space_id: &SpaceId, pool: &WorkerPool) -> anyhow::Error {
-    anyhow::Error::new(error).context(format!(
-        "while reading the workers of worker pool '{}' ({space_id})",
-        pool.name
-    ))
 }
 
 /// Splits the pool's workers into counted and not counted, each sorted by name.
@@ -494,102 +372,9 @@ fn sort_names(names: &mut [String]) {
     });
 }
 
-fn same_name(left: &str, right: &str) -> bool {
-    let (left, right) = (left.trim(), right.trim());
-    left.eq_ignore_ascii_case(right) || left.to_lowercase() == right.to_lowercase()
-}
-
-/// "workers", "healthy workers", or the singular when exactly one is wanted ("1 of 1 worker").
-fn workers_noun(required: u64, healthy_only: bool) -> &'static str {
-    match (required == 1, healthy_only) {
-        (true, false) => "worker",
-        (true, true) => "healthy worker",
-        (false, false) => "workers",
-        (false, true) => "healthy workers",
-    }
-}
-
-/// A duration for humans: milliseconds below one second, else whole seconds (`1m30s`).
-fn format_elapsed(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format_duration(Duration::from_millis(
-            u64::try_from(duration.as_millis()).unwrap_or(0),
-        ))
-    } else {
-        format_duration(Duration::from_secs(duration.as_secs()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(healthy_only: bool) -> WaitConfig {
-        WaitConfig {
-            space: "Spaces-2".to_owned(),
-            worker_pool: "AWS Worker Pool TF".to_owned(),
-            count: 3,
-            timeout: Duration::from_secs(1200),
-            poll_interval: Duration::from_secs(10),
-            healthy_only,
-        }
-    }
-
-    fn outcome(names: &[&str]) -> WaitOutcome {
-        WaitOutcome {
-            space: SpaceRef {
-                id: SpaceId::from("Spaces-2"),
-                name: "Payments".to_owned(),
-            },
-            worker_pool_name: "AWS Worker Pool TF".to_owned(),
-            worker_pool_id: WorkerPoolId::from("WorkerPools-4"),
-            registered_worker_names: names.iter().map(|name| name.to_string()).collect(),
-            count: names.len() as u64,
-            required: 3,
-            unhealthy_worker_names: Vec::new(),
-            satisfied: false,
-            interrupted: false,
-            polls: 120,
-            last_error: None,
-            elapsed: Duration::from_millis(1_200_345),
-        }
-    }
-
-    #[test]
-    fn timeout_message_names_registered_and_missing_workers() {
-        assert_eq!(
-            timeout_message(&outcome(&["worker-a", "worker-b"]), &config(false)),
-            "timed out after 20m: 2 of 3 workers registered in 'AWS Worker Pool TF' (Spaces-2): worker-a, worker-b; 1 missing"
-        );
-        assert_eq!(
-            timeout_message(&outcome(&[]), &config(false)),
-            "timed out after 20m: 0 of 3 workers registered in 'AWS Worker Pool TF' (Spaces-2); 3 missing"
-        );
-    }
-
-    #[test]
-    fn timeout_message_mentions_unhealthy_workers_and_the_last_error() {
-        let mut outcome = outcome(&["worker-a"]);
-        outcome.unhealthy_worker_names = vec!["worker-b".to_owned()];
-        outcome.last_error = Some("server unreachable".to_owned());
-        assert_eq!(
-            timeout_message(&outcome, &config(true)),
-            "timed out after 20m: 1 of 3 healthy workers registered in 'AWS Worker Pool TF' (Spaces-2): worker-a; 2 missing; not healthy: worker-b; last poll failed: server unreachable"
-        );
-    }
-
-    #[test]
-    fn interrupted_and_satisfied_waits() {
-        let mut interrupted = outcome(&["worker-a"]);
-        interrupted.interrupted = true;
-        let error = unsatisfied_error(&interrupted, &config(false)).unwrap();
-        assert_eq!(error.exit, Exit::TimedOut);
-        assert!(error.message.starts_with("interrupted after 20m: 1 of 3"));
-
-        let mut satisfied = outcome(&["a", "b", "c"]);
-        satisfied.satisfied = true;
-        assert!(unsatisfied_error(&satisfied, &config(false)).is_none());
-    }
 
     fn worker(name: &str, health: &str) -> Worker {
         serde_json::from_value(serde_json::json!({
@@ -626,45 +411,5 @@ mod tests {
         let healthy = count_workers(&workers, true);
         assert_eq!(healthy.counted, ["worker-a", "Worker-B"]);
         assert_eq!(healthy.not_counted, ["worker-c", "worker-d"]);
-    }
-
-    fn args() -> WaitArgs {
-        WaitArgs {
-            space: " Spaces-2 ".to_owned(),
-            worker_pool: "AWS Worker Pool TF".to_owned(),
-            count: 3,
-            polling: WaitPollArgs {
-                timeout: Duration::from_secs(60),
-                poll_interval: Duration::from_secs(10),
-                healthy: true,
-            },
-        }
-    }
-
-    #[test]
-    fn into_config_validates_once() {
-        let config = args().into_config().unwrap();
-        assert_eq!(config.space, "Spaces-2");
-        assert!(config.healthy_only);
-
-        let mut blank = args();
-        blank.worker_pool = "  ".to_owned();
-        let error = blank.into_config().unwrap_err();
-        assert_eq!(octoshare_cli::exit_for_error(&error), Exit::Usage);
-
-        let mut hammering = args();
-        hammering.polling.poll_interval = Duration::ZERO;
-        let error = hammering.into_config().unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("--poll-interval must be more than 0s")
-        );
-    }
-
-    #[test]
-    fn elapsed_time_reads_well() {
-        assert_eq!(format_elapsed(Duration::from_millis(340)), "340ms");
-        assert_eq!(format_elapsed(Duration::from_millis(90_400)), "1m30s");
     }
 }

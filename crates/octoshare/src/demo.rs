@@ -10,14 +10,16 @@
 //! `RunRequests` counts the requests the emulator logged during that run
 //! (`{"get", "post", "put", "delete"}`).
 
-use crate::run::{self, RunConfig, RunOutcome, SharePlan, WaitPlan, format_elapsed};
+use crate::run::{self, RunConfig, RunOutcome, SharePlan};
 use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
+use octoshare_cli::format_elapsed;
 use octoshare_cli::{
     CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, run_local,
 };
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
 use octoshare_discover::DiscoverConfig;
 use octoshare_share::{Action, OnConflict};
+use octoshare_wait::WaitConfig;
 use serde_json::{Value, json};
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -357,7 +359,7 @@ fn hours(age: Duration) -> String {
 fn demo_config() -> RunConfig {
     RunConfig {
         discover: DiscoverConfig::new(DEMO_POOL),
-        wait: Some(WaitPlan {
+        wait: Some(WaitConfig {
             count: DEMO_WORKER_COUNT,
             timeout: Duration::from_secs(30),
             poll_interval: DEMO_POLL_INTERVAL,
@@ -480,7 +482,7 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
             &format!(
                 "{} Tentacles registered in {} within {} ({} polls, one every {}).",
                 waited.count,
-                waited.space.name,
+                waited.target.space.name,
                 format_elapsed(waited.elapsed),
                 waited.polls,
                 octoshare_cli::format_duration(DEMO_POLL_INTERVAL)

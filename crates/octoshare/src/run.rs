@@ -72,7 +72,10 @@
 //! A wait that timed out leaves `"wait": {"status": "failed", "error": ...}` (its outputs set),
 //! `"share": {"status": "notRun"}`, no share keys, and `"ExitCode": 4`.
 
+use octoshare_cli::flags::WaitPollArgs;
 use octoshare_cli::flags::{ConcurrencyArgs, DiscoverArgs, SpaceSearchArgs, WorkerPoolArgs};
+use octoshare_cli::format_elapsed;
+use octoshare_cli::render::wait::WaitRenderer;
 use octoshare_cli::render::{self, discover::DiscoverRenderer};
 use octoshare_cli::{
     CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, one_line, run_local,
@@ -80,7 +83,7 @@ use octoshare_cli::{
 use octoshare_core::{Client, RequestCounts};
 use octoshare_discover::{DiscoverConfig, DiscoverOutcome};
 use octoshare_share::{KnownSpace, KnownSpaces, OnConflict, ShareConfig, ShareReport};
-use octoshare_wait::{WaitConfig, WaitOutcome, WaitPollArgs};
+use octoshare_wait::{WaitConfig, WaitOutcome};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -173,15 +176,7 @@ impl RunArgs {
         let wait = match self.count {
             None => None,
             Some(0) => return Err(ExitError::usage("--count must be at least 1").into()),
-            Some(count) => {
-                self.polling.validate()?;
-                Some(WaitPlan {
-                    count,
-                    timeout: self.polling.timeout,
-                    poll_interval: self.polling.poll_interval,
-                    healthy_only: self.polling.healthy,
-                })
-            }
+            Some(count) => Some(self.polling.config(count)?),
         };
         let machine_policy = match self.machine_policy {
             None => None,
@@ -214,36 +209,9 @@ pub struct RunConfig {
     /// What to discover.
     pub discover: DiscoverConfig,
     /// How to wait; `None` skips the wait phase.
-    pub wait: Option<WaitPlan>,
+    pub wait: Option<WaitConfig>,
     /// How to share (the spaces come from discover).
     pub share: SharePlan,
-}
-
-/// The wait phase's settings; the space and pool come from discover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitPlan {
-    /// How many workers are enough.
-    pub count: u64,
-    /// How long to wait at most.
-    pub timeout: Duration,
-    /// Time between the starts of two polls.
-    pub poll_interval: Duration,
-    /// Count only Healthy/HasWarnings workers.
-    pub healthy_only: bool,
-}
-
-impl WaitPlan {
-    /// The wait configuration for what discover found: its initial space and pool.
-    pub fn wait_config(&self, discovered: &DiscoverOutcome) -> WaitConfig {
-        WaitConfig {
-            space: discovered.initial.space.id.to_string(),
-            worker_pool: discovered.worker_pool_name().to_owned(),
-            count: self.count,
-            timeout: self.timeout,
-            poll_interval: self.poll_interval,
-            healthy_only: self.healthy_only,
-        }
-    }
 }
 
 /// The share phase's settings; the source and target spaces come from discover.
@@ -489,7 +457,6 @@ async fn execute_phases(
             };
         }
         Some(plan) => {
-            let wait_config = plan.wait_config(&discovered);
             emitter.info(&format!(
                 "[2/3] wait: until pool '{}' of {} holds {} {}",
                 discovered.worker_pool_name(),
@@ -503,19 +470,29 @@ async fn execute_phases(
                 &format!("waiting for {} workers", plan.count),
             );
             let phase_started = Instant::now();
-            let waited =
-                octoshare_wait::wait_for_workers(client, &wait_config, emitter, shutdown).await;
+            let waited = octoshare_wait::wait_for_workers(
+                client,
+                &discovered.initial,
+                plan,
+                &mut WaitRenderer::new(emitter),
+                shutdown.token(),
+            )
+            .await;
+            if let Ok(waited) = &waited {
+                render::wait::finished(emitter, waited);
+            }
             emitter.end_phase();
             let waited = match waited {
                 Ok(waited) => waited,
                 Err(error) => {
+                    let error = anyhow::Error::new(ExitError::from(error));
                     outcome.wait = failed(phase_started, &error);
                     return Err(error);
                 }
             };
-            octoshare_wait::emit_outputs(&waited, emitter);
+            render::wait::set_outputs(emitter, &waited);
             outcome.waited = Some(waited.clone());
-            if let Some(error) = octoshare_wait::unsatisfied_error(&waited, &wait_config) {
+            if let Some(error) = render::wait::unsatisfied(&waited) {
                 let error = anyhow::Error::new(error);
                 outcome.wait = failed(phase_started, &error);
                 return Err(error);
@@ -751,17 +728,6 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A wall time for people: `850ms`, `3.5s`, `1m12s`.
-pub fn format_elapsed(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else if duration < Duration::from_secs(10) {
-        format!("{:.1}s", duration.as_secs_f64())
-    } else {
-        octoshare_cli::format_duration(Duration::from_secs(duration.as_secs()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -804,7 +770,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             config.wait,
-            Some(WaitPlan {
+            Some(WaitConfig {
                 count: 3,
                 timeout: Duration::from_secs(90),
                 poll_interval: Duration::from_millis(500),
@@ -831,12 +797,5 @@ mod tests {
             assert_eq!(exit_for_error(&error), Exit::Usage, "{arguments:?}");
         }
         assert!(parse(&["--worker-pool", "Pool", "--count", "0"]).is_err());
-    }
-
-    #[test]
-    fn elapsed_times_read_well() {
-        assert_eq!(format_elapsed(Duration::from_millis(850)), "850ms");
-        assert_eq!(format_elapsed(Duration::from_millis(3_540)), "3.5s");
-        assert_eq!(format_elapsed(Duration::from_secs(72)), "1m12s");
     }
 }

@@ -2,3 +2,4 @@
 //! `octoshare-share`): each runs the real binary against its own emulator.
 
 mod discover;
+mod wait;

@@ -60,7 +60,7 @@ fn run_json_holds_the_outputs_of_every_phase() {
         assert_eq!(phases[phase]["status"], "done", "{phase}: {phases}");
         assert!(phases[phase]["elapsedMs"].is_u64(), "{phase}: {phases}");
     }
-    assert_eq!(phases["wait"]["outcome"]["satisfied"], true);
+    assert_eq!(phases["wait"]["outcome"]["Status"], "Satisfied");
     assert_eq!(
         phases["discover"]["outcome"]["Initial"]["Space"]["Name"],
         "Alpha"

@@ -1,6 +1,6 @@
 //! Integration tests: the real `octoshare-wait` binary against an emulator per test.
 
-mod support;
+pub mod support;
 
 mod errors;
 mod outputs;

@@ -1,6 +1,6 @@
 //! The output variables and the JSON document.
 
-use crate::support::{TF_POOL, default_space, start, wait, worker};
+use super::support::{TF_POOL, default_space, start, wait, worker};
 use octopus_emulator::Scenario;
 use serde::Deserialize;
 

@@ -1,6 +1,6 @@
 //! Failures: unknown space or pool, refused credentials, interruption; one stderr line each.
 
-use crate::support::{
+use super::support::{
     TF_POOL, command, default_space, start, wait, wait_with_key, worker, worker_reads,
 };
 use octopus_emulator::{Fault, Scenario};
@@ -39,7 +39,7 @@ fn unknown_pool_exits_3_listing_the_pools_there() {
     assert_eq!(run.code, Some(3), "{run:?}");
     assert_eq!(
         run.error_line(),
-        "space Default (Spaces-1) has no worker pool named 'GCP Worker Pool TF': check --worker-pool (pools there: Default Worker Pool, AWS Worker Pool TF)"
+        "Default (Spaces-1) has no worker pool named 'GCP Worker Pool TF' (pools there: 'Default Worker Pool', 'AWS Worker Pool TF'): check --worker-pool"
     );
 }
 

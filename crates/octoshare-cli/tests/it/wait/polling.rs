@@ -1,7 +1,7 @@
 //! When polls happen: at once, every interval from the previous start, never after the
 //! deadline, and the wait ends on the first poll that sees enough workers.
 
-use crate::support::{TF_POOL, command, default_space, polls, start, wait, worker, worker_reads};
+use super::support::{TF_POOL, command, default_space, polls, start, wait, worker, worker_reads};
 use octopus_emulator::{Fault, LoggedRequest, Scenario};
 use octoshare_core::service_message::parse_service_message;
 use std::io::{BufRead, BufReader};

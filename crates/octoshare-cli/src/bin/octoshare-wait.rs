@@ -2,8 +2,10 @@
 //! workers to register"); exit code 4 on timeout, after setting the outputs.
 
 use clap::Parser;
+use octoshare_cli::flags::WaitArgs;
+use octoshare_cli::render::wait::{self as render, WaitRenderer};
 use octoshare_cli::{CommonArgs, Exit, OutputMode, run_step};
-use octoshare_wait::{WaitArgs, emit_outputs, unsatisfied_error, wait_for_workers};
+use octoshare_wait::{resolve, wait_for_workers};
 use std::process::ExitCode;
 
 /// Wait until worker pool NAME in a space holds at least N workers.
@@ -24,11 +26,20 @@ fn main() -> ExitCode {
         &args.common,
         OutputMode::Octopus,
         async move |emitter, client, shutdown| {
-            let config = wait_args.into_config()?;
-            let outcome = wait_for_workers(&client, &config, emitter, &shutdown).await?;
-            emit_outputs(&outcome, emitter);
-            match unsatisfied_error(&outcome, &config) {
-                Some(error) => Err(error.into()),
+            let request = wait_args.into_request()?;
+            let target = resolve(&client, &request.space, &request.worker_pool).await?;
+            let outcome = wait_for_workers(
+                &client,
+                &target,
+                &request.config,
+                &mut WaitRenderer::new(emitter),
+                shutdown.token(),
+            )
+            .await?;
+            render::finished(emitter, &outcome);
+            render::set_outputs(emitter, &outcome);
+            match render::unsatisfied(&outcome) {
+                Some(error) => Err(error),
                 None => Ok(Exit::Success),
             }
         },
