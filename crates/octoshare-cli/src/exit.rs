@@ -4,6 +4,7 @@ use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
 use octoshare_discover::DiscoverError;
+use octoshare_share::{ShareError, ShareVerdict};
 use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
 
@@ -223,6 +224,28 @@ pub fn exit_for_wait_status(status: WaitStatus) -> Exit {
     match status {
         WaitStatus::Satisfied => Exit::Success,
         WaitStatus::TimedOut | WaitStatus::Interrupted => Exit::TimedOut,
+    }
+}
+
+/// A share that could do nothing at all.
+pub fn exit_for_share_error(error: &ShareError) -> Exit {
+    match error {
+        ShareError::ListSpaces(error)
+        | ShareError::ListSourcePools { error, .. }
+        | ShareError::ReadSourceWorkers { error, .. } => exit_for_api_error(error),
+        ShareError::SourceSpace(error) | ShareError::SourcePool(error) => {
+            exit_for_resolve_error(error)
+        }
+    }
+}
+
+/// How a share ended: 0 when everything was done, 6 when a write was refused for lack of
+/// permission (the fix is the key), 5 when something else failed or was left undone.
+pub fn exit_for_share_verdict(verdict: ShareVerdict) -> Exit {
+    match verdict {
+        ShareVerdict::Done => Exit::Success,
+        ShareVerdict::PermissionRefused => Exit::AccessDenied,
+        ShareVerdict::Failed | ShareVerdict::Interrupted => Exit::PartialFailure,
     }
 }
 

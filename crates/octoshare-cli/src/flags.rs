@@ -6,7 +6,9 @@ use crate::duration::parse_duration;
 use crate::exit::ExitError;
 use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_discover::{DiscoverConfig, FilterSide, PatternError, SpaceFilter};
+use octoshare_share::{OnConflict, ShareOptions, ShareRequest, split_space_list};
 use octoshare_wait::WaitConfig;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `--worker-pool`: the pool every step works on.
@@ -230,6 +232,124 @@ impl WaitArgs {
     }
 }
 
+/// `--on-conflict`: what to do with a stale registration holding a worker's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnConflictMode {
+    /// Update the stale registration in place: the source worker's endpoint, and the target pool
+    /// added to its pools.
+    #[default]
+    Replace,
+    /// Leave the stale registration alone and report a conflict (a warning, not a failure).
+    Skip,
+}
+
+impl From<OnConflictMode> for OnConflict {
+    fn from(mode: OnConflictMode) -> OnConflict {
+        match mode {
+            OnConflictMode::Replace => OnConflict::Replace,
+            OnConflictMode::Skip => OnConflict::Skip,
+        }
+    }
+}
+
+/// How to share: shared by `octoshare-share` and `octoshare run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShareOptionsArgs {
+    /// Machine policy (by name) of the workers created in other spaces; default: each space's default policy
+    #[arg(long, value_name = "NAME")]
+    pub machine_policy: Option<String>,
+
+    /// Only read (GET) and print the plan: what would be created, updated, pruned and why
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete, in the other spaces' pools, polling workers no longer in the source pool that are not healthy
+    #[arg(long)]
+    pub prune: bool,
+
+    /// A worker name taken in a space by a stale registration: replace its endpoint, or skip it
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnConflictMode::Replace)]
+    pub on_conflict: OnConflictMode,
+
+    /// Write share's per-space, per-worker result as JSON to PATH (attached as an artifact in octopus mode)
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+}
+
+impl ShareOptionsArgs {
+    /// The share options with `concurrency`; a blank `--machine-policy` is a usage error.
+    pub fn options(&self, concurrency: &ConcurrencyArgs) -> Result<ShareOptions, ExitError> {
+        let machine_policy = match &self.machine_policy {
+            None => None,
+            Some(policy) => Some(required(
+                policy,
+                "--machine-policy",
+                "give a policy name, e.g. --machine-policy 'Default Machine Policy', or leave the flag out",
+            )?),
+        };
+        Ok(ShareOptions {
+            machine_policy,
+            concurrency: concurrency.concurrency()?,
+            dry_run: self.dry_run,
+            prune: self.prune,
+            on_conflict: self.on_conflict.into(),
+        })
+    }
+}
+
+/// The flags of `octoshare-share`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShareArgs {
+    /// Space holding the workers to share (name or Id), e.g. discover's InitialSpaceId
+    #[arg(long, value_name = "NAME|ID")]
+    pub from_space: String,
+
+    /// Comma-separated target spaces (Ids or names), e.g. discover's RemainingSpaceIds; empty: nothing to do
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub to_spaces: String,
+
+    #[command(flatten)]
+    pub pool: WorkerPoolArgs,
+
+    #[command(flatten)]
+    pub share: ShareOptionsArgs,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
+}
+
+/// A validated `octoshare-share`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareCommand {
+    /// The spaces and pool to resolve.
+    pub request: ShareRequest,
+    /// How to share.
+    pub options: ShareOptions,
+    /// Where to write the report.
+    pub report: Option<PathBuf>,
+}
+
+impl ShareArgs {
+    /// Validates the flags once. Failures are usage errors (exit code 2).
+    pub fn into_command(self) -> Result<ShareCommand, ExitError> {
+        let from_space = required(
+            &self.from_space,
+            "--from-space",
+            "give a value, e.g. --from-space Spaces-1",
+        )?;
+        let worker_pool = self.pool.worker_pool()?;
+        Ok(ShareCommand {
+            request: ShareRequest {
+                from_space,
+                to_spaces: split_space_list(&self.to_spaces),
+                worker_pool,
+            },
+            options: self.share.options(&self.concurrency)?,
+            report: self.share.report,
+        })
+    }
+}
+
 /// A required text flag, trimmed; blank is a usage error with `advice`.
 pub(crate) fn required(value: &str, flag: &str, advice: &str) -> Result<String, ExitError> {
     let trimmed = value.trim();
@@ -242,6 +362,93 @@ pub(crate) fn required(value: &str, flag: &str, advice: &str) -> Result<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct TestShare {
+        #[command(flatten)]
+        share: ShareArgs,
+    }
+
+    fn parse_share(arguments: &[&str]) -> Result<ShareCommand, String> {
+        let mut all = vec!["octoshare-share"];
+        all.extend_from_slice(arguments);
+        let args = TestShare::try_parse_from(all).map_err(|error| error.to_string())?;
+        args.share.into_command().map_err(|error| error.message)
+    }
+
+    #[test]
+    fn share_defaults_and_every_flag() {
+        let command = parse_share(&[
+            "--from-space",
+            "Default",
+            "--to-spaces",
+            "",
+            "--worker-pool",
+            "P",
+        ])
+        .unwrap();
+        assert!(command.request.to_spaces.is_empty());
+        assert_eq!(command.options, ShareOptions::default());
+        assert_eq!(command.report, None);
+
+        let command = parse_share(&[
+            "--from-space=Spaces-1",
+            "--to-spaces=Spaces-2, ,Payments",
+            "--worker-pool=P",
+            "--machine-policy",
+            " Fast ",
+            "--concurrency",
+            "3",
+            "--dry-run",
+            "--prune",
+            "--on-conflict",
+            "skip",
+            "--report",
+            "out/report.json",
+        ])
+        .unwrap();
+        assert_eq!(command.request.to_spaces, ["Spaces-2", "Payments"]);
+        assert_eq!(command.options.machine_policy.as_deref(), Some("Fast"));
+        assert_eq!(command.options.concurrency, 3);
+        assert!(command.options.dry_run && command.options.prune);
+        assert_eq!(command.options.on_conflict, OnConflict::Skip);
+        assert_eq!(command.report, Some(PathBuf::from("out/report.json")));
+    }
+
+    #[test]
+    fn blank_share_values_are_usage_errors() {
+        for arguments in [
+            &["--from-space", " ", "--to-spaces", "", "--worker-pool", "P"][..],
+            &["--from-space", "A", "--to-spaces", "", "--worker-pool", " "][..],
+            &[
+                "--from-space",
+                "A",
+                "--to-spaces",
+                "",
+                "--worker-pool",
+                "P",
+                "--machine-policy",
+                "",
+            ][..],
+        ] {
+            let error = parse_share(arguments).unwrap_err();
+            assert!(error.contains("is empty"), "{arguments:?}: {error}");
+        }
+        assert!(
+            parse_share(&[
+                "--from-space",
+                "A",
+                "--to-spaces",
+                "",
+                "--worker-pool",
+                "P",
+                "--concurrency",
+                "0"
+            ])
+            .is_err()
+        );
+    }
 
     fn wait_args() -> WaitArgs {
         WaitArgs {

@@ -8,57 +8,60 @@
 //! host names and new thumbprints stayed blocked by their stale registrations. This step plans
 //! first, then applies, and converges.
 //!
-//! # How it works
+//! # How it works: resolve, plan, apply
 //!
-//! 1. List the spaces (`/api/spaces/all`), resolve `--from-space` and every `--to-spaces` entry
-//!    (Ids or names; trimmed; empty entries dropped; duplicates dropped with a note; the source
-//!    space listed as a target is skipped with a note; an unknown entry fails on its own).
-//! 2. Read the source pool (`/workerpools/all`) and its workers (every page of
-//!    `/workerpools/{id}/workers`).
-//! 3. For every target space, at most `--concurrency` at once: read its pools, machine policies
-//!    and workers (the three `/all` endpoints, concurrently), plan, then apply the plan. A space
+//! 1. **Resolve** ([`resolve`], standalone only): list the spaces (`/api/spaces/all`), resolve
+//!    the source space and every target entry by the domain's rules (Ids or names; duplicates
+//!    dropped and reported; the source space listed as a target is skipped; an entry that does
+//!    not resolve fails on its own), and resolve the source pool (`/workerpools/all`). The result
+//!    is a [`ShareTargets`] of typed references. `octoshare run` builds it from discover's
+//!    targets instead ([`ShareTargets::from_discovered`]), so nothing is read twice.
+//! 2. **Plan** (per target space): [`share`] reads the source pool's workers (every page of
+//!    `/workerpools/{id}/workers`) once, then per target space, at most
+//!    [`ShareOptions::concurrency`] at once, reads its machine policies and workers (and its
+//!    pools when the target's pool is not resolved yet) and plans it: pure functions from what
+//!    was read to one decision per worker.
+//! 3. **Apply**: the plan's writes, settled by re-reading when their outcome is unknown. A space
 //!    that fails never stops the others. A re-run that finds everything shared makes 3 GETs per
-//!    target space plus the source reads (`/spaces/all`, `/workerpools/all`, the pool's worker
-//!    pages) and no write.
+//!    target space (2 when the pool is known) plus the source reads, and no write.
 //!
-//! [`share_known_workers`] does the same without reading again what the caller already has
-//! ([`KnownSpaces`]): `octoshare run` passes the spaces and pools discover read, so the space
-//! list and every pool read are skipped and a target space costs 2 GETs (policies, workers)
-//! plus its writes.
+//! The library never prints: it reports through a [`ShareSink`] and returns a [`ShareReport`]
+//! with typed failures ([`SpaceFailure`], [`WorkerFailure`]).
 //!
 //! # Which source workers are shared
 //!
-//! A worker's identity is its endpoint's Uri and thumbprint ([`octoshare_core::domain::EndpointIdentity`]:
-//! Uri case-insensitive with the trailing `/` normalised, thumbprint case-insensitive). Every
-//! Tentacle endpoint with both is shared: polling (`TentacleActive`, what the bootstrap
-//! registers) and listening (`TentaclePassive`, which Octopus also lets several spaces register).
-//! Other endpoints (SSH, cloud targets, ...) have no such identity and are skipped with a warning
-//! naming them; a second source worker with an endpoint already shared under another name is
+//! The domain decides which kinds of worker are shared
+//! ([`octoshare_core::domain::WorkerKind::is_shared`]: polling `TentacleActive`, what the
+//! bootstrap registers, and listening `TentaclePassive`, which Octopus also lets several spaces
+//! register) and what identifies one ([`octoshare_core::domain::EndpointIdentity`]: for
+//! Tentacles the Uri, case-insensitive with the trailing `/` normalised, and the thumbprint,
+//! case-insensitive). Other workers (SSH, Kubernetes agents, cloud targets, ...) are skipped
+//! and reported; a second source worker with an endpoint already shared under another name is
 //! skipped the same way. Pruning only ever considers polling workers.
 //!
 //! # Decision table (per source worker, per target space)
 //!
 //! | the target space has ... | action | request |
 //! |---|---|---|
-//! | a worker with the same identity, in the target pool | `unchanged` | none |
-//! | a worker with the same identity, not in the target pool | `addToPool`: its pools + the target pool | PUT |
-//! | no such worker, but a worker with the same name (trimmed, case-insensitive) whose endpoint is not the source pool's | `replaceEndpoint` (`--on-conflict replace`, default): the source endpoint, its pools + the target pool | PUT |
-//! | the same, with `--on-conflict skip` | `conflict` (a warning, not a failure) | none |
-//! | a worker with the same name holding the endpoint of *another* source worker | `conflict` (rename one of them) | none |
-//! | neither | `create` | POST |
-//! | with `--prune`: a polling worker in the target pool whose identity is not among the source pool's, that is neither `Healthy` nor `HasWarnings`, and that no source worker claimed | `delete`, or `removeFromPool` when it is in other pools too (PUT without the target pool) | DELETE / PUT |
+//! | a worker with the same identity, in the target pool | `Unchanged` | none |
+//! | a worker with the same identity, not in the target pool | `AddToPool`: its pools + the target pool | PUT |
+//! | no such worker, but a worker with the same name (trimmed, case-insensitive) whose endpoint is not the source pool's | `ReplaceEndpoint` ([`OnConflict::Replace`], default): the source endpoint, its pools + the target pool | PUT |
+//! | the same, with [`OnConflict::Skip`] | `Conflict` (a warning, not a failure) | none |
+//! | a worker with the same name holding the endpoint of *another* source worker | `Conflict` (rename one of them) | none |
+//! | neither | `Create` | POST |
+//! | when pruning: a polling worker in the target pool whose identity is not among the source pool's, that is neither `Healthy` nor `HasWarnings`, and that no source worker claimed | `Delete`, or `RemoveFromPool` when it is in other pools too (PUT without the target pool) | DELETE / PUT |
 //!
 //! A POST body is exactly `Name`, `SpaceId`, `IsDisabled` (as the source), `WorkerPoolIds` (the
-//! target pool), `MachinePolicyId` (the `--machine-policy` policy, else the space's default
-//! policy) and the source `Endpoint` object unchanged (unknown fields kept), never a read-only
+//! target pool), `MachinePolicyId` (the [`ShareOptions::machine_policy`], else the space's
+//! default policy) and the source `Endpoint` object unchanged (unknown fields kept), never a read-only
 //! field. A PUT sends the worker as read with only its pools (and, for `replaceEndpoint`, its
 //! endpoint and the top-level `Thumbprint`/`Uri` mirrors) changed: names, policies and
-//! `IsDisabled` of existing registrations stay as the space has them, and `--machine-policy`
-//! only applies to created workers. If the server refuses a `replaceEndpoint` (Octopus cannot
-//! change an endpoint's type, e.g. a stale listening registration) that worker fails with a
-//! message saying to delete the stale worker.
+//! `IsDisabled` of existing registrations stay as the space has them, and the machine policy
+//! only applies to created workers. If the server refuses a `ReplaceEndpoint` that changes the
+//! endpoint's kind (Octopus cannot change an endpoint's type, e.g. a stale listening
+//! registration) that worker fails with [`WorkerFailure::EndpointTypeChangeRefused`].
 //!
-//! A space without the pool, or without the `--machine-policy` policy, fails as a whole (nothing
+//! A space without the pool, or without the named machine policy, fails as a whole (nothing
 //! is done there); a space without a default policy only fails its creates. Healthy and
 //! `HasWarnings` workers are never pruned (a Tentacle that answers is not a destroyed VM); a
 //! stale same-name registration is replaced or reported, never pruned; pruning is off when the
@@ -67,53 +70,43 @@
 //!
 //! # Writes whose outcome is unknown
 //!
-//! See [`MAX_WRITE_ATTEMPTS`] and the `execute` module: after a timeout, a dropped connection or
+//! See [`MAX_WRITE_ATTEMPTS`] and the `apply` module: after a timeout, a dropped connection or
 //! a 5xx on a write, the space's workers are read again and the worker re-planned; a POST that
 //! was committed is counted as created, one that was not is sent again (bounded, with backoff).
 //! A 400 on a POST (Octopus refuses a duplicate name: another process created it meanwhile) is
 //! also settled by re-reading. So "commit then fail" responses never create a duplicate.
 //!
-//! # Permissions and exit codes
+//! # Permissions
 //!
 //! A refused write (401/403, e.g. a read-only API key) fails that worker and stops further
-//! writes in that space; other spaces still run (permissions can differ per space). The run then
-//! ends with exit code 6 ("authentication or permission refused") rather than 5, because the fix
-//! is the key's permissions, not the spaces. Other failures end with 5, an interruption too
-//! ([`ShareReport::exit`]).
+//! writes in that space; other spaces still run (permissions can differ per space).
+//! [`ShareReport::verdict`] then says [`ShareVerdict::PermissionRefused`] rather than
+//! [`ShareVerdict::Failed`], because the fix is the key's permissions, not the spaces.
 //!
 //! # Interruption
 //!
-//! Once [`octoshare_cli::Shutdown`] is requested no new space is started and no new write is
-//! sent; writes in flight finish; the rest is reported as `notAttempted`; the partial summary is
-//! printed and the run exits 5. Running the step again converges.
+//! Once the [`CancellationToken`](tokio_util::sync::CancellationToken) is cancelled no new space
+//! is started and no new write is sent; writes in flight finish; the rest is reported as
+//! `NotAttempted`. Running the step again converges.
 //!
 //! # Dry run
 //!
-//! With `--dry-run` only GET requests are made (the binary builds its client with
-//! `ClientBuilder::read_only`, so a write is impossible by construction) and the plan is printed:
-//! per space, per worker, the action and its reason. Counts and outputs are what a real run
-//! would do.
-//!
-//! # Output
-//!
-//! Per-space lines (changes as info, unchanged as verbose, conflicts and failures as warnings
-//! naming space, worker and reason), a summary table (space × created/updated/unchanged/pruned/
-//! conflicts/failed), a highlight line with the totals, progress (spaces done of total), the
-//! output variables `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`,
-//! `PrunedWorkerCount` and `FailedCount` ([`emit_outputs`]), and with `--report PATH` the JSON
-//! report ([`write_report`], shape in the `report` module docs) attached as an Octopus artifact.
-//! With `--output json` the document also holds the whole report under `"Report"`.
+//! With [`ShareOptions::dry_run`] no write is sent (callers also build a read-only client, so a
+//! write is impossible by construction): the report holds the plan, per space, per worker, the
+//! action and its reason, and counts what a real run would do.
 
-mod args;
-mod execute;
+mod apply;
+mod options;
 mod plan;
 pub mod report;
+mod resolve;
 mod share;
 
-pub use args::{DEFAULT_CONCURRENCY, OnConflict, ShareArgs, ShareConfig, split_space_list};
-pub use execute::MAX_WRITE_ATTEMPTS;
+pub use apply::MAX_WRITE_ATTEMPTS;
+pub use options::{OnConflict, ShareOptions, ShareRequest, split_space_list};
 pub use report::{
-    Action, FailureKind, Outcome, ShareReport, SourceWorkerResult, SpaceRef, SpaceResult,
-    SpaceStatus, Totals, WorkerResult, emit_outputs, write_report,
+    Action, FailureKind, Outcome, ShareReport, ShareVerdict, SourceWorkerResult, SpaceFailure,
+    SpaceResult, SpaceStatus, Totals, WorkerFailure, WorkerResult,
 };
-pub use share::{KnownSpace, KnownSpaces, conclude, share_known_workers, share_workers};
+pub use resolve::{Duplicate, ShareTargets, Target, resolve};
+pub use share::{ShareError, ShareSink, SourceRead, SpaceDone, share};

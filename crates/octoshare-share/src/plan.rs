@@ -1,14 +1,15 @@
-//! The planner: pure functions from what was read (the source pool's workers; a target space's
-//! pools, machine policies and workers) to what to do, worker by worker. No I/O here, so every
-//! rule of the decision table is unit-tested, and the executor re-plans a single worker from a
-//! fresh read after a write whose outcome is unknown.
+//! Planning, the second stage of a share: pure functions from what was read (the source pool's
+//! workers; a target space's pool, machine policies and workers) to what to do, worker by worker.
+//! No I/O here, so every rule of the decision table is unit-tested, and the executor re-plans a
+//! single worker from a fresh read after a write whose outcome is unknown.
 
-use crate::args::OnConflict;
-use crate::report::{Action, SourceWorkerResult};
-use octoshare_core::domain::{EndpointIdentity, WorkerKind};
+use crate::options::OnConflict;
+use crate::report::{Action, SourceWorkerResult, SpaceFailure, WorkerFailure};
+use octoshare_core::domain::{
+    EndpointIdentity, NameMatch, PoolRef, WorkerKind, find_by_name, names_match,
+};
 use octoshare_core::{
-    Endpoint, MachinePolicy, MachinePolicyId, NewWorker, SpaceId, Worker, WorkerId, WorkerPool,
-    WorkerPoolId,
+    Endpoint, MachinePolicy, MachinePolicyId, NewWorker, SpaceId, Worker, WorkerId, WorkerPoolId,
 };
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -20,11 +21,6 @@ pub(crate) fn identity_of(endpoint: &Endpoint) -> Option<EndpointIdentity> {
         return None;
     }
     EndpointIdentity::of(endpoint)
-}
-
-/// Whether two worker names are the same for Octopus (trimmed, case-insensitive).
-pub(crate) fn same_name(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// A worker of the source pool that is shared into the target spaces.
@@ -61,10 +57,7 @@ impl SourcePool {
                     false,
                     Some(format!(
                         "not shared: only Tentacle workers with a Uri and a thumbprint are shared, and its endpoint is {}",
-                        worker
-                            .endpoint
-                            .communication_style()
-                            .unwrap_or("of an unknown type")
+                        WorkerKind::of(&worker.endpoint)
                     )),
                 ),
                 Some(identity) => match pool.owners.get(&identity) {
@@ -113,10 +106,9 @@ pub(crate) struct PlanOptions {
     pub(crate) prune: bool,
 }
 
-/// A target space's state as read (`/workerpools/all`, `/machinepolicies/all`, `/workers/all`).
+/// A target space's state as read (`/machinepolicies/all`, `/workers/all`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TargetState {
-    pub(crate) pools: Vec<WorkerPool>,
     pub(crate) policies: Vec<MachinePolicy>,
     pub(crate) workers: Vec<Worker>,
 }
@@ -125,9 +117,9 @@ pub(crate) struct TargetState {
 #[derive(Debug, Clone)]
 pub(crate) struct SpaceContext {
     pub(crate) space_id: SpaceId,
-    pub(crate) pool: WorkerPool,
+    pub(crate) pool: PoolRef,
     /// The policy of created workers, or why there is none.
-    pub(crate) policy: Result<MachinePolicyId, String>,
+    pub(crate) policy: Result<MachinePolicyId, WorkerFailure>,
     pub(crate) options: PlanOptions,
 }
 
@@ -153,7 +145,10 @@ pub(crate) struct Step {
     pub(crate) source: Option<usize>,
     pub(crate) write: Option<Write>,
     /// Set when the step cannot be done at all (e.g. no machine policy for a create).
-    pub(crate) problem: Option<String>,
+    pub(crate) problem: Option<WorkerFailure>,
+    /// For a `ReplaceEndpoint` that changes the endpoint's kind: the old and new communication
+    /// styles (Octopus refuses such a change).
+    pub(crate) kind_change: Option<(String, String)>,
 }
 
 /// Everything to do in one target space.
@@ -163,38 +158,37 @@ pub(crate) struct SpacePlan {
     pub(crate) steps: Vec<Step>,
 }
 
-/// Plans one target space. `Err` is a failure of the whole space: it has no pool named
-/// `worker_pool`, or no machine policy named `machine_policy`.
+/// Plans one target space whose pool is `pool`. `Err` is a failure of the whole space: it has
+/// no machine policy named `machine_policy` (or several).
 pub(crate) fn plan_space(
     space_id: &SpaceId,
+    pool: PoolRef,
     source: &SourcePool,
     target: &TargetState,
-    worker_pool: &str,
     machine_policy: Option<&str>,
     options: PlanOptions,
-) -> Result<SpacePlan, String> {
-    let Some(pool) = target
-        .pools
-        .iter()
-        .find(|pool| same_name(&pool.name, worker_pool))
-    else {
-        return Err(format!(
-            "the space has no worker pool named '{worker_pool}': create it there (or drop the space from --to-spaces); pools there: {}",
-            list_names(target.pools.iter().map(|pool| pool.name.as_str()))
-        ));
-    };
+) -> Result<SpacePlan, SpaceFailure> {
     let policy = match machine_policy {
-        Some(name) => match target
-            .policies
-            .iter()
-            .find(|policy| same_name(&policy.name, name))
-        {
-            Some(policy) => Ok(policy.id.clone()),
-            None => {
-                return Err(format!(
-                    "the space has no machine policy named '{name}': create it there, or leave out --machine-policy to use each space's default policy; policies there: {}",
-                    list_names(target.policies.iter().map(|policy| policy.name.as_str()))
-                ));
+        Some(name) => match find_by_name(&target.policies, name) {
+            NameMatch::Found(policy) => Ok(policy.id.clone()),
+            NameMatch::Missing => {
+                return Err(SpaceFailure::MachinePolicyNotFound {
+                    name: name.trim().to_owned(),
+                    available: target
+                        .policies
+                        .iter()
+                        .map(|policy| policy.name.clone())
+                        .collect(),
+                });
+            }
+            NameMatch::Ambiguous(candidates) => {
+                return Err(SpaceFailure::AmbiguousMachinePolicy {
+                    name: name.trim().to_owned(),
+                    candidates: candidates
+                        .into_iter()
+                        .map(|policy| policy.name.clone())
+                        .collect(),
+                });
             }
         },
         None => target
@@ -202,13 +196,11 @@ pub(crate) fn plan_space(
             .iter()
             .find(|policy| policy.is_default)
             .map(|policy| policy.id.clone())
-            .ok_or_else(|| {
-                "the space has no default machine policy: pass --machine-policy NAME".to_owned()
-            }),
+            .ok_or(WorkerFailure::NoDefaultMachinePolicy),
     };
     let context = SpaceContext {
         space_id: space_id.clone(),
-        pool: pool.clone(),
+        pool,
         policy,
         options,
     };
@@ -225,15 +217,6 @@ pub(crate) fn plan_space(
         steps.extend(plan_prunes(source, &context, &target.workers, &claimed));
     }
     Ok(SpacePlan { context, steps })
-}
-
-fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<String> = names.map(|name| format!("'{name}'")).collect();
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
-    }
 }
 
 /// Decides what to do for source worker `index` given the target space's workers (the decision
@@ -255,6 +238,7 @@ pub(crate) fn plan_source_worker(
         source: Some(index),
         write,
         problem: None,
+        kind_change: None,
     };
 
     // 1. Already shared: a worker of the space has the same endpoint identity.
@@ -265,12 +249,12 @@ pub(crate) fn plan_source_worker(
     same_identity.sort_by_key(|worker| {
         (
             !worker.worker_pool_ids.contains(pool_id),
-            !same_name(&worker.name, &name),
+            !names_match(&worker.name, &name),
             worker.id.clone(),
         )
     });
     if let Some(existing) = same_identity.first() {
-        let as_name = if same_name(&existing.name, &name) {
+        let as_name = if names_match(&existing.name, &name) {
             String::new()
         } else {
             format!(" as '{}'", existing.name)
@@ -295,14 +279,17 @@ pub(crate) fn plan_source_worker(
                 "registered{as_name} ({}) with the same endpoint but not in pool '{}': adding the pool, keeping its {}",
                 existing.id,
                 context.pool.name,
-                crate::report::plural(existing.worker_pool_ids.len() as u64, "other pool")
+                plural(existing.worker_pool_ids.len() as u64, "other pool")
             ),
             Some(Write::Update(updated)),
         );
     }
 
     // 2. The name is taken by another registration.
-    if let Some(existing) = workers.iter().find(|worker| same_name(&worker.name, &name)) {
+    if let Some(existing) = workers
+        .iter()
+        .find(|worker| names_match(&worker.name, &name))
+    {
         let existing_identity = identity_of(&existing.endpoint);
         if let Some(owner) = existing_identity
             .as_ref()
@@ -324,7 +311,7 @@ pub(crate) fn plan_source_worker(
                 Some(existing.id.clone()),
                 Action::Conflict,
                 format!(
-                    "the name is taken by a stale registration ({}, {old_endpoint}): left alone (--on-conflict skip)",
+                    "the name is taken by a stale registration ({}, {old_endpoint}): left alone (conflicts are skipped)",
                     existing.id
                 ),
                 None,
@@ -335,23 +322,30 @@ pub(crate) fn plan_source_worker(
                     "the name is taken by a stale registration ({}, {old_endpoint}): replacing its endpoint with the source's",
                     existing.id
                 );
-                let (old_style, new_style) = (
-                    existing.endpoint.communication_style(),
-                    shared.worker.endpoint.communication_style(),
+                let (old_kind, new_kind) = (
+                    WorkerKind::of(&existing.endpoint),
+                    WorkerKind::of(&shared.worker.endpoint),
                 );
-                if old_style != new_style {
+                let kind_change = (old_kind != new_kind).then(|| {
+                    let style = |kind: &WorkerKind| {
+                        kind.communication_style().unwrap_or("unknown").to_owned()
+                    };
+                    (style(&old_kind), style(&new_kind))
+                });
+                if let Some((old_style, new_style)) = &kind_change {
                     reason.push_str(&format!(
-                        " (its endpoint type {} differs from {}: Octopus may refuse the change)",
-                        old_style.unwrap_or("unknown"),
-                        new_style.unwrap_or("unknown")
+                        " (its endpoint type {old_style} differs from {new_style}: Octopus may refuse the change)"
                     ));
                 }
-                step(
-                    Some(existing.id.clone()),
-                    Action::ReplaceEndpoint,
-                    reason,
-                    Some(Write::Update(updated)),
-                )
+                Step {
+                    kind_change,
+                    ..step(
+                        Some(existing.id.clone()),
+                        Action::ReplaceEndpoint,
+                        reason,
+                        Some(Write::Update(updated)),
+                    )
+                }
             }
         };
     }
@@ -380,6 +374,15 @@ pub(crate) fn plan_source_worker(
                 None,
             )
         },
+    }
+}
+
+/// `1 item`, `3 items`.
+pub(crate) fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -455,11 +458,12 @@ pub(crate) fn plan_prunes(
                 reason: format!(
                     "{why}: removing it from pool '{}' only, it stays in its {}",
                     context.pool.name,
-                    crate::report::plural(updated.worker_pool_ids.len() as u64, "other pool")
+                    plural(updated.worker_pool_ids.len() as u64, "other pool")
                 ),
                 source: None,
                 write: Some(Write::Update(updated)),
                 problem: None,
+                kind_change: None,
             }
         } else {
             Step {
@@ -470,6 +474,7 @@ pub(crate) fn plan_prunes(
                 source: None,
                 write: Some(Write::Delete(worker.id.clone())),
                 problem: None,
+                kind_change: None,
             }
         };
         steps.push(step);
@@ -576,11 +581,6 @@ mod tests {
 
     fn target(workers: Vec<Worker>) -> TargetState {
         TargetState {
-            pools: vec![
-                serde_json::from_value(json!({"Id": "WorkerPools-9", "Name": "Default Worker Pool", "IsDefault": true})).unwrap(),
-                serde_json::from_value(json!({"Id": POOL, "Name": "AWS Worker Pool TF", "IsDefault": false})).unwrap(),
-                serde_json::from_value(json!({"Id": OTHER_POOL, "Name": "Other", "IsDefault": false})).unwrap(),
-            ],
             policies: vec![
                 serde_json::from_value(json!({"Id": "MachinePolicies-2", "Name": "Default Machine Policy", "IsDefault": true})).unwrap(),
                 serde_json::from_value(json!({"Id": "MachinePolicies-7", "Name": "Fast", "IsDefault": false})).unwrap(),
@@ -596,12 +596,16 @@ mod tests {
         }
     }
 
+    fn pool() -> PoolRef {
+        PoolRef::new(POOL, "AWS Worker Pool TF")
+    }
+
     fn plan(source: &SourcePool, target: &TargetState, options: PlanOptions) -> SpacePlan {
         plan_space(
             &SpaceId::from("Spaces-2"),
+            pool(),
             source,
             target,
-            " aws worker pool tf ",
             None,
             options,
         )
@@ -656,9 +660,9 @@ mod tests {
         let state = target(vec![]);
         let plan = plan_space(
             &SpaceId::from("Spaces-2"),
+            pool(),
             &source,
             &state,
-            "AWS Worker Pool TF",
             Some("FAST"),
             options(),
         )
@@ -669,31 +673,53 @@ mod tests {
         assert_eq!(body.machine_policy_id.as_str(), "MachinePolicies-7");
         let error = plan_space(
             &SpaceId::from("Spaces-2"),
+            pool(),
             &source,
             &state,
-            "AWS Worker Pool TF",
             Some("Slow"),
             options(),
         )
         .unwrap_err();
-        assert!(error.contains("no machine policy named 'Slow'"), "{error}");
-        assert!(error.contains("'Fast'"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "the space has no machine policy named 'Slow' (policies there: 'Default Machine Policy', 'Fast')"
+        );
+        assert_eq!(error.kind(), crate::FailureKind::NotFound);
     }
 
     #[test]
-    fn missing_pool_fails_the_space_naming_the_pools_there() {
+    fn ambiguous_policy_names_fail_the_space_unless_one_matches_exactly() {
         let source = source(&[("a", 1)]);
+        let mut state = target(vec![]);
+        state.policies.push(
+            serde_json::from_value(
+                json!({"Id": "MachinePolicies-8", "Name": "FAST", "IsDefault": false}),
+            )
+            .unwrap(),
+        );
+        let exact = plan_space(
+            &SpaceId::from("Spaces-2"),
+            pool(),
+            &source,
+            &state,
+            Some("FAST"),
+            options(),
+        )
+        .unwrap();
+        let Some(Write::Create(body)) = &exact.steps[0].write else {
+            panic!("expected a create");
+        };
+        assert_eq!(body.machine_policy_id.as_str(), "MachinePolicies-8");
         let error = plan_space(
             &SpaceId::from("Spaces-2"),
+            pool(),
             &source,
-            &target(vec![]),
-            "GCP",
-            None,
+            &state,
+            Some("fast"),
             options(),
         )
         .unwrap_err();
-        assert!(error.contains("no worker pool named 'GCP'"), "{error}");
-        assert!(error.contains("'AWS Worker Pool TF'"), "{error}");
+        assert_eq!(error.kind(), crate::FailureKind::Ambiguous);
     }
 
     #[test]
@@ -703,12 +729,9 @@ mod tests {
         state.policies.retain(|policy| !policy.is_default);
         let plan = plan(&source, &state, options());
         assert_eq!(plan.steps[0].action, Action::Create);
-        assert!(
-            plan.steps[0]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("no default machine policy")
+        assert_eq!(
+            plan.steps[0].problem,
+            Some(WorkerFailure::NoDefaultMachinePolicy)
         );
         assert_eq!(plan.steps[1].action, Action::Unchanged);
         assert!(plan.steps[1].problem.is_none());
@@ -806,6 +829,10 @@ mod tests {
                 .reason
                 .contains("TentaclePassive differs from TentacleActive")
         );
+        assert_eq!(
+            plan.steps[0].kind_change,
+            Some(("TentaclePassive".to_owned(), "TentacleActive".to_owned()))
+        );
     }
 
     #[test]
@@ -821,7 +848,11 @@ mod tests {
         );
         assert_eq!(actions(&plan), vec![("web-01".into(), Action::Conflict)]);
         assert!(plan.steps[0].write.is_none());
-        assert!(plan.steps[0].reason.contains("--on-conflict skip"));
+        assert!(
+            plan.steps[0]
+                .reason
+                .contains("left alone (conflicts are skipped)")
+        );
     }
 
     #[test]

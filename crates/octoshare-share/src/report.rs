@@ -1,73 +1,15 @@
-//! The result of a share run ([`ShareReport`]): what happened per target space and per worker,
-//! the totals behind the output variables, the summary lines, and the JSON report file.
-//!
-//! # The JSON report (`--report PATH`)
-//!
-//! [`write_report`] writes the [`ShareReport`] as pretty JSON (2-space indent, one trailing
-//! newline), camelCase keys in this fixed order:
-//!
-//! ```json
-//! {
-//!   "sourceSpace": { "id": "Spaces-1", "name": "Default" },
-//!   "workerPoolName": "AWS Worker Pool TF",
-//!   "dryRun": false,
-//!   "interrupted": false,
-//!   "totals": { "created": 1, "updated": 1, "unchanged": 1, "pruned": 0, "conflicts": 0,
-//!               "failed": 1, "notAttempted": 0 },
-//!   "sourceWorkers": [ { "name": "worker-1", "workerId": "Workers-1", "shared": true, "reason": null } ],
-//!   "spaces": [
-//!     { "entry": "Spaces-2", "space": { "id": "Spaces-2", "name": "Payments" },
-//!       "status": "succeeded", "reason": null, "failureKind": null,
-//!       "counts": { "created": 1, "updated": 1, "unchanged": 1, "pruned": 0, "conflicts": 0,
-//!                   "failed": 0, "notAttempted": 0 },
-//!       "workers": [
-//!         { "name": "worker-1", "workerId": "Workers-7", "action": "create", "outcome": "done",
-//!           "reason": "not registered in this space yet", "failureKind": null }
-//!       ] },
-//!     { "entry": "Nope", "space": null, "status": "failed",
-//!       "reason": "no space named or with Id 'Nope' (3 spaces searched): check --to-spaces",
-//!       "failureKind": "notFound", "counts": { "...": 0 }, "workers": [] }
-//!   ]
-//! }
-//! ```
-//!
-//! - `spaces` keeps the order of `--to-spaces` (duplicates removed); `workers` in a space are
-//!   sorted by name (case-insensitive).
-//! - `status`: `succeeded` (nothing failed), `failed` (the space, or some of its workers, failed),
-//!   `skipped` (the source space listed as a target), `notAttempted` (interrupted first).
-//! - `action`: `create` (POST), `addToPool` (PUT adding the target pool, other pools kept),
-//!   `replaceEndpoint` (PUT of a stale same-name registration to the source endpoint),
-//!   `unchanged`, `conflict` (a stale same-name registration left alone), `delete` (prune),
-//!   `removeFromPool` (prune of a worker that is also in other pools: PUT without the pool).
-//! - `outcome`: `done`, `planned` (a dry run), `failed`, `notAttempted` (interrupted).
-//! - `failureKind` (only on failures): `permissionRefused` (401/403), `notFound`, `rejected`
-//!   (the server refused the request, 400), `unreachable`, `outcomeUnknown` (still unknown after
-//!   re-reading and retrying), `other`.
-//! - In a dry run the counts are what a real run would do.
+//! The result of a share ([`ShareReport`]): what happened per target space and per worker, with
+//! typed failures ([`SpaceFailure`], [`WorkerFailure`]) and the totals behind the output
+//! variables. It serialises (PascalCase keys) as the `--report` file and the `Report` of the
+//! JSON documents; `docs/json-output.md` describes the shape.
 
-use octoshare_cli::{Emitter, Exit, OutputValue};
-use serde::{Deserialize, Serialize};
-use std::path::Path;
+use octoshare_core::domain::{ResolveError, SpaceRef};
+use serde::{Serialize, Serializer};
+use std::fmt;
 
-/// A space as the report names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SpaceRef {
-    /// `Spaces-N`.
-    pub id: String,
-    /// The space's name.
-    pub name: String,
-}
-
-impl std::fmt::Display for SpaceRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "'{}' ({})", self.name, self.id)
-    }
-}
-
-/// Everything a share run did (or, in a dry run, would do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Everything a share did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct ShareReport {
     /// The space the workers come from.
     pub source_space: SpaceRef,
@@ -81,13 +23,13 @@ pub struct ShareReport {
     pub totals: Totals,
     /// The workers of the source pool, sorted by name, and whether each is shared.
     pub source_workers: Vec<SourceWorkerResult>,
-    /// One entry per target space, in the order of `--to-spaces`.
+    /// One entry per target space, in the order the targets were given.
     pub spaces: Vec<SpaceResult>,
 }
 
-/// Counts of worker results (and, for `failed`/`notAttempted`, whole spaces).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Counts of worker results (and, for `failed`/`not_attempted`, whole spaces).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct Totals {
     /// Workers created (POST).
     pub created: u64,
@@ -97,11 +39,9 @@ pub struct Totals {
     pub unchanged: u64,
     /// Stale workers deleted, or removed from the target pool.
     pub pruned: u64,
-    /// Stale same-name registrations left alone (`--on-conflict skip`, or a name used by another
-    /// source worker's endpoint).
+    /// Stale same-name registrations left alone.
     pub conflicts: u64,
-    /// Failed workers, plus target spaces that failed as a whole (unknown space, no such pool,
-    /// no such machine policy, unreadable).
+    /// Failed workers, plus target spaces that failed as a whole.
     pub failed: u64,
     /// Workers (or whole spaces) not attempted because the run was interrupted.
     pub not_attempted: u64,
@@ -120,44 +60,67 @@ impl Totals {
 }
 
 /// A worker of the source pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct SourceWorkerResult {
     /// The worker's name.
     pub name: String,
     /// Its `Workers-N` Id in the source space.
     pub worker_id: String,
-    /// Whether it is shared (a Tentacle endpoint with a Uri and a thumbprint, not a duplicate).
+    /// Whether it is shared (a kind of worker that is shared, with an endpoint identity, not a
+    /// duplicate of another source worker's endpoint).
     pub shared: bool,
     /// Why it is not shared.
     pub reason: Option<String>,
 }
 
 /// What happened in one target space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct SpaceResult {
-    /// The `--to-spaces` entry as given (trimmed).
+    /// The target as given (trimmed): an Id or a name.
     pub entry: String,
-    /// The space it resolved to (`null` for an unknown entry).
+    /// The space it resolved to (`null` for an entry that does not resolve).
     pub space: Option<SpaceRef>,
     /// Overall status of the space.
     pub status: SpaceStatus,
-    /// Why the space failed, was skipped or was not attempted.
+    /// Why the space failed as a whole, was skipped or was not attempted.
     pub reason: Option<String>,
-    /// What kind of failure stopped the space as a whole.
-    pub failure_kind: Option<FailureKind>,
+    /// What failed the space as a whole (serialised as its kind).
+    #[serde(rename = "FailureKind", serialize_with = "kind_of_space_failure")]
+    #[schemars(with = "Option<FailureKind>")]
+    pub failure: Option<SpaceFailure>,
     /// Counts for this space.
     pub counts: Totals,
     /// Per-worker results, sorted by name.
     pub workers: Vec<WorkerResult>,
 }
 
+fn kind_of_space_failure<S: Serializer>(
+    failure: &Option<SpaceFailure>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    failure
+        .as_ref()
+        .map(SpaceFailure::kind)
+        .serialize(serializer)
+}
+
+fn kind_of_worker_failure<S: Serializer>(
+    failure: &Option<WorkerFailure>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    failure
+        .as_ref()
+        .map(WorkerFailure::kind)
+        .serialize(serializer)
+}
+
 impl SpaceResult {
     /// The entry's label for log lines: `'Payments' (Spaces-2)`, or the entry as given.
     pub fn label(&self) -> String {
         match &self.space {
-            Some(space) => space.to_string(),
+            Some(space) => format!("'{}' ({})", space.name, space.id),
             None => format!("'{}'", self.entry),
         }
     }
@@ -166,15 +129,16 @@ impl SpaceResult {
     pub(crate) fn failed(
         entry: &str,
         space: Option<SpaceRef>,
-        reason: String,
-        kind: FailureKind,
+        failure: SpaceFailure,
     ) -> SpaceResult {
-        SpaceResult::whole(entry, space, SpaceStatus::Failed, reason, Some(kind))
+        let mut result = SpaceResult::whole(entry, space, SpaceStatus::Failed, failure.to_string());
+        result.failure = Some(failure);
+        result
     }
 
-    /// A space left alone on purpose (e.g. the source space listed as a target).
+    /// A space left alone on purpose (the source space listed as a target).
     pub(crate) fn skipped(entry: &str, space: Option<SpaceRef>, reason: String) -> SpaceResult {
-        SpaceResult::whole(entry, space, SpaceStatus::Skipped, reason, None)
+        SpaceResult::whole(entry, space, SpaceStatus::Skipped, reason)
     }
 
     /// A space not started because the run was interrupted.
@@ -184,7 +148,6 @@ impl SpaceResult {
             space,
             SpaceStatus::NotAttempted,
             "not attempted: the run was interrupted".to_owned(),
-            None,
         )
     }
 
@@ -193,7 +156,6 @@ impl SpaceResult {
         space: Option<SpaceRef>,
         status: SpaceStatus,
         reason: String,
-        failure_kind: Option<FailureKind>,
     ) -> SpaceResult {
         let counts = Totals {
             failed: u64::from(status == SpaceStatus::Failed),
@@ -205,7 +167,7 @@ impl SpaceResult {
             space,
             status,
             reason: Some(reason),
-            failure_kind,
+            failure: None,
             counts,
             workers: Vec::new(),
         }
@@ -240,7 +202,7 @@ impl SpaceResult {
             space: Some(space),
             status,
             reason: None,
-            failure_kind: None,
+            failure: None,
             counts,
             workers,
         }
@@ -248,8 +210,7 @@ impl SpaceResult {
 }
 
 /// Overall status of a target space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum SpaceStatus {
     /// Nothing failed.
     Succeeded,
@@ -262,8 +223,8 @@ pub enum SpaceStatus {
 }
 
 /// What happened to one worker in one target space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct WorkerResult {
     /// The worker's name (the source worker's, or the stale target worker's for prunes).
     pub name: String,
@@ -275,8 +236,10 @@ pub struct WorkerResult {
     pub outcome: Outcome,
     /// Why this action, or why it failed.
     pub reason: String,
-    /// What kind of failure (only when `outcome` is `failed`).
-    pub failure_kind: Option<FailureKind>,
+    /// What failed (only when `outcome` is `Failed`; serialised as its kind).
+    #[serde(rename = "FailureKind", serialize_with = "kind_of_worker_failure")]
+    #[schemars(with = "Option<FailureKind>")]
+    pub failure: Option<WorkerFailure>,
 }
 
 impl WorkerResult {
@@ -296,8 +259,7 @@ impl WorkerResult {
 }
 
 /// The action decided for a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum Action {
     /// POST a new worker.
     Create,
@@ -336,27 +298,27 @@ impl Action {
 }
 
 /// Whether an action was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum Outcome {
     /// Done (or nothing needed doing).
     Done,
     /// Dry run: would be done.
     Planned,
-    /// Failed; `reason` says why.
+    /// Failed; the failure says why.
     Failed,
     /// Not attempted because the run was interrupted.
     NotAttempted,
 }
 
-/// Kinds of failure, so callers can tell a permission problem from the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The kind of a failure, as reports and callers classify it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum FailureKind {
     /// 401/403: the API key (or token) may not do this.
     PermissionRefused,
     /// A space, pool, policy or worker does not exist.
     NotFound,
+    /// A name matches several spaces, pools or policies ignoring case, and none exactly.
+    Ambiguous,
     /// The server refused the request (400 validation).
     Rejected,
     /// The server could not be reached (after retries).
@@ -365,6 +327,191 @@ pub enum FailureKind {
     OutcomeUnknown,
     /// Anything else.
     Other,
+}
+
+impl FailureKind {
+    /// The kind of failure an API error stands for.
+    pub fn of(error: &octoshare_core::ApiError) -> FailureKind {
+        if error.is_auth_failure() {
+            FailureKind::PermissionRefused
+        } else if error.is_not_found() {
+            FailureKind::NotFound
+        } else if matches!(error, octoshare_core::ApiError::Validation { .. }) {
+            FailureKind::Rejected
+        } else if error.outcome_unknown() {
+            FailureKind::OutcomeUnknown
+        } else if error.is_unreachable() {
+            FailureKind::Unreachable
+        } else {
+            FailureKind::Other
+        }
+    }
+}
+
+/// Why a target space failed as a whole (nothing was done there).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpaceFailure {
+    /// The target entry names no space, or several.
+    #[error("{0}")]
+    Unresolved(ResolveError),
+    /// Reading the space (its pools, machine policies or workers) failed.
+    #[error("cannot read the space: {message}")]
+    Unreadable {
+        /// What kind of failure.
+        kind: FailureKind,
+        /// The error, one line.
+        message: String,
+    },
+    /// The space has no pool of that name, or several.
+    #[error("{0}")]
+    Pool(ResolveError),
+    /// The space has no machine policy of the name asked for.
+    #[error(
+        "the space has no machine policy named '{name}' (policies there: {})",
+        quoted(available)
+    )]
+    MachinePolicyNotFound {
+        /// The policy name asked for.
+        name: String,
+        /// The names of the space's policies.
+        available: Vec<String>,
+    },
+    /// Several machine policies of the space match the name ignoring case, none exactly.
+    #[error("the space has {} machine policies named '{name}' ignoring case and none exactly: {}", candidates.len(), quoted(candidates))]
+    AmbiguousMachinePolicy {
+        /// The policy name asked for.
+        name: String,
+        /// The matching policies' names.
+        candidates: Vec<String>,
+    },
+}
+
+impl SpaceFailure {
+    /// The kind of this failure.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            SpaceFailure::Unresolved(error) | SpaceFailure::Pool(error) => match error {
+                ResolveError::SpaceNotFound { .. } | ResolveError::PoolNotFound { .. } => {
+                    FailureKind::NotFound
+                }
+                ResolveError::AmbiguousSpace { .. } | ResolveError::AmbiguousPool { .. } => {
+                    FailureKind::Ambiguous
+                }
+            },
+            SpaceFailure::Unreadable { kind, .. } => *kind,
+            SpaceFailure::MachinePolicyNotFound { .. } => FailureKind::NotFound,
+            SpaceFailure::AmbiguousMachinePolicy { .. } => FailureKind::Ambiguous,
+        }
+    }
+}
+
+/// Why one worker's action failed in a target space.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkerFailure {
+    /// A create needs a machine policy and the space has no default one (none was named).
+    #[error("the space has no default machine policy")]
+    NoDefaultMachinePolicy,
+    /// The write was refused for lack of permission (401/403).
+    #[error("{write} refused: {message}")]
+    PermissionRefused {
+        /// What was being written, e.g. `creating worker 'a'`.
+        write: String,
+        /// The server's refusal, one line.
+        message: String,
+    },
+    /// Not sent because an earlier write in the same space was refused (401/403).
+    #[error("not attempted: an earlier write in this space was refused (401/403)")]
+    EarlierWriteRefused,
+    /// The server refused to change a stale registration's endpoint to one of another type
+    /// (Octopus cannot change the endpoint type of an existing worker).
+    #[error(
+        "{write} failed: {message}: Octopus cannot change the endpoint type of an existing worker ({from} to {to})"
+    )]
+    EndpointTypeChangeRefused {
+        /// What was being written.
+        write: String,
+        /// The stale registration's communication style.
+        from: String,
+        /// The source endpoint's communication style.
+        to: String,
+        /// The server's refusal, one line.
+        message: String,
+    },
+    /// The server refused the write for another reason.
+    #[error("{write} failed: {message}")]
+    Refused {
+        /// What was being written.
+        write: String,
+        /// What kind of refusal.
+        kind: FailureKind,
+        /// The server's refusal, one line.
+        message: String,
+    },
+    /// The write may or may not have been applied, and re-reading the space failed.
+    #[error(
+        "{write} may or may not have been applied ({message}), and re-reading the space failed ({reread}): run the step again to converge"
+    )]
+    Unsettled {
+        /// What was being written.
+        write: String,
+        /// The write's error.
+        message: String,
+        /// The re-read's error.
+        reread: String,
+    },
+    /// The write was still not applied after every attempt.
+    #[error(
+        "{write} still not applied after {attempts} attempts (last: {message}): run the step again to converge"
+    )]
+    NotApplied {
+        /// What was being written.
+        write: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last attempt's error.
+        message: String,
+    },
+}
+
+impl WorkerFailure {
+    /// The kind of this failure.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            WorkerFailure::NoDefaultMachinePolicy => FailureKind::NotFound,
+            WorkerFailure::PermissionRefused { .. } | WorkerFailure::EarlierWriteRefused => {
+                FailureKind::PermissionRefused
+            }
+            WorkerFailure::EndpointTypeChangeRefused { .. } => FailureKind::Rejected,
+            WorkerFailure::Refused { kind, .. } => *kind,
+            WorkerFailure::Unsettled { .. } | WorkerFailure::NotApplied { .. } => {
+                FailureKind::OutcomeUnknown
+            }
+        }
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a share ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareVerdict {
+    /// Nothing failed and nothing was left undone.
+    Done,
+    /// Some spaces or workers failed (and none for lack of permission).
+    Failed,
+    /// Some failure was a refused permission (401/403): the fix is the key's permissions.
+    PermissionRefused,
+    /// Interrupted before everything was attempted, without other failures.
+    Interrupted,
 }
 
 impl ShareReport {
@@ -381,203 +528,45 @@ impl ShareReport {
     pub fn permission_refused(&self) -> bool {
         let refused = Some(FailureKind::PermissionRefused);
         self.spaces.iter().any(|space| {
-            space.failure_kind == refused
+            space.failure.as_ref().map(SpaceFailure::kind) == refused
                 || space
                     .workers
                     .iter()
-                    .any(|worker| worker.failure_kind == refused)
+                    .any(|worker| worker.failure.as_ref().map(WorkerFailure::kind) == refused)
         })
     }
 
-    /// The exit code the run ends with: 0 when nothing failed and nothing was interrupted;
-    /// 6 when some failure was a refused permission (a read-only API key, a key without
-    /// `ConfigureServer` in a space); otherwise 5.
-    pub fn exit(&self) -> Exit {
-        if self.totals.failed == 0 && self.totals.not_attempted == 0 && !self.interrupted {
-            Exit::Success
-        } else if self.permission_refused() {
-            Exit::AccessDenied
-        } else {
-            Exit::PartialFailure
-        }
-    }
-
-    /// The one-line reason of a non-zero exit (`None` on success).
-    pub fn failure_message(&self) -> Option<String> {
-        if self.exit() == Exit::Success {
-            return None;
-        }
-        let targets = self
-            .spaces
-            .iter()
-            .filter(|space| space.status != SpaceStatus::Skipped)
-            .count();
-        let failed_spaces = self
-            .spaces
-            .iter()
-            .filter(|space| space.status == SpaceStatus::Failed)
-            .count();
-        let mut parts = Vec::new();
-        if self.totals.failed > 0 {
-            parts.push(format!(
-                "{} failed in {} of {} target spaces",
-                plural(self.totals.failed, "item"),
-                failed_spaces,
-                targets
-            ));
-        }
-        if self.interrupted || self.totals.not_attempted > 0 {
-            parts.push(format!(
-                "interrupted with {} not attempted: run the step again to finish",
-                plural(self.totals.not_attempted, "item")
-            ));
-        }
-        let mut message = parts.join("; ");
+    /// How the share ended.
+    pub fn verdict(&self) -> ShareVerdict {
         if self.permission_refused() {
-            message.push_str(
-                "; permission refused: the API key needs the ConfigureServer permission in every target space",
-            );
+            ShareVerdict::PermissionRefused
         } else if self.totals.failed > 0 {
-            message.push_str(" (see the lines above; the rest was done)");
+            ShareVerdict::Failed
+        } else if self.totals.not_attempted > 0 || self.interrupted {
+            ShareVerdict::Interrupted
+        } else {
+            ShareVerdict::Done
         }
-        Some(message)
+    }
+
+    /// How many source workers are shared.
+    pub fn shared_worker_count(&self) -> usize {
+        self.source_workers
+            .iter()
+            .filter(|worker| worker.shared)
+            .count()
     }
 }
 
-/// `1 item`, `3 items`.
-pub(crate) fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
+impl fmt::Display for ShareVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShareVerdict::Done => "done",
+            ShareVerdict::Failed => "failed",
+            ShareVerdict::PermissionRefused => "permission refused",
+            ShareVerdict::Interrupted => "interrupted",
+        })
     }
-}
-
-/// Sets the output variables `CreatedWorkerCount`, `UpdatedWorkerCount`,
-/// `UnchangedWorkerCount`, `PrunedWorkerCount` and `FailedCount` (in a dry run: what a real run
-/// would do).
-pub fn emit_outputs(report: &ShareReport, emitter: &mut Emitter) {
-    let totals = &report.totals;
-    for (name, value) in [
-        ("CreatedWorkerCount", totals.created),
-        ("UpdatedWorkerCount", totals.updated),
-        ("UnchangedWorkerCount", totals.unchanged),
-        ("PrunedWorkerCount", totals.pruned),
-        ("FailedCount", totals.failed),
-    ] {
-        emitter.set_output(name, OutputValue::Count(value));
-    }
-}
-
-/// Writes the report as pretty JSON (see the module docs for the shape), creating missing
-/// parent directories.
-pub fn write_report(report: &ShareReport, path: &Path) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(report)
-        .map_err(|error| anyhow::anyhow!("cannot serialise the share report: {error}"))?;
-    text.push('\n');
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(|error| {
-            anyhow::anyhow!(
-                "cannot create the directory {} for the report: {error}: check --report",
-                parent.display()
-            )
-        })?;
-    }
-    std::fs::write(path, text).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot write the report to {}: {error}: check --report points at a writable file",
-            path.display()
-        )
-    })
-}
-
-/// Prints the per-space summary table (human lines) and the totals as a highlight line.
-pub(crate) fn print_summary(report: &ShareReport, emitter: &mut Emitter) {
-    let header = [
-        "created",
-        "updated",
-        "unchanged",
-        "pruned",
-        "conflicts",
-        "failed",
-    ];
-    let labels: Vec<String> = report.spaces.iter().map(SpaceResult::label).collect();
-    let width = labels
-        .iter()
-        .map(|label| label.chars().count())
-        .chain(["space".len(), "total".len()])
-        .max()
-        .unwrap_or(5);
-    let row = |label: &str, counts: &Totals| {
-        let values = [
-            counts.created,
-            counts.updated,
-            counts.unchanged,
-            counts.pruned,
-            counts.conflicts,
-            counts.failed,
-        ];
-        let mut line = format!("{label:<width$}");
-        for (value, title) in values.iter().zip(header) {
-            line.push_str(&format!("  {value:>w$}", w = title.len()));
-        }
-        line
-    };
-    let mut title = format!("{:<width$}", "space");
-    for column in header {
-        title.push_str(&format!("  {column}"));
-    }
-    emitter.info(&title);
-    for (label, space) in labels.iter().zip(&report.spaces) {
-        let mut line = row(label, &space.counts);
-        match space.status {
-            SpaceStatus::Skipped => line.push_str("  (skipped)"),
-            SpaceStatus::NotAttempted => line.push_str("  (not attempted)"),
-            SpaceStatus::Failed if space.reason.is_some() => line.push_str("  (space failed)"),
-            _ => {}
-        }
-        emitter.info(line.trim_end());
-    }
-    emitter.info(&row("total", &report.totals));
-
-    let totals = &report.totals;
-    let verb = if report.dry_run {
-        "dry run: would share"
-    } else {
-        "shared"
-    };
-    let targets = report
-        .spaces
-        .iter()
-        .filter(|space| space.space.is_some() && space.status != SpaceStatus::Skipped)
-        .count() as u64;
-    let shared = report
-        .source_workers
-        .iter()
-        .filter(|worker| worker.shared)
-        .count() as u64;
-    let mut highlight = format!(
-        "{verb} {} of pool '{}' from {} into {}: {} created, {} updated, {} unchanged, {} pruned, {}, {} failed",
-        plural(shared, "worker"),
-        report.worker_pool_name,
-        report.source_space,
-        plural(targets, "space"),
-        totals.created,
-        totals.updated,
-        totals.unchanged,
-        totals.pruned,
-        plural(totals.conflicts, "conflict"),
-        totals.failed,
-    );
-    if report.interrupted || totals.not_attempted > 0 {
-        highlight.push_str(&format!(
-            ", {} not attempted (interrupted)",
-            totals.not_attempted
-        ));
-    }
-    emitter.highlight(&highlight);
 }
 
 #[cfg(test)]
@@ -591,15 +580,16 @@ mod tests {
             action,
             outcome,
             reason: String::new(),
-            failure_kind: (outcome == Outcome::Failed).then_some(FailureKind::Rejected),
+            failure: (outcome == Outcome::Failed).then(|| WorkerFailure::Refused {
+                write: format!("creating worker '{name}'"),
+                kind: FailureKind::Rejected,
+                message: "400".to_owned(),
+            }),
         }
     }
 
     fn space_ref(id: &str) -> SpaceRef {
-        SpaceRef {
-            id: id.to_owned(),
-            name: format!("name of {id}"),
-        }
+        SpaceRef::new(id, format!("name of {id}"))
     }
 
     fn report(spaces: Vec<SpaceResult>) -> ShareReport {
@@ -647,75 +637,60 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes_follow_failures() {
+    fn verdicts_follow_failures() {
         let ok = report(vec![SpaceResult::with_workers(
             "Spaces-2",
             space_ref("Spaces-2"),
             vec![worker("a", Action::Create, Outcome::Done)],
         )]);
-        assert_eq!(ok.exit(), Exit::Success);
-        assert_eq!(ok.failure_message(), None);
+        assert_eq!(ok.verdict(), ShareVerdict::Done);
 
         let partial = report(vec![SpaceResult::failed(
             "Nope",
             None,
-            "no space".to_owned(),
-            FailureKind::NotFound,
+            SpaceFailure::Unresolved(ResolveError::SpaceNotFound {
+                wanted: "Nope".to_owned(),
+                searched: 3,
+            }),
         )]);
-        assert_eq!(partial.exit(), Exit::PartialFailure);
+        assert_eq!(partial.verdict(), ShareVerdict::Failed);
         assert_eq!(partial.totals.failed, 1);
-        assert!(
-            partial
-                .failure_message()
-                .unwrap()
-                .starts_with("1 item failed in 1 of 1 target spaces")
+        assert_eq!(
+            partial.spaces[0].reason.as_deref(),
+            Some("no space has the name or Id 'Nope' (3 spaces searched)")
         );
 
         let mut refused = worker("a", Action::Create, Outcome::Failed);
-        refused.failure_kind = Some(FailureKind::PermissionRefused);
+        refused.failure = Some(WorkerFailure::EarlierWriteRefused);
         let denied = report(vec![SpaceResult::with_workers(
             "Spaces-2",
             space_ref("Spaces-2"),
             vec![refused],
         )]);
-        assert_eq!(denied.exit(), Exit::AccessDenied);
-        assert!(
-            denied
-                .failure_message()
-                .unwrap()
-                .contains("ConfigureServer")
-        );
+        assert_eq!(denied.verdict(), ShareVerdict::PermissionRefused);
 
         let mut interrupted = report(vec![SpaceResult::not_attempted(
             "Spaces-2",
             Some(space_ref("Spaces-2")),
         )]);
         interrupted.interrupted = true;
-        assert_eq!(interrupted.exit(), Exit::PartialFailure);
-        assert!(
-            interrupted
-                .failure_message()
-                .unwrap()
-                .contains("interrupted")
-        );
+        assert_eq!(interrupted.verdict(), ShareVerdict::Interrupted);
     }
 
     #[test]
-    fn report_round_trips_with_stable_keys() {
-        let original = report(vec![
+    fn report_serialises_with_pascal_case_keys_and_failure_kinds() {
+        let report = report(vec![
             SpaceResult::with_workers(
                 "Spaces-2",
                 space_ref("Spaces-2"),
-                vec![worker("a", Action::AddToPool, Outcome::Planned)],
+                vec![
+                    worker("a", Action::AddToPool, Outcome::Planned),
+                    worker("b", Action::Create, Outcome::Failed),
+                ],
             ),
             SpaceResult::skipped("Spaces-1", Some(space_ref("Spaces-1")), "source".to_owned()),
         ]);
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("nested/report.json");
-        write_report(&original, &path).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("}\n"));
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let value = serde_json::to_value(&report).unwrap();
         let keys: Vec<&str> = value
             .as_object()
             .unwrap()
@@ -725,19 +700,22 @@ mod tests {
         assert_eq!(
             keys,
             vec![
-                "sourceSpace",
-                "workerPoolName",
-                "dryRun",
-                "interrupted",
-                "totals",
-                "sourceWorkers",
-                "spaces"
+                "SourceSpace",
+                "WorkerPoolName",
+                "DryRun",
+                "Interrupted",
+                "Totals",
+                "SourceWorkers",
+                "Spaces"
             ]
         );
-        assert_eq!(value["spaces"][0]["workers"][0]["action"], "addToPool");
-        assert_eq!(value["spaces"][0]["workers"][0]["outcome"], "planned");
-        assert_eq!(value["spaces"][1]["status"], "skipped");
-        let parsed: ShareReport = serde_json::from_str(&text).unwrap();
-        assert_eq!(parsed, original);
+        assert_eq!(value["SourceSpace"]["Id"], "Spaces-1");
+        assert_eq!(value["Totals"]["NotAttempted"], 0);
+        let first = &value["Spaces"][0]["Workers"][0];
+        assert_eq!(first["Action"], "AddToPool");
+        assert_eq!(first["Outcome"], "Planned");
+        assert_eq!(first["FailureKind"], serde_json::Value::Null);
+        assert_eq!(value["Spaces"][0]["Workers"][1]["FailureKind"], "Rejected");
+        assert_eq!(value["Spaces"][1]["Status"], "Skipped");
     }
 }

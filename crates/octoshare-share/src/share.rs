@@ -1,550 +1,312 @@
-//! [`share_workers`]: resolve the spaces, read the source pool, then plan and apply every target
-//! space concurrently (at most `--concurrency` spaces and requests at once), and report.
+//! [`share`]: read the source pool's workers, then for every target space (at most
+//! `concurrency` at once, and as many requests in flight) read it, plan it and apply the plan;
+//! report as it goes and return the [`ShareReport`].
 
-use crate::args::ShareConfig;
-use crate::execute::{self, Runner};
-use crate::plan::{self, PlanOptions, SourcePool, TargetState, same_name};
+use crate::apply::{self, Runner};
+use crate::options::ShareOptions;
+use crate::plan::{self, PlanOptions, SourcePool, TargetState};
 use crate::report::{
-    Action, FailureKind, Outcome, ShareReport, SpaceRef, SpaceResult, SpaceStatus, Totals,
-    WorkerResult, emit_outputs, plural, print_summary, write_report,
+    FailureKind, Outcome, ShareReport, SourceWorkerResult, SpaceFailure, SpaceResult, Totals,
+    WorkerResult,
 };
-use anyhow::Context as _;
+use crate::resolve::{ShareTargets, Target};
 use futures::StreamExt as _;
-use octoshare_cli::{Emitter, Exit, ExitError, Shutdown};
-use octoshare_core::{Client, Space, SpaceId, WorkerPool, WorkerPoolId};
-use serde_json::Map;
-use std::collections::HashSet;
-use std::time::Duration;
+use octoshare_core::domain::{self, PoolRef, ResolveError, ResolvedTarget, SpaceRef};
+use octoshare_core::{ApiError, Client};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
-/// One `--to-spaces` entry after resolution.
-#[derive(Debug, Clone)]
-enum Target {
-    /// A space to share into.
-    Space { entry: String, space: SpaceRef },
-    /// The source space listed as a target: skipped.
-    Source { entry: String, space: SpaceRef },
-    /// No such space.
-    Unknown { entry: String, reason: String },
-}
-
-/// A space and its pool as the caller already read them (see [`KnownSpaces`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownSpace {
-    /// `Spaces-N`.
-    pub id: SpaceId,
-    /// The space's name.
-    pub name: String,
-    /// The space's pool named `--worker-pool`.
-    pub pool_id: WorkerPoolId,
-    /// That pool's name as the space spells it.
-    pub pool_name: String,
-}
-
-/// Spaces and pools the caller has already read, so that share does not read them again
-/// (`octoshare run` passes what discover found). When `--from-space` and every `--to-spaces`
-/// entry are Ids of known spaces, the spaces are not listed; a known space's pool is not read.
-/// Pools are identified by Id, which does not change: a pool deleted in between makes that
-/// space's writes fail and be reported, like any change between reading and writing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownSpaces {
-    /// The spaces, in any order.
-    pub spaces: Vec<KnownSpace>,
-}
-
-impl KnownSpaces {
-    fn find(&self, id: &str) -> Option<&KnownSpace> {
-        self.spaces
-            .iter()
-            .find(|space| space.id.as_str().eq_ignore_ascii_case(id.trim()))
-    }
-
-    /// The known spaces as listed spaces, when they resolve `from` and every entry of `to`.
-    fn resolving(&self, from: &str, to: &[String]) -> Option<Vec<Space>> {
-        let entries = std::iter::once(from).chain(to.iter().map(String::as_str));
-        let all_known = entries
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .all(|entry| self.find(entry).is_some());
-        all_known.then(|| {
-            self.spaces
-                .iter()
-                .map(|space| Space {
-                    id: space.id.clone(),
-                    name: space.name.clone(),
-                    slug: None,
-                    is_default: false,
-                    task_queue_stopped: false,
-                    extra: Map::new(),
-                })
-                .collect()
-        })
-    }
-
-    /// The known pool of a space, as read.
-    fn pool_of(&self, space: &str) -> Option<WorkerPool> {
-        self.find(space).map(|known| WorkerPool {
-            id: known.pool_id.clone(),
-            name: known.pool_name.clone(),
-            space_id: Some(known.id.clone()),
-            is_default: false,
-            worker_pool_type: None,
-            can_add_workers: None,
-            extra: Map::new(),
-        })
-    }
-}
-
-/// Shares the source pool's workers into every target space and returns what happened.
+/// Why a share could do nothing at all (everything per target space is in the report instead).
 ///
-/// Fails (`Err`) only when nothing can be done at all: the source space or its pool does not
-/// exist (exit code 3), the credentials are refused (6) or the server is unreachable (7) while
-/// listing spaces or reading the source pool. Everything per target space (an unknown space, a
-/// space without the pool, a refused write) is in the report; the caller ends with
-/// [`ShareReport::exit`] (see [`conclude`]).
-pub async fn share_workers(
-    client: &Client,
-    config: &ShareConfig,
-    emitter: &mut Emitter,
-    shutdown: &Shutdown,
-) -> anyhow::Result<ShareReport> {
-    share_known_workers(client, config, &KnownSpaces::default(), emitter, shutdown).await
+/// Not `#[non_exhaustive]` at the enum level on purpose: the command-line layer maps every
+/// variant to an exit code with a `match` that has no wildcard.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    /// Listing the spaces failed.
+    #[error("while listing spaces")]
+    ListSpaces(#[source] Box<ApiError>),
+    /// The source space does not resolve.
+    #[error("source space: {0}")]
+    SourceSpace(ResolveError),
+    /// Reading the source space's pools failed.
+    #[error("while listing the worker pools of {space}")]
+    ListSourcePools {
+        /// The source space.
+        space: SpaceRef,
+        /// Why.
+        #[source]
+        error: Box<ApiError>,
+    },
+    /// The source pool does not resolve.
+    #[error("source pool: {0}")]
+    SourcePool(ResolveError),
+    /// Reading the source pool's workers failed.
+    #[error("while listing the workers of pool '{}' in {}", source.pool.name, source.space)]
+    ReadSourceWorkers {
+        /// The source pool.
+        source: ResolvedTarget,
+        /// Why.
+        #[source]
+        error: Box<ApiError>,
+    },
 }
 
-/// [`share_workers`] without reading again what `known` holds: the space list (when it
-/// resolves every space named) and the pools of the known spaces. Per target space it then
-/// reads only the machine policies and the workers.
-pub async fn share_known_workers(
-    client: &Client,
-    config: &ShareConfig,
-    known: &KnownSpaces,
-    emitter: &mut Emitter,
-    shutdown: &Shutdown,
-) -> anyhow::Result<ShareReport> {
-    let spaces = match known.resolving(&config.from_space, &config.to_spaces) {
-        Some(spaces) => spaces,
-        None => client
-            .spaces()
-            .all()
-            .await
-            .context("while listing spaces")?,
-    };
-    let source_space = find_space(&spaces, &config.from_space).ok_or_else(|| {
-        ExitError::not_found(format!(
-            "no space named or with Id '{}' ({} searched): check --from-space",
-            config.from_space,
-            plural(spaces.len() as u64, "space")
-        ))
-    })?;
-    let source_ref = space_ref(source_space);
-    let pools = match known.pool_of(source_space.id.as_str()) {
-        Some(pool) => vec![pool],
-        None => client
-            .worker_pools(&source_space.id)
-            .all()
-            .await
-            .with_context(|| format!("while listing the worker pools of {source_ref}"))?,
-    };
-    let pool = pools
-        .iter()
-        .find(|pool| same_name(&pool.name, &config.worker_pool))
-        .ok_or_else(|| {
-            let names: Vec<String> = pools.iter().map(|pool| format!("'{}'", pool.name)).collect();
-            ExitError::not_found(format!(
-                "the source space {source_ref} has no worker pool named '{}': check --worker-pool (pools there: {})",
-                config.worker_pool,
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-            ))
-        })?;
+/// The source pool was read and classified; the target spaces come next.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceRead<'a> {
+    /// The source pool.
+    pub source: &'a ResolvedTarget,
+    /// Every source worker and whether it is shared (sorted by name).
+    pub workers: &'a [SourceWorkerResult],
+    /// How many target spaces are shared into.
+    pub target_spaces: usize,
+    /// Whether this is a dry run.
+    pub dry_run: bool,
+    /// Whether pruning was asked for but is off because no source worker is shared (an empty
+    /// source would make every worker look stale).
+    pub prune_disabled: bool,
+}
 
-    let targets = resolve_targets(&spaces, &config.to_spaces, source_space, emitter);
-    let mut report = ShareReport {
-        source_space: source_ref.clone(),
-        worker_pool_name: pool.name.clone(),
-        dry_run: config.dry_run,
-        interrupted: false,
-        totals: Totals::default(),
-        source_workers: Vec::new(),
-        spaces: Vec::new(),
-    };
-    let has_spaces = targets
-        .iter()
-        .any(|target| matches!(target, Target::Space { .. }));
-    let source = if has_spaces {
+/// One target space is done.
+#[derive(Debug, Clone, Copy)]
+pub struct SpaceDone<'a> {
+    /// How many targets are done.
+    pub done: u64,
+    /// How many there are.
+    pub total: u64,
+    /// What happened in this one.
+    pub result: &'a SpaceResult,
+}
+
+/// Receives what a share does as it goes; every method does nothing unless overridden.
+pub trait ShareSink {
+    /// The source pool was read (not called when there is no target space).
+    fn source_read(&mut self, _source: &SourceRead<'_>) {}
+    /// One target is done (in the order they finish).
+    fn space_done(&mut self, _done: &SpaceDone<'_>) {}
+}
+
+/// A sink that ignores everything.
+impl ShareSink for () {}
+
+impl<S: ShareSink + ?Sized> ShareSink for &mut S {
+    fn source_read(&mut self, source: &SourceRead<'_>) {
+        (**self).source_read(source);
+    }
+    fn space_done(&mut self, done: &SpaceDone<'_>) {
+        (**self).space_done(done);
+    }
+}
+
+/// Shares the source pool's workers into every target and returns what happened.
+///
+/// Reads the source pool's workers (every page), then per target space, concurrently: its
+/// machine policies and workers (and its pools when the target's pool is not resolved yet),
+/// plans it, and — unless this is a dry run — applies the plan. A space that fails never stops
+/// the others; once `cancel` is cancelled no new space is started and no new write is sent.
+///
+/// Fails only when reading the source pool's workers fails; everything per target space is in
+/// the report.
+pub async fn share(
+    client: &Client,
+    targets: &ShareTargets,
+    options: &ShareOptions,
+    sink: &mut impl ShareSink,
+    cancel: &CancellationToken,
+) -> Result<ShareReport, ShareError> {
+    let source_target = &targets.source;
+    let target_spaces = targets.space_count();
+    let source = if target_spaces > 0 {
         let workers = client
-            .worker_pools(&source_space.id)
-            .workers(&pool.id)
+            .worker_pools(&source_target.space.id)
+            .workers(&source_target.pool.id)
             .await
-            .with_context(|| {
-                format!(
-                    "while listing the workers of pool '{}' in {source_ref}",
-                    pool.name
-                )
+            .map_err(|error| ShareError::ReadSourceWorkers {
+                source: source_target.clone(),
+                error: Box::new(error),
             })?;
         SourcePool::new(workers)
     } else {
-        if config.to_spaces.is_empty() {
-            emitter.info("no target spaces given (--to-spaces is empty): nothing to do");
-        }
         SourcePool::default()
     };
-    report.source_workers = source.results.clone();
-    for skipped in source.results.iter().filter(|worker| !worker.shared) {
-        emitter.warning(&format!(
-            "source worker '{}' ({}) is {}",
-            skipped.name,
-            skipped.worker_id,
-            skipped.reason.as_deref().unwrap_or("not shared")
-        ));
-    }
-    let mut options = PlanOptions {
-        on_conflict: config.on_conflict,
-        prune: config.prune,
+    let mut plan_options = PlanOptions {
+        on_conflict: options.on_conflict,
+        prune: options.prune,
     };
-    if has_spaces && source.shared.is_empty() {
-        emitter.warning(&format!(
-            "pool '{}' in {source_ref} has no Tentacle workers to share",
-            pool.name
-        ));
-        if options.prune {
-            emitter.warning(
-                "not pruning: with an empty source pool every stale-looking worker would be deleted; register the workers first",
-            );
-            options.prune = false;
-        }
+    let prune_disabled = target_spaces > 0 && source.shared.is_empty() && options.prune;
+    if prune_disabled {
+        plan_options.prune = false;
     }
-    if has_spaces {
-        emitter.info(&format!(
-            "{} {} of pool '{}' from {source_ref} into {}{}",
-            if config.dry_run {
-                "planning to share"
-            } else {
-                "sharing"
-            },
-            plural(source.shared.len() as u64, "worker"),
-            pool.name,
-            plural(
-                targets
-                    .iter()
-                    .filter(|target| matches!(target, Target::Space { .. }))
-                    .count() as u64,
-                "space"
-            ),
-            if config.dry_run {
-                " (dry run: nothing is changed)"
-            } else {
-                ""
-            }
-        ));
+    if target_spaces > 0 {
+        sink.source_read(&SourceRead {
+            source: source_target,
+            workers: &source.results,
+            target_spaces,
+            dry_run: options.dry_run,
+            prune_disabled,
+        });
     }
 
-    let concurrency = config.concurrency.max(1);
+    let concurrency = options.concurrency.max(1);
     let requests = Semaphore::new(concurrency);
     let runner = Runner {
         client,
         source: &source,
-        shutdown,
+        cancel,
         requests: &requests,
-        retry_delay: write_retry_delay(client),
+        // Backoff base between attempts of a write whose outcome was unknown and not done.
+        retry_delay: client.retry_policy().base_delay,
     };
-    let total = targets.len() as u64;
-    let mut results: Vec<Option<SpaceResult>> = vec![None; targets.len()];
+    let total = targets.targets.len() as u64;
+    let mut results: Vec<Option<SpaceResult>> = vec![None; targets.targets.len()];
     {
         let runner = &runner;
-        let mut stream = futures::stream::iter(targets.into_iter().enumerate())
+        let mut stream = futures::stream::iter(targets.targets.iter().enumerate())
             .map(|(index, target)| async move {
                 (
                     index,
-                    share_into_target(runner, config, options, known, target).await,
+                    share_into_target(runner, targets, options, plan_options, target).await,
                 )
             })
             .buffer_unordered(concurrency);
         let mut done = 0;
         while let Some((index, result)) = stream.next().await {
             done += 1;
-            results[index] = Some(result);
-            emitter.progress(
+            sink.space_done(&SpaceDone {
                 done,
                 total,
-                &format!("{done} of {} done", plural(total, "space")),
-            );
+                result: &result,
+            });
+            results[index] = Some(result);
         }
     }
-    emitter.finish_progress();
-    report.spaces = results.into_iter().flatten().collect();
-    report.interrupted = shutdown.is_requested();
+    let mut report = ShareReport {
+        source_space: source_target.space.clone(),
+        worker_pool_name: source_target.pool.name.clone(),
+        dry_run: options.dry_run,
+        interrupted: cancel.is_cancelled(),
+        totals: Totals::default(),
+        source_workers: source.results.clone(),
+        spaces: results.into_iter().flatten().collect(),
+    };
     report.sum_totals();
-    print_details(&report, emitter);
-    print_summary(&report, emitter);
-    // Kept as JSON text (JSON mode only): a value tree of every worker result would take
-    // several times the memory (e.g. 1,000 spaces × 50 workers).
-    let _ = emitter.set_json_serialized("Report", &report);
     Ok(report)
-}
-
-/// Backoff base between attempts of a write whose outcome was unknown and not done: the
-/// client's retry delay (`--retry-delay`).
-fn write_retry_delay(client: &Client) -> Duration {
-    client.retry_policy().base_delay
-}
-
-/// Ends a run: sets the output variables, writes the report (and attaches it as an artifact in
-/// octopus mode), reports a failure line when something failed, and returns the exit code
-/// (0, 5 when something failed or the run was interrupted, 6 when a permission was refused).
-pub fn conclude(report: &ShareReport, config: &ShareConfig, emitter: &mut Emitter) -> Exit {
-    emit_outputs(report, emitter);
-    let mut exit = report.exit();
-    let mut messages: Vec<String> = report.failure_message().into_iter().collect();
-    if let Some(path) = &config.report {
-        match write_report(report, path) {
-            Ok(()) => {
-                let name = path
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "share-report.json".to_owned());
-                emitter.artifact(path, &name);
-            }
-            Err(error) => {
-                messages.push(format!("{error:#}"));
-                if exit == Exit::Success {
-                    exit = Exit::PartialFailure;
-                }
-            }
-        }
-    }
-    if !messages.is_empty() {
-        emitter.failure(&messages.join("; "), exit.code());
-    }
-    exit
-}
-
-fn space_ref(space: &Space) -> SpaceRef {
-    SpaceRef {
-        id: space.id.to_string(),
-        name: space.name.clone(),
-    }
-}
-
-/// A space by Id (`Spaces-N`, case-insensitive) or else by name (case-insensitive, trimmed).
-fn find_space<'a>(spaces: &'a [Space], name_or_id: &str) -> Option<&'a Space> {
-    let wanted = name_or_id.trim();
-    spaces
-        .iter()
-        .find(|space| space.id.as_str().eq_ignore_ascii_case(wanted))
-        .or_else(|| spaces.iter().find(|space| same_name(&space.name, wanted)))
-}
-
-/// Resolves `--to-spaces` in order: duplicates (the same text, or two entries naming the same
-/// space) are dropped with a note; the source space is kept as a skipped entry.
-fn resolve_targets(
-    spaces: &[Space],
-    entries: &[String],
-    source: &Space,
-    emitter: &mut Emitter,
-) -> Vec<Target> {
-    let mut seen_entries = HashSet::new();
-    let mut seen_spaces: HashSet<SpaceId> = HashSet::new();
-    let mut targets = Vec::new();
-    for entry in entries.iter().map(|entry| entry.trim()) {
-        if entry.is_empty() {
-            continue;
-        }
-        if !seen_entries.insert(entry.to_lowercase()) {
-            emitter.info(&format!(
-                "note: '{entry}' is listed more than once in --to-spaces: handled once"
-            ));
-            continue;
-        }
-        let Some(space) = find_space(spaces, entry) else {
-            targets.push(Target::Unknown {
-                entry: entry.to_owned(),
-                reason: format!(
-                    "no space named or with Id '{entry}' ({} searched): check --to-spaces",
-                    plural(spaces.len() as u64, "space")
-                ),
-            });
-            continue;
-        };
-        if !seen_spaces.insert(space.id.clone()) {
-            emitter.info(&format!(
-                "note: '{entry}' names {}, which --to-spaces already lists: handled once",
-                space_ref(space)
-            ));
-            continue;
-        }
-        if space.id == source.id {
-            emitter.info(&format!(
-                "note: '{entry}' is the source space {}: skipped",
-                space_ref(space)
-            ));
-            targets.push(Target::Source {
-                entry: entry.to_owned(),
-                space: space_ref(space),
-            });
-            continue;
-        }
-        targets.push(Target::Space {
-            entry: entry.to_owned(),
-            space: space_ref(space),
-        });
-    }
-    targets
 }
 
 async fn share_into_target(
     runner: &Runner<'_>,
-    config: &ShareConfig,
-    options: PlanOptions,
-    known: &KnownSpaces,
-    target: Target,
+    targets: &ShareTargets,
+    options: &ShareOptions,
+    plan_options: PlanOptions,
+    target: &Target,
 ) -> SpaceResult {
     match target {
-        Target::Unknown { entry, reason } => {
-            SpaceResult::failed(&entry, None, reason, FailureKind::NotFound)
+        Target::Unresolved { entry, error } => {
+            SpaceResult::failed(entry, None, SpaceFailure::Unresolved(error.clone()))
         }
         Target::Source { entry, space } => SpaceResult::skipped(
-            &entry,
-            Some(space),
+            entry,
+            Some(space.clone()),
             "the source space is never a target".to_owned(),
         ),
-        Target::Space { entry, space } => {
-            let known_pool = known.pool_of(&space.id);
-            share_into_space(runner, config, options, &entry, space, known_pool).await
+        Target::Space { entry, space, pool } => {
+            share_into_space(
+                runner,
+                targets,
+                options,
+                plan_options,
+                entry,
+                space,
+                pool.as_ref(),
+            )
+            .await
         }
     }
 }
 
-/// Reads one target space (pools unless known, machine policies and workers at once), plans it
-/// and, unless this is a dry run, applies the plan.
+/// Reads one target space (its pools unless known, machine policies and workers, at once),
+/// plans it and, unless this is a dry run, applies the plan.
 async fn share_into_space(
     runner: &Runner<'_>,
-    config: &ShareConfig,
-    options: PlanOptions,
+    targets: &ShareTargets,
+    options: &ShareOptions,
+    plan_options: PlanOptions,
     entry: &str,
-    space: SpaceRef,
-    known_pool: Option<WorkerPool>,
+    space: &SpaceRef,
+    known_pool: Option<&PoolRef>,
 ) -> SpaceResult {
-    if runner.shutdown.is_requested() {
-        return SpaceResult::not_attempted(entry, Some(space));
+    if runner.cancel.is_cancelled() {
+        return SpaceResult::not_attempted(entry, Some(space.clone()));
     }
-    let id = SpaceId::from(space.id.as_str());
     let client = runner.client;
     let (pool_handler, policy_handler, worker_handler) = (
-        client.worker_pools(&id),
-        client.machine_policies(&id),
-        client.workers(&id),
+        client.worker_pools(&space.id),
+        client.machine_policies(&space.id),
+        client.workers(&space.id),
     );
-    let read_pools = async {
+    let read_pool = async {
         match known_pool {
-            Some(pool) => Ok(vec![pool]),
-            None => runner.limited(pool_handler.all()).await,
+            Some(pool) => Ok(Ok(pool.clone())),
+            None => runner
+                .limited(pool_handler.all_summaries())
+                .await
+                .map(|pools| {
+                    domain::resolve_pool(space, &pools, &targets.worker_pool).map(PoolRef::from)
+                }),
         }
     };
-    let (pools, policies, workers) = futures::join!(
-        read_pools,
+    let (pool, policies, workers) = futures::join!(
+        read_pool,
         runner.limited(policy_handler.all()),
         runner.limited(worker_handler.all()),
     );
-    let state = match (pools, policies, workers) {
-        (Ok(pools), Ok(policies), Ok(workers)) => TargetState {
-            pools,
-            policies,
-            workers,
-        },
+    let (pool, state) = match (pool, policies, workers) {
+        (Ok(pool), Ok(policies), Ok(workers)) => (pool, TargetState { policies, workers }),
         (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
-            let kind = execute::failure_kind(&error);
             return SpaceResult::failed(
                 entry,
-                Some(space),
-                format!("cannot read the space: {error}"),
-                kind,
+                Some(space.clone()),
+                SpaceFailure::Unreadable {
+                    kind: FailureKind::of(&error),
+                    message: error.to_string(),
+                },
             );
+        }
+    };
+    let pool = match pool {
+        Ok(pool) => pool,
+        Err(error) => {
+            return SpaceResult::failed(entry, Some(space.clone()), SpaceFailure::Pool(error));
         }
     };
     let plan = match plan::plan_space(
-        &id,
+        &space.id,
+        pool,
         runner.source,
         &state,
-        &config.worker_pool,
-        config.machine_policy.as_deref(),
-        options,
+        options.machine_policy.as_deref(),
+        plan_options,
     ) {
         Ok(plan) => plan,
-        Err(reason) => {
-            return SpaceResult::failed(entry, Some(space), reason, FailureKind::NotFound);
-        }
+        Err(failure) => return SpaceResult::failed(entry, Some(space.clone()), failure),
     };
-    let results = if config.dry_run {
+    let results = if options.dry_run {
         plan.steps
             .iter()
-            .map(|step| WorkerResult {
-                name: step.name.clone(),
-                worker_id: step.worker_id.as_ref().map(ToString::to_string),
-                action: step.action,
-                outcome: if step.problem.is_some() {
-                    Outcome::Failed
-                } else {
-                    Outcome::Planned
+            .map(|step| match &step.problem {
+                Some(problem) => apply::failed(step, problem.clone()),
+                None => WorkerResult {
+                    name: step.name.clone(),
+                    worker_id: step.worker_id.as_ref().map(ToString::to_string),
+                    action: step.action,
+                    outcome: Outcome::Planned,
+                    reason: step.reason.clone(),
+                    failure: None,
                 },
-                reason: step.problem.clone().unwrap_or_else(|| step.reason.clone()),
-                failure_kind: step.problem.as_ref().map(|_| FailureKind::NotFound),
             })
             .collect()
     } else {
-        execute::execute_space(runner, &plan.context, plan.steps).await
+        apply::execute_space(runner, &plan.context, plan.steps).await
     };
-    SpaceResult::with_workers(entry, space, results)
-}
-
-/// Per-space lines in `--to-spaces` order: changes as info lines, unchanged workers as verbose
-/// lines, conflicts as warnings, failures as warnings naming space, worker and reason.
-fn print_details(report: &ShareReport, emitter: &mut Emitter) {
-    for space in &report.spaces {
-        let label = space.label();
-        match space.status {
-            SpaceStatus::Skipped => {
-                emitter.info(&format!(
-                    "{label}: skipped: {}",
-                    space.reason.as_deref().unwrap_or_default()
-                ));
-                continue;
-            }
-            SpaceStatus::Failed | SpaceStatus::NotAttempted if space.workers.is_empty() => {
-                let line = format!("{label}: {}", space.reason.as_deref().unwrap_or_default());
-                if space.status == SpaceStatus::Failed {
-                    emitter.warning(&format!("failed: {line}"));
-                } else {
-                    emitter.info(&line);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        for worker in &space.workers {
-            let id = worker
-                .worker_id
-                .as_ref()
-                .map(|id| format!(" ({id})"))
-                .unwrap_or_default();
-            let plan_prefix = if report.dry_run { "plan: " } else { "" };
-            let line = format!(
-                "{label}: {plan_prefix}{} '{}'{id}: {}",
-                worker.action.describe(),
-                worker.name,
-                worker.reason
-            );
-            match worker.outcome {
-                Outcome::Failed => emitter.warning(&format!(
-                    "failed: space {label}, worker '{}'{id}: {}",
-                    worker.name, worker.reason
-                )),
-                Outcome::NotAttempted => emitter.info(&line),
-                Outcome::Done | Outcome::Planned => match worker.action {
-                    Action::Unchanged => emitter.verbose(&line),
-                    Action::Conflict => emitter.warning(&format!("conflict: {line}")),
-                    _ => emitter.info(&line),
-                },
-            }
-        }
-    }
+    SpaceResult::with_workers(entry, space.clone(), results)
 }

@@ -10,7 +10,7 @@
 //! `RunRequests` counts the requests the emulator logged during that run
 //! (`{"get", "post", "put", "delete"}`).
 
-use crate::run::{self, RunConfig, RunOutcome, SharePlan};
+use crate::run::{self, RunConfig, RunOutcome};
 use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
 use octoshare_cli::format_elapsed;
 use octoshare_cli::{
@@ -18,7 +18,7 @@ use octoshare_cli::{
 };
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
 use octoshare_discover::DiscoverConfig;
-use octoshare_share::{Action, OnConflict};
+use octoshare_share::{Action, ShareOptions};
 use octoshare_wait::WaitConfig;
 use serde_json::{Value, json};
 use std::io::{self, IsTerminal, Write};
@@ -365,14 +365,8 @@ fn demo_config() -> RunConfig {
             poll_interval: DEMO_POLL_INTERVAL,
             healthy_only: false,
         }),
-        share: SharePlan {
-            machine_policy: None,
-            concurrency: run::DEFAULT_CONCURRENCY,
-            dry_run: false,
-            prune: false,
-            on_conflict: OnConflict::Replace,
-            report: None,
-        },
+        share: ShareOptions::default(),
+        report: None,
     }
 }
 

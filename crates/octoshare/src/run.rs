@@ -72,9 +72,11 @@
 //! A wait that timed out leaves `"wait": {"status": "failed", "error": ...}` (its outputs set),
 //! `"share": {"status": "notRun"}`, no share keys, and `"ExitCode": 4`.
 
-use octoshare_cli::flags::WaitPollArgs;
-use octoshare_cli::flags::{ConcurrencyArgs, DiscoverArgs, SpaceSearchArgs, WorkerPoolArgs};
+use octoshare_cli::flags::{
+    self, ConcurrencyArgs, ShareOptionsArgs, SpaceSearchArgs, WaitPollArgs, WorkerPoolArgs,
+};
 use octoshare_cli::format_elapsed;
+use octoshare_cli::render::share::ShareRenderer;
 use octoshare_cli::render::wait::WaitRenderer;
 use octoshare_cli::render::{self, discover::DiscoverRenderer};
 use octoshare_cli::{
@@ -82,7 +84,7 @@ use octoshare_cli::{
 };
 use octoshare_core::{Client, RequestCounts};
 use octoshare_discover::{DiscoverConfig, DiscoverOutcome};
-use octoshare_share::{KnownSpace, KnownSpaces, OnConflict, ShareConfig, ShareReport};
+use octoshare_share::{ShareOptions, ShareReport, ShareTargets};
 use octoshare_wait::{WaitConfig, WaitOutcome};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -94,29 +96,17 @@ pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 2 usage error; 3 no space
 named space does not exist); 4 the wait timed out (nothing was shared); 5 some spaces or workers \
 failed (the others were shared); 6 credentials or permission refused; 7 server unreachable.";
 
-/// How many spaces are read or shared into at once unless `--concurrency` says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// Flags of `octoshare run` (the connection and output flags are [`CommonArgs`]). They are the
-/// flags of the three steps, minus what one step hands the next (`--space`, `--from-space`,
-/// `--to-spaces`); `step-templates/octoshare-run.json` calls exactly these.
+/// Flags of `octoshare run` (the connection and output flags are [`CommonArgs`]): the step
+/// binaries' own argument groups, flattened (declared once, in `octoshare_cli::flags`), minus
+/// what one step hands the next (`--space`, `--from-space`, `--to-spaces`), plus an optional
+/// `--count`; `step-templates/octoshare-run.json` calls exactly these.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Worker pool shared across spaces, e.g. "AWS Worker Pool TF" (case-insensitive); a space qualifies when it has it
-    #[arg(long, value_name = "NAME", help_heading = "Discover")]
-    pub worker_pool: String,
+    #[command(flatten, next_help_heading = "Discover")]
+    pub pool: WorkerPoolArgs,
 
-    /// Use this qualifying space (name or Id) as the initial space instead of the first one
-    #[arg(long, value_name = "NAME|ID", help_heading = "Discover")]
-    pub initial_space: Option<String>,
-
-    /// Only search spaces whose name or Id matches this glob (case-insensitive; repeatable)
-    #[arg(long = "include-space", value_name = "GLOB", help_heading = "Discover")]
-    pub include_spaces: Vec<String>,
-
-    /// Skip spaces whose name or Id matches this glob (case-insensitive; repeatable)
-    #[arg(long = "exclude-space", value_name = "GLOB", help_heading = "Discover")]
-    pub exclude_spaces: Vec<String>,
+    #[command(flatten, next_help_heading = "Discover")]
+    pub search: SpaceSearchArgs,
 
     /// Wait until the initial space's pool holds at least N workers before sharing; without it, wait is skipped
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Wait")]
@@ -125,80 +115,27 @@ pub struct RunArgs {
     #[command(flatten, next_help_heading = "Wait")]
     pub polling: WaitPollArgs,
 
-    /// Machine policy (by name) of the workers created in other spaces; default: each space's default policy
-    #[arg(long, value_name = "NAME", help_heading = "Share")]
-    pub machine_policy: Option<String>,
+    #[command(flatten, next_help_heading = "Share")]
+    pub share: ShareOptionsArgs,
 
-    /// How many spaces to read (discover) and share into (share) at once
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = DEFAULT_CONCURRENCY,
-        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
-        help_heading = "Share",
-    )]
-    pub concurrency: usize,
-
-    /// Only read (GET) and print the plan: what would be created, updated, pruned and why
-    #[arg(long, help_heading = "Share")]
-    pub dry_run: bool,
-
-    /// Also delete, in the other spaces' pools, polling workers no longer in the initial pool that are not healthy
-    #[arg(long, help_heading = "Share")]
-    pub prune: bool,
-
-    /// A worker name taken in a space by a stale registration: replace its endpoint, or skip it
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnConflict::Replace, help_heading = "Share")]
-    pub on_conflict: OnConflict,
-
-    /// Write share's per-space, per-worker result as JSON to PATH (attached as an artifact in octopus mode)
-    #[arg(long, value_name = "PATH", help_heading = "Share")]
-    pub report: Option<PathBuf>,
+    #[command(flatten, next_help_heading = "Share")]
+    pub concurrency: ConcurrencyArgs,
 }
 
 impl RunArgs {
-    /// Validates every flag once, before any request (usage errors, exit code 2).
-    pub fn into_config(self) -> anyhow::Result<RunConfig> {
-        let discover = DiscoverArgs {
-            pool: WorkerPoolArgs {
-                worker_pool: self.worker_pool,
-            },
-            search: SpaceSearchArgs {
-                initial_space: self.initial_space,
-                include_spaces: self.include_spaces,
-                exclude_spaces: self.exclude_spaces,
-            },
-            concurrency: ConcurrencyArgs {
-                concurrency: self.concurrency,
-            },
-        }
-        .into_config()?;
+    /// Validates every flag once, before any request (usage errors, exit code 2), by the same
+    /// functions the step binaries use.
+    pub fn into_config(self) -> Result<RunConfig, ExitError> {
+        let discover = flags::discover_config(&self.pool, &self.search, &self.concurrency)?;
         let wait = match self.count {
             None => None,
-            Some(0) => return Err(ExitError::usage("--count must be at least 1").into()),
             Some(count) => Some(self.polling.config(count)?),
-        };
-        let machine_policy = match self.machine_policy {
-            None => None,
-            Some(policy) if policy.trim().is_empty() => {
-                return Err(ExitError::usage(
-                    "--machine-policy is empty: give a policy name, or leave the flag out",
-                )
-                .into());
-            }
-            Some(policy) => Some(policy.trim().to_owned()),
         };
         Ok(RunConfig {
             discover,
             wait,
-            share: SharePlan {
-                machine_policy,
-                concurrency: self.concurrency,
-                dry_run: self.dry_run,
-                prune: self.prune,
-                on_conflict: self.on_conflict,
-                report: self.report,
-            },
+            share: self.share.options(&self.concurrency)?,
+            report: self.share.report,
         })
     }
 }
@@ -208,49 +145,12 @@ impl RunArgs {
 pub struct RunConfig {
     /// What to discover.
     pub discover: DiscoverConfig,
-    /// How to wait; `None` skips the wait phase.
+    /// How to wait; `None` skips the wait phase (the space and pool come from discover).
     pub wait: Option<WaitConfig>,
-    /// How to share (the spaces come from discover).
-    pub share: SharePlan,
-}
-
-/// The share phase's settings; the source and target spaces come from discover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharePlan {
-    /// Machine policy name for created workers; `None`: each space's default policy.
-    pub machine_policy: Option<String>,
-    /// Spaces worked on at once.
-    pub concurrency: usize,
-    /// Only read and print the plan.
-    pub dry_run: bool,
-    /// Delete stale, non-healthy polling workers from the target pools.
-    pub prune: bool,
-    /// What to do with a stale registration holding a worker's name.
-    pub on_conflict: OnConflict,
+    /// How to share (the spaces and pools come from discover).
+    pub share: ShareOptions,
     /// Where to write share's JSON report.
     pub report: Option<PathBuf>,
-}
-
-impl SharePlan {
-    /// The share configuration for what discover found: from the initial space into the
-    /// remaining ones.
-    pub fn share_config(&self, discovered: &DiscoverOutcome) -> ShareConfig {
-        ShareConfig {
-            from_space: discovered.initial.space.id.to_string(),
-            to_spaces: discovered
-                .remaining
-                .iter()
-                .map(|target| target.space.id.to_string())
-                .collect(),
-            worker_pool: discovered.worker_pool_name().to_owned(),
-            machine_policy: self.machine_policy.clone(),
-            concurrency: self.concurrency,
-            dry_run: self.dry_run,
-            prune: self.prune,
-            on_conflict: self.on_conflict,
-            report: self.report.clone(),
-        }
-    }
 }
 
 /// How a phase ended.
@@ -475,7 +375,7 @@ async fn execute_phases(
                 &discovered.initial,
                 plan,
                 &mut WaitRenderer::new(emitter),
-                shutdown.token(),
+                &shutdown.token(),
             )
             .await;
             if let Ok(waited) = &waited {
@@ -501,9 +401,9 @@ async fn execute_phases(
         }
     }
 
-    // 3. share
-    let share_config = config.share.share_config(&discovered);
-    let targets = share_config.to_spaces.len();
+    // 3. share: discover's targets, already resolved, are handed over as they are.
+    let share_targets = ShareTargets::from_discovered(&discovered.initial, &discovered.remaining);
+    let targets = share_targets.space_count();
     emitter.info(&format!(
         "[3/3] share: {} the workers of {} in pool '{}' of {}",
         if config.share.dry_run {
@@ -528,20 +428,34 @@ async fn execute_phases(
         ),
     );
     let phase_started = Instant::now();
-    let known = known_spaces(&discovered);
-    let shared =
-        octoshare_share::share_known_workers(client, &share_config, &known, emitter, shutdown)
-            .await;
+    let shared = octoshare_share::share(
+        client,
+        &share_targets,
+        &config.share,
+        &mut ShareRenderer::new(emitter),
+        &shutdown.token(),
+    )
+    .await;
+    if let Ok(report) = &shared {
+        render::share::finished(emitter, report);
+    }
     emitter.end_phase();
     let report = match shared {
         Ok(report) => report,
         Err(error) => {
+            let error = anyhow::Error::new(ExitError::from(error));
             outcome.share = failed(phase_started, &error);
             return Err(error);
         }
     };
-    let exit = octoshare_share::conclude(&report, &share_config, emitter);
-    outcome.share = match report.failure_message() {
+    let exit = match render::share::conclude(emitter, &report, config.report.as_deref()) {
+        Ok(exit) => exit,
+        Err(error) => {
+            emitter.failure(&error.message, error.exit.code());
+            error.exit
+        }
+    };
+    outcome.share = match render::share::failure_message(&report) {
         Some(message) if exit != Exit::Success => PhaseRecord {
             status: PhaseStatus::Failed(message),
             elapsed: Some(phase_started.elapsed()),
@@ -550,21 +464,6 @@ async fn execute_phases(
     };
     outcome.shared = Some(report);
     Ok(exit)
-}
-
-/// The qualifying spaces and their pools as discover read them.
-fn known_spaces(discovered: &DiscoverOutcome) -> KnownSpaces {
-    let spaces = discovered
-        .qualifying()
-        .into_iter()
-        .map(|target| KnownSpace {
-            id: target.space.id.clone(),
-            name: target.space.name.clone(),
-            pool_id: target.pool.id.clone(),
-            pool_name: target.pool.name.clone(),
-        })
-        .collect();
-    KnownSpaces { spaces }
 }
 
 fn done(started: Instant) -> PhaseRecord {
@@ -739,10 +638,18 @@ mod tests {
         run: RunArgs,
     }
 
-    fn parse(arguments: &[&str]) -> anyhow::Result<RunConfig> {
+    fn parse(arguments: &[&str]) -> Result<RunConfig, ExitError> {
         let mut all = vec!["octoshare-run"];
         all.extend_from_slice(arguments);
-        TestArgs::try_parse_from(all)?.run.into_config()
+        let args =
+            TestArgs::try_parse_from(all).map_err(|error| ExitError::usage(error.to_string()))?;
+        args.run.into_config()
+    }
+
+    #[test]
+    fn run_flags_are_the_step_flags_declared_once() {
+        use clap::CommandFactory;
+        TestArgs::command().debug_assert();
     }
 
     #[test]
@@ -750,8 +657,8 @@ mod tests {
         let config = parse(&["--worker-pool", " Pool "]).unwrap();
         assert_eq!(config.discover.worker_pool, "Pool");
         assert_eq!(config.wait, None);
-        assert_eq!(config.share.concurrency, DEFAULT_CONCURRENCY);
-        assert_eq!(config.share.on_conflict, OnConflict::Replace);
+        assert_eq!(config.share, ShareOptions::default());
+        assert_eq!(config.report, None);
     }
 
     #[test]
@@ -794,7 +701,7 @@ mod tests {
             ][..],
         ] {
             let error = parse(arguments).unwrap_err();
-            assert_eq!(exit_for_error(&error), Exit::Usage, "{arguments:?}");
+            assert_eq!(error.exit, Exit::Usage, "{arguments:?}");
         }
         assert!(parse(&["--worker-pool", "Pool", "--count", "0"]).is_err());
     }

@@ -16,12 +16,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use octopus_emulator::{Emulator, Fault};
-use octoshare_cli::{Exit, Shutdown};
+use octoshare_cli::exit::exit_for_share_verdict;
+use octoshare_cli::render::share::ShareRenderer;
+use octoshare_cli::{Exit, error_line};
 use octoshare_core::{Client, RetryPolicy};
 use octoshare_discover::{DiscoverConfig, discover};
-use octoshare_share::{FailureKind, Outcome, ShareConfig, ShareReport, share_workers};
+use octoshare_share::{
+    FailureKind, Outcome, ShareOptions, ShareReport, ShareRequest, ShareTargets, SpaceFailure,
+    WorkerFailure, resolve, share,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tokio_util::sync::CancellationToken;
 
 use crate::support::binaries::{self, ORCHESTRATOR, Run};
 use crate::support::fleet::{Fleet, POOL, SOURCE, faults_fired, worker_ids};
@@ -168,39 +174,49 @@ async fn run_once(
 ) -> Result<ShareReport, String> {
     let stdout = Captured::default();
     let mut emitter = capturing_emitter(&stdout);
-    let (from, targets) = match mode {
-        Mode::Share => (SOURCE.to_owned(), fleet.target_ids(emulator)),
+    let targets = match mode {
+        Mode::Share => {
+            let targets = fleet.target_ids(emulator);
+            let targets: Vec<&str> = targets.split(',').collect();
+            resolve(client, &ShareRequest::new(SOURCE, &targets, POOL))
+                .await
+                .map_err(|error| format!("share failed: {}", error_line(&error)))?
+        }
         Mode::DiscoverThenShare => {
             let outcome = discover(client, &DiscoverConfig::new(POOL), &mut ())
                 .await
-                .map_err(|error| format!("discover failed: {error}"))?;
-            let remaining: Vec<String> = outcome
-                .remaining
-                .iter()
-                .map(|target| target.space.id.to_string())
-                .collect();
-            (outcome.initial.space.id.to_string(), remaining.join(","))
+                .map_err(|error| format!("discover failed: {}", error_line(&error)))?;
+            // What `octoshare run` does: discover's resolved targets, handed over as they are.
+            ShareTargets::from_discovered(&outcome.initial, &outcome.remaining)
         }
     };
-    let targets: Vec<&str> = targets.split(',').collect();
-    let mut config = ShareConfig::new(&from, &targets, POOL);
-    config.prune = profile.prune;
-    config.concurrency = profile.concurrency;
-    let report = share_workers(client, &config, &mut emitter, &Shutdown::new())
-        .await
-        .map_err(|error| format!("share failed: {error:#}"))?;
-    if report.exit() == Exit::Success {
+    let options = ShareOptions {
+        prune: profile.prune,
+        concurrency: profile.concurrency,
+        ..ShareOptions::default()
+    };
+    let report = share(
+        client,
+        &targets,
+        &options,
+        &mut ShareRenderer::new(&mut emitter),
+        &CancellationToken::new(),
+    )
+    .await
+    .map_err(|error| format!("share failed: {}", error_line(&error)))?;
+    octoshare_cli::render::share::finished(&mut emitter, &report);
+    if exit_for_share_verdict(report.verdict()) == Exit::Success {
         Ok(report)
     } else {
         // Only transient kinds may fail under transient faults: a refusal, a "not found" or
         // an unexplained failure would be a bug.
         for space in &report.spaces {
-            let kinds = space.failure_kind.iter().chain(
+            let kinds = space.failure.iter().map(SpaceFailure::kind).chain(
                 space
                     .workers
                     .iter()
                     .filter(|worker| worker.outcome == Outcome::Failed)
-                    .filter_map(|worker| worker.failure_kind.as_ref()),
+                    .filter_map(|worker| worker.failure.as_ref().map(WorkerFailure::kind)),
             );
             for kind in kinds {
                 if !matches!(kind, FailureKind::OutcomeUnknown | FailureKind::Unreachable) {

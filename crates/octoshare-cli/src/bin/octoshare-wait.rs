@@ -33,7 +33,7 @@ fn main() -> ExitCode {
                 &target,
                 &request.config,
                 &mut WaitRenderer::new(emitter),
-                shutdown.token(),
+                &shutdown.token(),
             )
             .await?;
             render::finished(emitter, &outcome);

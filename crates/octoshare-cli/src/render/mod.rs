@@ -5,6 +5,7 @@
 //! [`Emitter`]: crate::Emitter
 
 pub mod discover;
+pub mod share;
 pub mod wait;
 
 use octoshare_core::domain::SpaceRef;

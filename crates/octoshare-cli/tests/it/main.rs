@@ -2,4 +2,5 @@
 //! `octoshare-share`): each runs the real binary against its own emulator.
 
 mod discover;
+mod share;
 mod wait;

@@ -52,7 +52,7 @@ fn run_json_holds_the_outputs_of_every_phase() {
     assert_eq!(document["UnchangedWorkerCount"], 0);
     assert_eq!(document["PrunedWorkerCount"], 0);
     assert_eq!(document["FailedCount"], 0);
-    assert_eq!(document["Report"]["sourceSpace"]["name"], "Alpha");
+    assert_eq!(document["Report"]["SourceSpace"]["Name"], "Alpha");
 
     // detail
     let phases = &document["Phases"];

@@ -2,8 +2,10 @@
 //! every target space (runbook step "Add workers to remaining spaces"); re-runs change nothing.
 
 use clap::Parser;
+use octoshare_cli::flags::ShareArgs;
+use octoshare_cli::render::share::{self as render, ShareRenderer};
 use octoshare_cli::{CommonArgs, OutputMode, run_local};
-use octoshare_share::{ShareArgs, conclude, share_workers};
+use octoshare_share::{resolve, share};
 use std::process::ExitCode;
 
 /// Share the workers of a pool into the same-named pool of other spaces.
@@ -21,14 +23,24 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let (share_args, common) = (args.share, args.common);
     run_local(&common, OutputMode::Octopus, async |emitter, shutdown| {
-        let config = share_args.into_config()?;
+        let command = share_args.into_command()?;
         let mut builder = common.client_builder(&shutdown)?;
-        if config.dry_run {
+        if command.options.dry_run {
             // A dry run cannot write: the client refuses POST/PUT/DELETE before sending.
             builder = builder.read_only();
         }
         let client = builder.build()?;
-        let report = share_workers(&client, &config, emitter, &shutdown).await?;
-        Ok(conclude(&report, &config, emitter))
+        let targets = resolve(&client, &command.request).await?;
+        render::notes(emitter, &targets, !command.request.to_spaces.is_empty());
+        let report = share(
+            &client,
+            &targets,
+            &command.options,
+            &mut ShareRenderer::new(emitter),
+            &shutdown.token(),
+        )
+        .await?;
+        render::finished(emitter, &report);
+        render::conclude(emitter, &report, command.report.as_deref())
     })
 }

@@ -1,4 +1,4 @@
-//! The executor: sends a space plan's writes (concurrently, within the global request limit)
+//! Applying, the last stage of a share: sends a space plan's writes (concurrently, within the global request limit)
 //! and settles every write whose outcome is unknown by re-reading the space before deciding.
 //!
 //! A POST, PUT or DELETE that times out, loses its connection or gets a 5xx may or may not have
@@ -11,12 +11,12 @@
 //! server's refusal stands and is reported.
 
 use crate::plan::{self, SourcePool, SpaceContext, Step, Write};
-use crate::report::{Action, FailureKind, Outcome, WorkerResult};
-use octoshare_cli::Shutdown;
+use crate::report::{Action, FailureKind, Outcome, WorkerFailure, WorkerResult};
 use octoshare_core::{ApiError, Client, Worker, WorkerId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 /// How many times one worker's write is sent at most (the first attempt included).
 pub const MAX_WRITE_ATTEMPTS: u32 = 4;
@@ -26,7 +26,7 @@ pub const MAX_WRITE_ATTEMPTS: u32 = 4;
 pub(crate) struct Runner<'a> {
     pub(crate) client: &'a Client,
     pub(crate) source: &'a SourcePool,
-    pub(crate) shutdown: &'a Shutdown,
+    pub(crate) cancel: &'a CancellationToken,
     /// Bounds the requests in flight across every space.
     pub(crate) requests: &'a Semaphore,
     /// Backoff base between attempts of a write whose outcome was unknown and not done.
@@ -45,23 +45,6 @@ impl Runner<'_> {
     pub(crate) async fn read_workers(&self, space: &SpaceContext) -> Result<Vec<Worker>, ApiError> {
         let workers = self.client.workers(&space.space_id);
         self.limited(workers.all()).await
-    }
-}
-
-/// The kind of failure an API error stands for.
-pub(crate) fn failure_kind(error: &ApiError) -> FailureKind {
-    if error.is_auth_failure() {
-        FailureKind::PermissionRefused
-    } else if error.is_not_found() {
-        FailureKind::NotFound
-    } else if matches!(error, ApiError::Validation { .. }) {
-        FailureKind::Rejected
-    } else if error.outcome_unknown() {
-        FailureKind::OutcomeUnknown
-    } else if error.is_unreachable() {
-        FailureKind::Unreachable
-    } else {
-        FailureKind::Other
     }
 }
 
@@ -90,14 +73,20 @@ fn result(
         action: step.action,
         outcome,
         reason,
-        failure_kind: None,
+        failure: None,
     }
 }
 
-fn failed(step: &Step, kind: FailureKind, reason: String) -> WorkerResult {
+/// A failed step: the failure's text is the reason.
+pub(crate) fn failed(step: &Step, failure: WorkerFailure) -> WorkerResult {
     WorkerResult {
-        failure_kind: Some(kind),
-        ..result(step, step.worker_id.as_ref(), Outcome::Failed, reason)
+        failure: Some(failure.clone()),
+        ..result(
+            step,
+            step.worker_id.as_ref(),
+            Outcome::Failed,
+            failure.to_string(),
+        )
     }
 }
 
@@ -110,7 +99,7 @@ async fn execute_step(
     refused: &AtomicBool,
 ) -> WorkerResult {
     if let Some(problem) = &step.problem {
-        return failed(&step, FailureKind::NotFound, problem.clone());
+        return failed(&step, problem.clone());
     }
     let mut unknown: Option<String> = None;
     let mut attempts = 0;
@@ -126,7 +115,7 @@ async fn execute_step(
         // Take the request permit first, so a write queued behind others still sees an
         // interruption requested while it waited.
         let permit = runner.requests.acquire().await.ok();
-        if runner.shutdown.is_requested() {
+        if runner.cancel.is_cancelled() {
             let reason = match &unknown {
                 Some(error) => format!(
                     "interrupted after a write whose outcome is unknown ({error}): run the step again to converge"
@@ -141,11 +130,7 @@ async fn execute_step(
             );
         }
         if refused.load(Ordering::SeqCst) {
-            return failed(
-                &step,
-                FailureKind::PermissionRefused,
-                "not attempted: an earlier write in this space was refused (401/403)".to_owned(),
-            );
+            return failed(&step, WorkerFailure::EarlierWriteRefused);
         }
         attempts += 1;
         let sent = send(runner, context, &write).await;
@@ -167,8 +152,10 @@ async fn execute_step(
             refused.store(true, Ordering::SeqCst);
             return failed(
                 &step,
-                FailureKind::PermissionRefused,
-                format!("{} refused: {error}", describe_write(&step)),
+                WorkerFailure::PermissionRefused {
+                    write: describe_write(&step),
+                    message: error.to_string(),
+                },
             );
         }
         let is_create = matches!(write, Write::Create(_));
@@ -176,7 +163,7 @@ async fn execute_step(
             || (is_create && matches!(error, ApiError::Validation { .. }))
             || (!is_create && error.is_not_found());
         if !recheck {
-            return failed(&step, failure_kind(&error), refusal_message(&step, &error));
+            return failed(&step, refusal(&step, &error));
         }
 
         // Re-read the space, then decide.
@@ -185,11 +172,11 @@ async fn execute_step(
             Err(read_error) => {
                 return failed(
                     &step,
-                    FailureKind::OutcomeUnknown,
-                    format!(
-                        "{} may or may not have been applied ({error}), and re-reading the space failed ({read_error}): run the step again to converge",
-                        describe_write(&step)
-                    ),
+                    WorkerFailure::Unsettled {
+                        write: describe_write(&step),
+                        message: error.to_string(),
+                        reread: read_error.to_string(),
+                    },
                 );
             }
         };
@@ -246,16 +233,16 @@ async fn execute_step(
         }
         if !error.outcome_unknown() && next.action == step.action {
             // The server's refusal stands: the space still needs the same write.
-            return failed(&step, failure_kind(&error), refusal_message(&step, &error));
+            return failed(&step, refusal(&step, &error));
         }
         if attempts >= MAX_WRITE_ATTEMPTS {
             return failed(
                 &step,
-                FailureKind::OutcomeUnknown,
-                format!(
-                    "{} still not applied after {attempts} attempts (last: {error}): run the step again to converge",
-                    describe_write(&step)
-                ),
+                WorkerFailure::NotApplied {
+                    write: describe_write(&step),
+                    attempts,
+                    message: error.to_string(),
+                },
             );
         }
         tracing::warn!(
@@ -309,16 +296,26 @@ fn describe_write(step: &Step) -> String {
     format!("{verb} worker '{}'{id}", step.name)
 }
 
-/// The failure line for a write the server refused, with a hint for the known cases.
-fn refusal_message(step: &Step, error: &ApiError) -> String {
-    let mut message = format!("{} failed: {error}", describe_write(step));
-    let text = error.to_string().to_lowercase();
-    if step.action == Action::ReplaceEndpoint && text.contains("endpoint type") {
-        message.push_str(
-            ": Octopus cannot change the endpoint type of an existing worker; delete the stale worker in this space (or rename the source worker), then run the step again",
-        );
+/// The failure of a write the server refused: a refused change of endpoint type when the plan
+/// knew the kinds differ and the server rejected the request as invalid (no server text is
+/// interpreted), else the refusal with its kind.
+fn refusal(step: &Step, error: &ApiError) -> WorkerFailure {
+    let kind = FailureKind::of(error);
+    match (&step.kind_change, kind) {
+        (Some((from, to)), FailureKind::Rejected) if step.action == Action::ReplaceEndpoint => {
+            WorkerFailure::EndpointTypeChangeRefused {
+                write: describe_write(step),
+                from: from.clone(),
+                to: to.clone(),
+                message: error.to_string(),
+            }
+        }
+        _ => WorkerFailure::Refused {
+            write: describe_write(step),
+            kind,
+            message: error.to_string(),
+        },
     }
-    message
 }
 
 #[cfg(test)]
@@ -335,13 +332,13 @@ mod tests {
     }
 
     #[test]
-    fn failure_kinds() {
+    fn failure_kinds_of_api_errors() {
         let forbidden = ApiError::Forbidden {
             method: "POST".into(),
             path: "/api/Spaces-2/workers".into(),
             message: "Missing permission: ConfigureServer".into(),
         };
-        assert_eq!(failure_kind(&forbidden), FailureKind::PermissionRefused);
+        assert_eq!(FailureKind::of(&forbidden), FailureKind::PermissionRefused);
         let invalid = ApiError::Validation {
             method: "PUT".into(),
             path: "/api/Spaces-2/workers/Workers-1".into(),
@@ -349,7 +346,7 @@ mod tests {
             message: "There was a problem with your request.".into(),
             errors: vec!["Model Endpoint type does not match incoming type".into()],
         };
-        assert_eq!(failure_kind(&invalid), FailureKind::Rejected);
+        assert_eq!(FailureKind::of(&invalid), FailureKind::Rejected);
         let server = ApiError::Server {
             method: "POST".into(),
             path: "/api/Spaces-2/workers".into(),
@@ -357,6 +354,6 @@ mod tests {
             message: String::new(),
             attempts: 1,
         };
-        assert_eq!(failure_kind(&server), FailureKind::OutcomeUnknown);
+        assert_eq!(FailureKind::of(&server), FailureKind::OutcomeUnknown);
     }
 }

@@ -2,6 +2,6 @@
 //! the library in-process) against the Octopus emulator, with request counts from its log.
 
 mod cli;
+mod decisions;
 mod faults;
-mod share;
-mod support;
+pub mod support;

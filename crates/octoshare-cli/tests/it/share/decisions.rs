@@ -1,10 +1,13 @@
 //! The decision table end to end: create, re-run, add to pool, replace/skip stale names, prune,
 //! machine policies, spaces without the pool.
 
-use crate::support::*;
+use super::support::*;
 use octopus_emulator::{Emulator, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_core::Client;
+use octoshare_core::domain::{PoolRef, ResolvedTarget, SpaceRef};
+use octoshare_share::{ShareOptions, ShareRequest, ShareTargets};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 /// Adds a source worker whose endpoint carries a field the client does not model, through the
 /// API (seeds cannot carry one).
@@ -215,7 +218,7 @@ fn share_skip_reports_the_stale_registration_as_a_conflict() {
         .find(|line| line.starts_with("conflict:"))
         .unwrap_or_else(|| panic!("no conflict line:\n{}", result.stdout));
     assert!(
-        warning.contains("'web-1'") && warning.contains("--on-conflict skip"),
+        warning.contains("'web-1'") && warning.contains("left alone (conflicts are skipped)"),
         "{warning}"
     );
     let target = emulator.space_id("Target 1").unwrap();
@@ -431,45 +434,33 @@ fn share_rerun_into_an_already_shared_space_makes_no_post_even_with_a_stale_copy
 }
 
 #[test]
-fn share_with_known_spaces_reads_only_policies_and_workers_per_target() {
+fn share_of_resolved_targets_reads_only_policies_and_workers_per_target() {
     let emulator =
         Emulator::start(target_spaces(Scenario::new().space(source_space(2)), 2)).unwrap();
-    let known_space = |name: &str| {
+    let resolved = |name: &str| {
         let id = emulator.space_id(name).unwrap();
-        octoshare_share::KnownSpace {
-            id: id.as_str().into(),
-            name: name.to_owned(),
-            pool_id: pool_id(&emulator, &id, POOL).as_str().into(),
-            pool_name: POOL.to_owned(),
-        }
+        ResolvedTarget::new(
+            SpaceRef::new(id.as_str(), name),
+            PoolRef::new(pool_id(&emulator, &id, POOL).as_str(), POOL),
+        )
     };
-    let known = octoshare_share::KnownSpaces {
-        spaces: ["Default", "Target 1", "Target 2"]
-            .map(known_space)
-            .to_vec(),
-    };
-    let source = emulator.space_id("Default").unwrap();
-    let targets = ids(&emulator, &["Target 1", "Target 2"]);
-    let targets: Vec<&str> = targets.split(',').collect();
+    let source = resolved("Default");
+    let remaining = [resolved("Target 1"), resolved("Target 2")];
     let client = client(&emulator, &emulator.api_key());
-    let share = |config: octoshare_share::ShareConfig| {
-        let mut emitter = octoshare_cli::Emitter::with_writers(
-            octoshare_cli::OutputMode::Octopus,
-            Box::new(std::io::sink()),
-            Box::new(std::io::sink()),
-        );
+    let share = |targets: &ShareTargets| {
         runtime()
-            .block_on(octoshare_share::share_known_workers(
+            .block_on(octoshare_share::share(
                 &client,
-                &config,
-                &known,
-                &mut emitter,
-                &octoshare_cli::Shutdown::new(),
+                targets,
+                &ShareOptions::default(),
+                &mut (),
+                &CancellationToken::new(),
             ))
             .unwrap()
     };
 
-    let report = share(octoshare_share::ShareConfig::new(&source, &targets, POOL));
+    // What discover hands over: every space and pool resolved, so no list is read again.
+    let report = share(&ShareTargets::from_discovered(&source, &remaining));
     assert_eq!(report.totals.created, 4);
     let requests = emulator.requests();
     let paths: Vec<String> = requests
@@ -485,25 +476,30 @@ fn share_with_known_spaces_reads_only_policies_and_workers_per_target() {
     // The source pool's workers, then each target's policies and workers; one POST per worker.
     assert_eq!(emulator.count("GET"), 1 + 2 * 2, "{paths:#?}");
     assert_eq!(emulator.count("POST"), 4);
-    for target in &targets {
-        assert_eq!(emulator.workers(target).len(), 2);
+    for target in &remaining {
+        assert_eq!(emulator.workers(target.space.id.as_str()).len(), 2);
     }
 
-    // A target given by name is not among the known Ids: the spaces are listed as usual.
+    // Standalone, by name: the spaces and the pools are listed and resolved first.
     emulator.clear_requests();
-    let report = share(octoshare_share::ShareConfig::new(
-        &source,
-        &["Target 1"],
-        POOL,
-    ));
+    let request = ShareRequest::new(source.space.id.as_str(), &["target 1"], POOL);
+    let targets = runtime()
+        .block_on(octoshare_share::resolve(&client, &request))
+        .unwrap();
+    let report = share(&targets);
     assert_eq!(report.totals.unchanged, 2);
-    assert_eq!(
+    let reads = |suffix: &str| {
         emulator
             .requests()
             .iter()
-            .filter(|request| request.path.to_lowercase() == "/api/spaces/all")
-            .count(),
-        1
+            .filter(|request| request.path.to_lowercase().ends_with(suffix))
+            .count()
+    };
+    assert_eq!(reads("/api/spaces/all"), 1);
+    assert_eq!(
+        reads("/workerpools/all"),
+        2,
+        "the source's and the target's"
     );
     assert_eq!(writes(&emulator), 0);
 }

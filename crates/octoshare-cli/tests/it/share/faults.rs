@@ -1,10 +1,10 @@
 //! Writes whose outcome is unknown ("commit then 500", dropped connections) and interruption:
 //! never a duplicate, and a re-run converges.
 
-use crate::support::*;
+use super::support::*;
 use octopus_emulator::{Emulator, Fault, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_cli::{Exit, Shutdown};
-use octoshare_share::{Outcome, ShareConfig};
+use octoshare_share::Outcome;
 
 const TARGETS: u32 = 3;
 const SOURCE_WORKERS: u32 = 3;
@@ -85,7 +85,7 @@ fn share_commit_then_500_and_dropped_posts_never_duplicate_across_100_seeded_run
         let config = config(&emulator);
         let (report, output) =
             runtime.block_on(share_in_process(&client, &config, &Shutdown::new()));
-        let report = report.unwrap_or_else(|error| panic!("seed {seed}: {error:#}\n{output}"));
+        let report = report.unwrap_or_else(|error| panic!("seed {seed}: {error}\n{output}"));
         faults_fired += emulator
             .requests()
             .iter()
@@ -243,7 +243,7 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
     let runtime = runtime();
     let client = client(&emulator, &emulator.api_key());
     let mut config = config(&emulator);
-    config.concurrency = 1;
+    config.options.concurrency = 1;
     let shutdown = Shutdown::new();
     let (report, output) = runtime.block_on(async {
         let share = share_in_process(&client, &config, &shutdown);
@@ -258,7 +258,7 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
     });
     let report = report.unwrap();
     assert!(report.interrupted, "{output}");
-    assert_eq!(report.exit(), Exit::PartialFailure);
+    assert_eq!(exit_of(&report), Exit::PartialFailure);
     // The POST in flight finished; nothing else was sent.
     assert_eq!(emulator.count("POST"), 1, "{output}");
     assert_eq!(report.totals.created, 1, "{output}");
@@ -267,7 +267,7 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
 
     let (again, output) = runtime.block_on(share_in_process(&client, &config, &Shutdown::new()));
     let again = again.unwrap();
-    assert_eq!(again.exit(), Exit::Success, "{output}");
+    assert_eq!(exit_of(&again), Exit::Success, "{output}");
     assert_eq!((again.totals.created, again.totals.unchanged), (8, 1));
     assert_one_per_identity(&emulator, "after the re-run");
 }

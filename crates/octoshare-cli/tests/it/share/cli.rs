@@ -1,9 +1,8 @@
 //! The binary's contract: exit codes, `--to-spaces` handling, dry runs, the report file and its
 //! artifact message, JSON output.
 
-use crate::support::*;
+use super::support::*;
 use octopus_emulator::{Emulator, Scenario, SpaceSeed};
-use octoshare_share::{Action, Outcome, ShareReport, SpaceStatus};
 use serde_json::Value;
 
 fn two_targets() -> Emulator {
@@ -28,7 +27,7 @@ fn share_unknown_source_space_or_pool_exits_3() {
     assert!(
         unknown_space
             .stderr
-            .contains("no space named or with Id 'Nowhere'")
+            .contains("no space has the name or Id 'Nowhere'")
     );
     assert!(unknown_space.stderr.contains("--from-space"));
 
@@ -125,7 +124,7 @@ fn share_to_spaces_duplicates_source_and_unknown_entries() {
     let emulator = two_targets();
     let target_1 = emulator.space_id("Target 1").unwrap();
     let list = format!(
-        " {target_1} , target 1,,Target 1, Default ,Nope,{} ",
+        " {target_1} , target 1,,Target 1, Default ,Nope,{}, {target_1}",
         target_1.to_lowercase()
     );
     let result = run(&emulator, &args(&share_args(&list), &[]));
@@ -142,7 +141,13 @@ fn share_to_spaces_duplicates_source_and_unknown_entries() {
             .stdout
             .contains("note: 'Default' is the source space 'Default' (Spaces-1): skipped")
     );
-    assert!(result.stdout.contains("no space named or with Id 'Nope'"));
+    assert!(
+        result
+            .stdout
+            .contains("failed: 'Nope': no space has the name or Id 'Nope' (3 spaces searched): check --to-spaces"),
+        "{}",
+        result.stdout
+    );
 }
 
 #[test]
@@ -181,25 +186,22 @@ fn share_report_file_has_the_documented_shape_and_is_attached() {
     assert_eq!(length, std::fs::metadata(&path).unwrap().len());
 
     let text = std::fs::read_to_string(&path).unwrap();
-    let report: ShareReport = serde_json::from_str(&text).unwrap();
+    let report: ReportFile = serde_json::from_str(&text).unwrap();
     assert_eq!(report.source_space.name, "Default");
     assert_eq!(report.worker_pool_name, POOL);
     assert!(!report.dry_run && !report.interrupted);
     assert_eq!((report.totals.created, report.totals.failed), (2, 1));
     assert_eq!(report.spaces.len(), 2);
     assert_eq!(report.spaces[0].entry, "Target 1");
-    assert_eq!(report.spaces[0].status, SpaceStatus::Succeeded);
-    let workers: Vec<(&str, Action, Outcome)> = report.spaces[0]
+    assert_eq!(report.spaces[0].status, "Succeeded");
+    let workers: Vec<(&str, &str, &str)> = report.spaces[0]
         .workers
         .iter()
-        .map(|w| (w.name.as_str(), w.action, w.outcome))
+        .map(|w| (w.name.as_str(), w.action.as_str(), w.outcome.as_str()))
         .collect();
     assert_eq!(
         workers,
-        vec![
-            ("web-1", Action::Create, Outcome::Done),
-            ("web-2", Action::Create, Outcome::Done)
-        ]
+        vec![("web-1", "Create", "Done"), ("web-2", "Create", "Done")]
     );
     assert!(
         report.spaces[0]
@@ -207,7 +209,7 @@ fn share_report_file_has_the_documented_shape_and_is_attached() {
             .iter()
             .all(|w| w.worker_id.is_some())
     );
-    assert_eq!(report.spaces[1].status, SpaceStatus::Failed);
+    assert_eq!(report.spaces[1].status, "Failed");
     assert!(
         report.spaces[1]
             .reason
@@ -226,16 +228,73 @@ fn share_report_file_has_the_documented_shape_and_is_attached() {
     assert_eq!(
         keys,
         [
-            "sourceSpace",
-            "workerPoolName",
-            "dryRun",
-            "interrupted",
-            "totals",
-            "sourceWorkers",
-            "spaces"
+            "SourceSpace",
+            "WorkerPoolName",
+            "DryRun",
+            "Interrupted",
+            "Totals",
+            "SourceWorkers",
+            "Spaces"
         ]
     );
-    assert_eq!(value["spaces"][1]["failureKind"], "notFound");
+    assert_eq!(value["Spaces"][1]["FailureKind"], "NotFound");
+}
+
+/// The documented shape of the report file (docs/json-output.md), decoded.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ReportFile {
+    source_space: SpaceEntry,
+    worker_pool_name: String,
+    dry_run: bool,
+    interrupted: bool,
+    totals: Counts,
+    #[allow(dead_code)]
+    source_workers: Vec<Value>,
+    spaces: Vec<SpaceReport>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct SpaceEntry {
+    #[allow(dead_code)]
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Counts {
+    created: u64,
+    failed: u64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct SpaceReport {
+    entry: String,
+    #[allow(dead_code)]
+    space: Option<SpaceEntry>,
+    status: String,
+    reason: Option<String>,
+    #[allow(dead_code)]
+    failure_kind: Option<String>,
+    #[allow(dead_code)]
+    counts: Value,
+    workers: Vec<WorkerReport>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct WorkerReport {
+    name: String,
+    worker_id: Option<String>,
+    action: String,
+    outcome: String,
+    #[allow(dead_code)]
+    reason: String,
+    #[allow(dead_code)]
+    failure_kind: Option<String>,
 }
 
 #[test]
@@ -250,7 +309,7 @@ fn share_json_output_is_one_document_with_the_outputs_and_the_report() {
     assert_eq!(document["CreatedWorkerCount"], 2);
     assert_eq!(document["UnchangedWorkerCount"], 0);
     assert_eq!(document["FailedCount"], 0);
-    assert_eq!(document["Report"]["spaces"][0]["counts"]["created"], 2);
+    assert_eq!(document["Report"]["Spaces"][0]["Counts"]["Created"], 2);
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Shared test fixtures: scenarios, running the binary against an emulator, decoding its output.
 
 use octopus_emulator::{Emulator, Scenario, SpaceSeed, WorkerSeed};
-use octoshare_cli::{Emitter, OutputMode, Shutdown};
+use octoshare_cli::render::share::ShareRenderer;
+use octoshare_cli::{Emitter, Exit, OutputMode, Shutdown};
 use octoshare_core::service_message::parse_service_messages;
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
-use octoshare_share::{ShareConfig, ShareReport, share_workers};
+use octoshare_share::{OnConflict, ShareOptions, ShareReport, ShareRequest};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -258,18 +259,58 @@ impl Captured {
     }
 }
 
-/// Runs the library in-process (octopus mode, output captured).
+/// What an in-process share is asked to do: the spaces to resolve and the options.
+#[derive(Debug, Clone)]
+pub struct ShareConfig {
+    pub request: ShareRequest,
+    pub options: ShareOptions,
+}
+
+impl ShareConfig {
+    /// The defaults of the flags.
+    pub fn new(from_space: &str, to_spaces: &[&str], worker_pool: &str) -> ShareConfig {
+        ShareConfig {
+            request: ShareRequest::new(from_space, to_spaces, worker_pool),
+            options: ShareOptions {
+                on_conflict: OnConflict::Replace,
+                ..ShareOptions::default()
+            },
+        }
+    }
+}
+
+/// The exit code a share's report ends with.
+pub fn exit_of(report: &ShareReport) -> Exit {
+    octoshare_cli::exit::exit_for_share_verdict(report.verdict())
+}
+
+/// Runs the library in-process: resolve, then share, rendered in octopus mode into the
+/// returned text.
 pub async fn share_in_process(
     client: &Client,
     config: &ShareConfig,
     shutdown: &Shutdown,
-) -> (anyhow::Result<ShareReport>, String) {
+) -> (Result<ShareReport, String>, String) {
     let stdout = Captured::default();
     let mut emitter = Emitter::with_writers(
         OutputMode::Octopus,
         Box::new(stdout.clone()),
         Box::new(io::sink()),
     );
-    let result = share_workers(client, config, &mut emitter, shutdown).await;
+    let result = match octoshare_share::resolve(client, &config.request).await {
+        Ok(targets) => octoshare_share::share(
+            client,
+            &targets,
+            &config.options,
+            &mut ShareRenderer::new(&mut emitter),
+            &shutdown.token(),
+        )
+        .await
+        .map_err(|error| octoshare_cli::error_line(&error)),
+        Err(error) => Err(octoshare_cli::error_line(&error)),
+    };
+    if let Ok(report) = &result {
+        octoshare_cli::render::share::finished(&mut emitter, report);
+    }
     (result, stdout.text())
 }
