@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode};
-use xtask::{ci, deps, dist, project_root, timestamp, tools};
+use xtask::{ci, deps, dist, project_root, schemas, timestamp, tools};
 
 mod bench;
 
@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate step-templates/ (step-template JSON and configure-worker.sh[.tftpl])
+    /// Generate step-templates/ (step-template JSON and configure-worker.sh[.tftpl]) and docs/schemas/
     Codegen {
         /// Change nothing; fail listing every stale file
         #[arg(long)]
@@ -47,16 +47,23 @@ fn main() -> ExitCode {
         Command::Codegen { check } => {
             let mode = if check { Mode::Check } else { Mode::Overwrite };
             let now = timestamp::export_timestamp(SystemTime::now());
-            codegen::generate(mode, &project_root(), &now).map(|changed| {
-                if mode == Mode::Overwrite {
-                    for file in &changed {
-                        println!("updated {file}");
+            let templates = codegen::generate(mode, &project_root(), &now);
+            let schemas = schemas::generate(mode, &project_root());
+            match (templates, schemas) {
+                (Ok(mut changed), Ok(schemas)) => {
+                    changed.extend(schemas);
+                    if mode == Mode::Overwrite {
+                        for file in &changed {
+                            println!("updated {file}");
+                        }
                     }
+                    if changed.is_empty() {
+                        println!("step-templates/ and docs/schemas/ are up to date");
+                    }
+                    Ok(())
                 }
-                if changed.is_empty() {
-                    println!("step-templates/ is up to date");
-                }
-            })
+                (Err(error), _) | (_, Err(error)) => Err(error),
+            }
         }
         Command::Dist => dist::dist(&project_root()).map(drop),
         Command::Ci => ci::ci(&project_root()),

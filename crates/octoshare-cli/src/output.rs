@@ -5,8 +5,9 @@
 //! * `octopus` — human log lines and `##octopus[...]` service messages on stdout (what a step in
 //!   an Octopus task log needs). Warnings are wrapped in `stdout-warning`, so Octopus shows them
 //!   as warnings without treating them as errors.
-//! * `json` — exactly one JSON document on stdout, written by [`Emitter::finish`]; its keys are the
-//!   output-variable names (lists as arrays, counts as numbers). Human lines go to stderr.
+//! * `json` — exactly one JSON document on stdout, written by [`Emitter::write_document`] from a
+//!   typed document (`crate::json`); its top-level keys include the output-variable names
+//!   (lists as arrays, counts as numbers). Human lines go to stderr.
 //! * `text` — human output only, on stdout; warnings on stderr.
 //!
 //! Detail lines ([`Emitter::verbose`]) are `stdout-verbose` in octopus mode and need `-v` in the
@@ -15,10 +16,8 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use octoshare_core::service_message::{LogLevel, ServiceMessage};
 use serde::Serialize;
-use serde::ser::SerializeMap as _;
 use serde_json::Value;
 use serde_json::ser::{Formatter, PrettyFormatter};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::ops::RangeInclusive;
@@ -36,44 +35,13 @@ pub enum OutputMode {
     Text,
 }
 
-/// The value of an output variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputValue {
-    /// A string.
-    Text(String),
-    /// A count: a number in JSON, decimal text in a service message.
-    Count(u64),
-    /// A list: a JSON array, comma-joined in a service message.
-    List(Vec<String>),
-}
-
-impl OutputValue {
-    /// The value as an Octopus variable holds it.
-    pub fn to_variable_text(&self) -> String {
-        match self {
-            OutputValue::Text(text) => text.clone(),
-            OutputValue::Count(count) => count.to_string(),
-            OutputValue::List(items) => items.join(","),
-        }
-    }
-
-    /// The value as it appears in the JSON document.
-    pub fn to_json(&self) -> Value {
-        match self {
-            OutputValue::Text(text) => Value::String(text.clone()),
-            OutputValue::Count(count) => Value::from(*count),
-            OutputValue::List(items) => Value::from(items.clone()),
-        }
-    }
-}
-
 /// Writes everything a binary shows the user. Not thread-safe by design: concurrent work reports
 /// back to the task that owns the emitter.
 pub struct Emitter {
     mode: OutputMode,
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
-    document: Vec<(String, JsonEntry)>,
+    document_written: bool,
     progress_bar: Option<ProgressBar>,
     stderr_is_terminal: bool,
     last_progress: Option<(u64, u64, String)>,
@@ -82,36 +50,6 @@ pub struct Emitter {
     phase: Option<Phase>,
     progress_bar_is_spinner: bool,
     last_percentage: Option<u8>,
-}
-
-/// A key's value in the JSON document.
-enum JsonEntry {
-    /// A value.
-    Value(Value),
-    /// JSON text serialised when the key was set (large detail: no value tree is kept).
-    Raw(Box<RawValue>),
-}
-
-impl Serialize for JsonEntry {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            JsonEntry::Value(value) => value.serialize(serializer),
-            JsonEntry::Raw(raw) => raw.serialize(serializer),
-        }
-    }
-}
-
-/// The JSON document's keys in the order they were first set.
-struct Document<'a>(&'a [(String, JsonEntry)]);
-
-impl Serialize for Document<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, entry) in self.0 {
-            map.serialize_entry(key, entry)?;
-        }
-        map.end()
-    }
 }
 
 /// A phase of a multi-phase run (see [`Emitter::begin_phase`]).
@@ -159,7 +97,7 @@ impl Emitter {
             mode,
             stdout,
             stderr,
-            document: Vec::new(),
+            document_written: false,
             progress_bar: None,
             stderr_is_terminal: false,
             last_progress: None,
@@ -221,47 +159,41 @@ impl Emitter {
         }
     }
 
-    /// Sets an output variable (service message in Octopus mode, a key of the JSON document in
-    /// JSON mode; text mode shows outputs through the binary's own summary lines).
-    pub fn set_output(&mut self, name: &str, value: OutputValue) {
-        match self.mode {
-            OutputMode::Octopus => {
-                let message = ServiceMessage::set_variable(name, &value.to_variable_text());
-                self.stdout_line(&message.to_line());
-            }
-            OutputMode::Json => self.insert_json(name, JsonEntry::Value(value.to_json())),
-            OutputMode::Text => {}
+    /// Sets output variables: in octopus mode one `setVariable` service message per top-level
+    /// key of `outputs` (a typed struct with the variables' names as its serialised keys), its
+    /// value as Octopus holds it: text as is, numbers in decimal, lists comma-joined. The JSON
+    /// and text modes show outputs through the command's document and summary lines instead.
+    pub fn set_outputs<T: Serialize>(&mut self, outputs: &T) {
+        if self.mode != OutputMode::Octopus {
+            return;
+        }
+        let Ok(Value::Object(variables)) = serde_json::to_value(outputs) else {
+            return;
+        };
+        for (name, value) in &variables {
+            let message = ServiceMessage::set_variable(name, &variable_text(value));
+            self.stdout_line(&message.to_line());
         }
     }
 
-    /// Adds a key to the JSON document only (detail that is not an Octopus output variable).
-    pub fn set_json(&mut self, key: &str, value: Value) {
-        if self.mode == OutputMode::Json {
-            self.insert_json(key, JsonEntry::Value(value));
+    /// Writes the JSON document (JSON mode only; once): pretty, 2-space indent, one trailing
+    /// newline, streamed to stdout without a copy of its text, `##octopus` escaped inside strings.
+    pub fn write_document<D: Serialize>(&mut self, document: &D) -> io::Result<()> {
+        if self.mode != OutputMode::Json || self.document_written {
+            return Ok(());
         }
-    }
-
-    /// Like [`Emitter::set_json`] for anything serialisable, kept as compact JSON text rather
-    /// than a [`Value`] tree: for large detail such as a per-worker report, whose value tree
-    /// would take several times the memory of its text. Nothing is done outside JSON mode.
-    pub fn set_json_serialized<T: Serialize + ?Sized>(
-        &mut self,
-        key: &str,
-        value: &T,
-    ) -> serde_json::Result<()> {
-        if self.mode == OutputMode::Json {
-            let raw = serde_json::value::to_raw_value(value)?;
-            self.insert_json(key, JsonEntry::Raw(raw));
-        }
-        Ok(())
-    }
-
-    /// Sets a key of the JSON document; a key set again keeps its place.
-    fn insert_json(&mut self, key: &str, entry: JsonEntry) {
-        match self.document.iter_mut().find(|(name, _)| name == key) {
-            Some((_, slot)) => *slot = entry,
-            None => self.document.push((key.to_owned(), entry)),
-        }
+        self.document_written = true;
+        self.finish_progress();
+        let mut writer = io::BufWriter::new(&mut self.stdout);
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut writer, InertFormatter::default());
+        document
+            .serialize(&mut serializer)
+            .map_err(io::Error::other)?;
+        writeln!(writer)?;
+        writer.flush()?;
+        drop(writer);
+        self.stdout.flush()
     }
 
     /// Reports progress `current` of `total` with a message. Octopus mode: a `progress` service
@@ -392,37 +324,18 @@ impl Emitter {
         }
     }
 
-    /// Reports a failure: the error line on stderr, plus `resultMessage` in Octopus mode and the
-    /// `Error`/`ExitCode` keys in JSON mode.
-    pub fn failure(&mut self, message: &str, exit_code: u8) {
+    /// Reports a failure: the error line on stderr, plus `resultMessage` in Octopus mode (the
+    /// JSON document carries it as `Error` and `ExitCode`: see `crate::json::Document`).
+    pub fn failure(&mut self, message: &str) {
         self.stderr_line(&format!("error: {message}"));
-        match self.mode {
-            OutputMode::Octopus => {
-                self.stdout_line(&ServiceMessage::result_message(message).to_line())
-            }
-            OutputMode::Json => {
-                self.insert_json("Error", JsonEntry::Value(Value::String(message.to_owned())));
-                self.insert_json("ExitCode", JsonEntry::Value(Value::from(exit_code)));
-            }
-            OutputMode::Text => {}
+        if self.mode == OutputMode::Octopus {
+            self.stdout_line(&ServiceMessage::result_message(message).to_line());
         }
     }
 
-    /// Finishes: clears progress and, in JSON mode, writes the document (pretty, one trailing
-    /// newline), streamed to stdout without a copy of its text.
+    /// Finishes: clears progress and flushes stdout.
     pub fn finish(mut self) -> io::Result<()> {
         self.finish_progress();
-        if self.mode == OutputMode::Json {
-            let document = std::mem::take(&mut self.document);
-            let mut writer = io::BufWriter::new(&mut self.stdout);
-            let mut serializer =
-                serde_json::Serializer::with_formatter(&mut writer, InertFormatter::default());
-            Document(&document)
-                .serialize(&mut serializer)
-                .map_err(io::Error::other)?;
-            writeln!(writer)?;
-            writer.flush()?;
-        }
         self.stdout.flush()
     }
 
@@ -557,6 +470,24 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// An output variable's value as Octopus holds it: text as is, numbers in decimal, lists
+/// comma-joined, booleans `True`/`False`, null empty.
+fn variable_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Null => String::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(variable_text)
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Object(_) => value.to_string(),
+    }
+}
+
 /// `current / total` as a whole percentage in 0..=100 (100 when `total` is 0).
 pub fn percentage(current: u64, total: u64) -> u8 {
     if total == 0 {
@@ -600,15 +531,27 @@ mod tests {
         )
     }
 
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Outputs {
+        remaining_space_ids: Vec<String>,
+        qualifying_space_count: u64,
+        empty: String,
+    }
+
+    fn outputs() -> Outputs {
+        Outputs {
+            remaining_space_ids: vec!["Spaces-2".into(), "Spaces-3".into()],
+            qualifying_space_count: 3,
+            empty: String::new(),
+        }
+    }
+
     #[test]
     fn octopus_mode_writes_set_variable_messages() {
         let (mut emitter, stdout, _) = emitter(OutputMode::Octopus);
-        emitter.set_output(
-            "RemainingSpaceIds",
-            OutputValue::List(vec!["Spaces-2".into(), "Spaces-3".into()]),
-        );
-        emitter.set_output("QualifyingSpaceCount", OutputValue::Count(3));
-        emitter.set_output("Empty", OutputValue::Text(String::new()));
+        emitter.set_outputs(&outputs());
+        emitter.write_document(&outputs()).unwrap();
         emitter.finish().unwrap();
         let messages = parse_service_messages(&stdout.text());
         let pairs: Vec<(&str, &str)> = messages
@@ -632,52 +575,46 @@ mod tests {
         emitter.info("listing spaces");
         emitter.warning("space 'Ops' has a stopped task queue");
         emitter.progress(1, 2, "1 of 2");
-        emitter.set_output(
-            "RemainingSpaceIds",
-            OutputValue::List(vec!["Spaces-2".into()]),
-        );
-        emitter.set_output("QualifyingSpaceCount", OutputValue::Count(2));
+        emitter.set_outputs(&outputs());
+        emitter.write_document(&outputs()).unwrap();
+        emitter.write_document(&outputs()).unwrap();
         emitter.finish().unwrap();
-        let document: Value = serde_json::from_str(&stdout.text()).unwrap();
+        let text = stdout.text();
+        let document: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             document,
-            serde_json::json!({"RemainingSpaceIds": ["Spaces-2"], "QualifyingSpaceCount": 2})
+            serde_json::json!({"RemainingSpaceIds": ["Spaces-2", "Spaces-3"], "QualifyingSpaceCount": 3, "Empty": ""})
         );
+        assert!(
+            text.starts_with("{\n  \""),
+            "pretty, 2-space indent: {text}"
+        );
+        assert!(text.ends_with("}\n"), "{text}");
         assert!(stderr.text().contains("listing spaces"));
         assert!(stderr.text().contains("warning: space 'Ops'"));
     }
 
     #[test]
-    fn json_serialized_entries_keep_their_place_and_stay_inert() {
+    fn json_strings_stay_inert() {
         #[derive(serde::Serialize)]
         struct Detail {
             name: String,
             counts: Vec<u32>,
         }
         let (mut emitter, stdout, _) = emitter(OutputMode::Json);
-        emitter.set_output("CreatedWorkerCount", OutputValue::Count(1));
         let detail = Detail {
             name: "##octopus[setVariable name='eA==' value='eQ==']".to_owned(),
             counts: vec![1, 2],
         };
-        emitter.set_json_serialized("Report", &detail).unwrap();
-        emitter.set_json("DryRun", Value::Bool(false));
-        emitter.set_output("CreatedWorkerCount", OutputValue::Count(2));
+        emitter.write_document(&detail).unwrap();
         emitter.finish().unwrap();
         let text = stdout.text();
         assert!(!text.contains("##octopus"), "{text}");
-        assert!(text.ends_with("}\n"), "{text}");
         let document: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             document,
-            serde_json::json!({
-                "CreatedWorkerCount": 2,
-                "Report": {"name": detail.name, "counts": [1, 2]},
-                "DryRun": false
-            })
+            serde_json::json!({"name": detail.name, "counts": [1, 2]})
         );
-        let keys: Vec<&String> = document.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["CreatedWorkerCount", "Report", "DryRun"]);
     }
 
     #[test]
@@ -713,9 +650,13 @@ mod tests {
             emitter.verbose(&injected);
             emitter.warning(&injected);
             emitter.progress(1, 2, &injected);
-            emitter.set_output("Names", OutputValue::Text(injected.clone()));
-            emitter.set_json("Report", Value::String(injected.clone()));
-            emitter.failure(&injected, 5);
+            emitter.set_outputs(&serde_json::json!({"Names": injected.clone()}));
+            emitter.failure(&injected);
+            emitter
+                .write_document(
+                    &serde_json::json!({"Report": injected.clone(), "Error": injected.clone()}),
+                )
+                .unwrap();
             emitter.finish().unwrap();
             for text in [stdout.text(), stderr.text()] {
                 for message in parse_service_messages(&text) {
@@ -749,9 +690,9 @@ mod tests {
     }
 
     #[test]
-    fn failure_sets_result_message_and_json_error() {
+    fn failure_sets_result_message_and_an_error_line() {
         let (mut emitter, stdout, stderr) = emitter(OutputMode::Octopus);
-        emitter.failure("no space has the worker pool 'X'", 3);
+        emitter.failure("no space has the worker pool 'X'");
         let messages = parse_service_messages(&stdout.text());
         assert_eq!(messages[0].name, "resultMessage");
         assert_eq!(
@@ -760,14 +701,15 @@ mod tests {
         );
         assert_eq!(stderr.text(), "error: no space has the worker pool 'X'\n");
 
-        let (mut emitter, stdout, _) = self::emitter(OutputMode::Json);
-        emitter.failure("boom", 7);
+        let (mut emitter, stdout, stderr) = self::emitter(OutputMode::Json);
+        emitter.failure("boom");
         emitter.finish().unwrap();
-        let document: Value = serde_json::from_str(&stdout.text()).unwrap();
         assert_eq!(
-            document,
-            serde_json::json!({"Error": "boom", "ExitCode": 7})
+            stdout.text(),
+            "",
+            "the document carries the failure in JSON mode"
         );
+        assert_eq!(stderr.text(), "error: boom\n");
     }
 
     #[test]

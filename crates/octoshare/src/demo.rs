@@ -8,21 +8,20 @@
 //! `{"EmulatorUrl", "Runs": [first, second], "RunRequests": [first, second], "ElapsedMs"}` where
 //! each entry of `Runs` is the document `octoshare run --output json` prints and each entry of
 //! `RunRequests` counts the requests the emulator logged during that run
-//! (`{"get", "post", "put", "delete"}`).
+//! (`{"Get", "Post", "Put", "Delete"}`); see `docs/json-output.md`.
 
 use crate::run::{self, RunConfig, RunOutcome};
 use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
 use octoshare_cli::format_elapsed;
+use octoshare_cli::json::{self, DemoDocument, LoggedRequests};
 use octoshare_cli::{
-    CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, run_local,
+    CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
 };
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
 use octoshare_discover::DiscoverConfig;
 use octoshare_share::{Action, ShareOptions};
 use octoshare_wait::WaitConfig;
-use serde_json::{Value, json};
-use std::io::{self, IsTerminal, Write};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::io::{self, IsTerminal};
 use std::time::{Duration, Instant};
 
 /// How many workers the demo waits for (the scenario registers three).
@@ -64,8 +63,14 @@ impl LoggedCounts {
         self.post + self.put + self.delete
     }
 
-    fn to_json(self) -> Value {
-        json!({"get": self.get, "post": self.post, "put": self.put, "delete": self.delete})
+    fn to_document(self) -> LoggedRequests {
+        let count = |n: usize| n as u64;
+        LoggedRequests {
+            get: count(self.get),
+            post: count(self.post),
+            put: count(self.put),
+            delete: count(self.delete),
+        }
     }
 }
 
@@ -116,19 +121,26 @@ impl Style {
 /// `octoshare demo` as a process.
 pub fn command(_args: DemoArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
-        Ok(demo(emitter, &shutdown).await?)
+        demo(emitter, &shutdown).await
     })
 }
 
 use std::process::ExitCode;
 
-async fn demo(emitter: &mut Emitter, shutdown: &Shutdown) -> anyhow::Result<Exit> {
+async fn demo(
+    emitter: &mut Emitter,
+    shutdown: &Shutdown,
+) -> Result<Ending<DemoDocument>, ExitError> {
     let started = Instant::now();
     let style = Style::detect(emitter.mode());
     let scenario = Scenario::demo();
     let facts = ScenarioFacts::of(&scenario);
-    let emulator = Emulator::start(scenario)
-        .map_err(|error| anyhow::anyhow!("cannot start the embedded emulator: {error:#}"))?;
+    let emulator = Emulator::start(scenario).map_err(|error| {
+        ExitError::new(
+            Exit::Internal,
+            format!("cannot start the embedded emulator: {error:#}"),
+        )
+    })?;
 
     introduce(emitter, style, &facts, &emulator);
     let command = format!(
@@ -144,30 +156,27 @@ async fn demo(emitter: &mut Emitter, shutdown: &Shutdown) -> anyhow::Result<Exit
     let second = run_once(&emulator, &config, emitter, shutdown).await?;
 
     explain(emitter, style, &first, &second);
-    emitter.set_json("EmulatorUrl", Value::String(emulator.url()));
-    emitter.set_json(
-        "Runs",
-        Value::Array(vec![first.document.clone(), second.document.clone()]),
-    );
-    emitter.set_json(
-        "RunRequests",
-        Value::Array(vec![first.logged.to_json(), second.logged.to_json()]),
-    );
-    emitter.set_json(
-        "ElapsedMs",
-        Value::from(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-    );
-    if second.logged.writes() > 0 {
-        return Err(ExitError::new(
+    let result = if second.logged.writes() > 0 {
+        Err(ExitError::new(
             Exit::Internal,
             format!(
                 "the second run wrote to the server ({}): a re-run should change nothing",
                 second.logged
             ),
-        )
-        .into());
-    }
-    Ok(Exit::Success)
+        ))
+    } else {
+        Ok(Exit::Success)
+    };
+    let document = DemoDocument {
+        emulator_url: emulator.url(),
+        run_requests: vec![first.logged.to_document(), second.logged.to_document()],
+        runs: vec![
+            first.outcome.into_document(),
+            second.outcome.into_document(),
+        ],
+        elapsed_ms: json::millis(started.elapsed()),
+    };
+    Ok(Ending::new(document, result))
 }
 
 /// What the intro says about the sample instance, read from the scenario itself.
@@ -375,8 +384,6 @@ fn demo_config() -> RunConfig {
 struct DemoRun {
     outcome: RunOutcome,
     logged: LoggedCounts,
-    /// The run's JSON document (JSON mode only; `null` otherwise).
-    document: Value,
 }
 
 async fn run_once(
@@ -384,51 +391,23 @@ async fn run_once(
     config: &RunConfig,
     emitter: &mut Emitter,
     shutdown: &Shutdown,
-) -> anyhow::Result<DemoRun> {
+) -> Result<DemoRun, ExitError> {
     let client = demo_client(emulator)?;
     emulator.clear_requests();
-    let (result, document) = if emitter.mode() == OutputMode::Json {
-        // Each run writes its own document; the demo's document holds both.
-        let captured = SharedBuffer::default();
-        let mut run_emitter = Emitter::with_writers(
-            OutputMode::Json,
-            Box::new(captured.clone()),
-            Box::new(io::stderr()),
-        );
-        let result = run::execute(&client, config, &mut run_emitter, shutdown).await;
-        if let Err(error) = &result {
-            run_emitter.failure(
-                &octoshare_cli::one_line(error),
-                exit_for_error(error).code(),
-            );
-        }
-        run_emitter.finish()?;
-        let document = serde_json::from_slice(&captured.contents()).unwrap_or(Value::Null);
-        (result, document)
-    } else {
-        (
-            run::execute(&client, config, emitter, shutdown).await,
-            Value::Null,
-        )
-    };
-    let outcome = result?;
+    let outcome = run::execute(&client, config, emitter, shutdown).await;
     let logged = LoggedCounts::of(&emulator.requests());
     if outcome.exit != Exit::Success {
+        let reason = outcome.failure.as_deref().unwrap_or("see above");
         return Err(ExitError::new(
             outcome.exit,
-            "the demo's run did not succeed (see above): please report it",
-        )
-        .into());
+            format!("the demo's run did not succeed ({reason}): please report it"),
+        ));
     }
-    Ok(DemoRun {
-        outcome,
-        logged,
-        document,
-    })
+    Ok(DemoRun { outcome, logged })
 }
 
 /// A client for the emulator with short timeouts and fast retries.
-fn demo_client(emulator: &Emulator) -> anyhow::Result<Client> {
+fn demo_client(emulator: &Emulator) -> Result<Client, ExitError> {
     let server = ServerUrl::parse(&emulator.url())?;
     let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
     Ok(Client::builder(server, credentials)
@@ -559,32 +538,5 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
     ] {
         emitter.info(&format!("  {command}"));
         emitter.info(&format!("      {what}"));
-    }
-}
-
-/// An in-memory writer shared with an [`Emitter`], to read its output afterwards.
-#[derive(Debug, Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    fn contents(&self) -> Vec<u8> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }

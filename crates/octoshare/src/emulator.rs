@@ -6,8 +6,8 @@
 //! API keys are fixed, public values (unless the scenario sets its own).
 
 use octopus_emulator::{DEMO_POOL, Emulator, Scenario};
-use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, run_local};
-use serde_json::Value;
+use octoshare_cli::json::EmulatorDocument;
+use octoshare_cli::{CommonArgs, Ending, ExitError, OutputMode, run_local};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,8 +73,6 @@ pub fn command(args: EmulatorArgs, common: &CommonArgs) -> ExitCode {
         ));
         emitter.info("");
         emitter.info("Serving until Ctrl-C.");
-        emitter.set_json("Url", Value::String(url.clone()));
-        emitter.set_json("ApiKey", Value::String(api_key));
 
         shutdown.requested().await;
         let served = emulator.requests().len();
@@ -83,8 +81,11 @@ pub fn command(args: EmulatorArgs, common: &CommonArgs) -> ExitCode {
             "emulator stopped after serving {served} {}",
             if served == 1 { "request" } else { "requests" }
         ));
-        emitter.set_json("RequestCount", Value::from(served));
-        Ok(Exit::Success)
+        Ok(Ending::success(EmulatorDocument {
+            url,
+            api_key,
+            request_count: served as u64,
+        }))
     })
 }
 

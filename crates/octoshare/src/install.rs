@@ -27,10 +27,14 @@ mod template;
 
 use template::StepTemplate;
 
-use crate::run::requests_json;
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use octoshare_cli::{CommonArgs, Emitter, Exit, OutputMode, OutputValue, Shutdown, run_local};
+use octoshare_cli::json::{
+    self, InstallDocument, InstallOutputs, InstallStatus, InstalledSpace, InstalledTemplate,
+};
+use octoshare_cli::{
+    CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
+};
 use octoshare_core::{ActionTemplate, ApiError, Client, Space, SpaceId};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -129,6 +133,42 @@ impl SpaceResult {
     fn failed(&self) -> bool {
         self.status != "succeeded"
     }
+
+    /// The space as the JSON document shows it.
+    fn to_document(&self) -> InstalledSpace {
+        InstalledSpace {
+            entry: self.entry.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+            status: match self.status {
+                "succeeded" => InstallStatus::Succeeded,
+                "notAttempted" => InstallStatus::NotAttempted,
+                _ => InstallStatus::Failed,
+            },
+            error: self.error.clone(),
+            templates: self
+                .templates
+                .iter()
+                .map(|template| InstalledTemplate {
+                    name: template.name.clone(),
+                    action: match template.action {
+                        TemplateAction::Created => json::TemplateAction::Created,
+                        TemplateAction::Updated => json::TemplateAction::Updated,
+                        TemplateAction::Unchanged => json::TemplateAction::Unchanged,
+                        TemplateAction::Failed => json::TemplateAction::Failed,
+                    },
+                    id: template.id.clone(),
+                    version: template.version,
+                    changed_fields: template
+                        .changed_fields
+                        .iter()
+                        .map(|field| (*field).to_owned())
+                        .collect(),
+                    error: template.error.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `octoshare install` as a process.
@@ -149,7 +189,7 @@ async fn install(
     args: &InstallArgs,
     emitter: &mut Emitter,
     shutdown: &Shutdown,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<Ending<InstallDocument>> {
     let templates = StepTemplate::embedded()?;
     let spaces = client
         .spaces()
@@ -507,13 +547,13 @@ fn print_table(results: &[SpaceResult], emitter: &mut Emitter) {
     emitter.info(&line);
 }
 
-/// Sets the outputs and JSON keys, prints the verdict and returns the exit code.
+/// Sets the outputs, prints the verdict and returns how the install ended with its document.
 fn conclude(
     results: &[SpaceResult],
     dry_run: bool,
     client: &Client,
     emitter: &mut Emitter,
-) -> Exit {
+) -> Ending<InstallDocument> {
     let sum = |action| results.iter().map(|space| space.count(action)).sum::<u64>();
     let (created, updated, unchanged) = (
         sum(TemplateAction::Created),
@@ -521,17 +561,19 @@ fn conclude(
         sum(TemplateAction::Unchanged),
     );
     let failed_spaces = results.iter().filter(|space| space.failed()).count() as u64;
-    emitter.set_output("CreatedTemplateCount", OutputValue::Count(created));
-    emitter.set_output("UpdatedTemplateCount", OutputValue::Count(updated));
-    emitter.set_output("UnchangedTemplateCount", OutputValue::Count(unchanged));
-    emitter.set_output("FailedSpaceCount", OutputValue::Count(failed_spaces));
-    if emitter.mode() == OutputMode::Json {
-        if let Ok(spaces) = serde_json::to_value(results) {
-            emitter.set_json("Spaces", spaces);
-        }
-        emitter.set_json("Requests", requests_json(&client.request_counts()));
-        emitter.set_json("DryRun", Value::Bool(dry_run));
-    }
+    let outputs = InstallOutputs {
+        created_template_count: created,
+        updated_template_count: updated,
+        unchanged_template_count: unchanged,
+        failed_space_count: failed_spaces,
+    };
+    emitter.set_outputs(&outputs);
+    let document = InstallDocument {
+        outputs,
+        spaces: results.iter().map(SpaceResult::to_document).collect(),
+        requests: client.request_counts().into(),
+        dry_run,
+    };
     let succeeded = results.len() as u64 - failed_spaces;
     let mut verdict = if dry_run {
         format!(
@@ -556,7 +598,7 @@ fn conclude(
     }
     emitter.highlight(&verdict);
     if failed_spaces == 0 {
-        return Exit::Success;
+        return Ending::success(document);
     }
     let permission_refused = results.iter().any(|space| space.permission_refused);
     let (exit, hint) = if permission_refused {
@@ -570,12 +612,12 @@ fn conclude(
             "see the lines above; the other spaces are done",
         )
     };
-    emitter.failure(
-        &format!(
+    let failure = ExitError::new(
+        exit,
+        format!(
             "installing failed in {failed_spaces} of {} spaces: {hint}",
             results.len()
         ),
-        exit.code(),
     );
-    exit
+    Ending::new(document, Err(failure))
 }

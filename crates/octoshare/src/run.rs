@@ -76,17 +76,17 @@ use octoshare_cli::flags::{
     self, ConcurrencyArgs, ShareOptionsArgs, SpaceSearchArgs, WaitPollArgs, WorkerPoolArgs,
 };
 use octoshare_cli::format_elapsed;
+use octoshare_cli::json::{self, DiscoverOutputs, RunDocument, ShareOutputs, WaitOutputs};
 use octoshare_cli::render::share::ShareRenderer;
 use octoshare_cli::render::wait::WaitRenderer;
 use octoshare_cli::render::{self, discover::DiscoverRenderer};
 use octoshare_cli::{
-    CommonArgs, Emitter, Exit, ExitError, OutputMode, Shutdown, exit_for_error, one_line, run_local,
+    CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
 };
 use octoshare_core::{Client, RequestCounts};
 use octoshare_discover::{DiscoverConfig, DiscoverOutcome};
 use octoshare_share::{ShareOptions, ShareReport, ShareTargets};
 use octoshare_wait::{WaitConfig, WaitOutcome};
-use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -166,17 +166,6 @@ pub enum PhaseStatus {
     NotRun,
 }
 
-impl PhaseStatus {
-    fn name(&self) -> &'static str {
-        match self {
-            PhaseStatus::Done => "done",
-            PhaseStatus::Skipped(_) => "skipped",
-            PhaseStatus::Failed(_) => "failed",
-            PhaseStatus::NotRun => "notRun",
-        }
-    }
-}
-
 /// One phase's status and duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhaseRecord {
@@ -194,25 +183,23 @@ impl PhaseRecord {
         }
     }
 
-    fn to_json(&self, outcome: Option<Value>) -> Value {
-        let mut object = Map::new();
-        object.insert("status".into(), self.status.name().into());
-        if let Some(elapsed) = self.elapsed {
-            object.insert("elapsedMs".into(), millis(elapsed).into());
-        }
-        match &self.status {
+    /// The phase as the JSON document shows it, with the step's outcome when it ran.
+    fn to_document<T>(&self, outcome: Option<T>) -> json::Phase<T> {
+        let (status, reason, error) = match &self.status {
+            PhaseStatus::Done => (json::PhaseStatus::Done, None, None),
             PhaseStatus::Skipped(reason) => {
-                object.insert("reason".into(), reason.as_str().into());
+                (json::PhaseStatus::Skipped, Some(reason.clone()), None)
             }
-            PhaseStatus::Failed(error) => {
-                object.insert("error".into(), error.as_str().into());
-            }
-            PhaseStatus::Done | PhaseStatus::NotRun => {}
+            PhaseStatus::Failed(error) => (json::PhaseStatus::Failed, None, Some(error.clone())),
+            PhaseStatus::NotRun => (json::PhaseStatus::NotRun, None, None),
+        };
+        json::Phase {
+            status,
+            elapsed_ms: self.elapsed.map(json::millis),
+            reason,
+            error,
+            outcome,
         }
-        if let Some(outcome) = outcome {
-            object.insert("outcome".into(), outcome);
-        }
-        Value::Object(object)
     }
 }
 
@@ -239,9 +226,40 @@ pub struct RunOutcome {
     pub dry_run: bool,
     /// The exit code the run ends with.
     pub exit: Exit,
+    /// The one-line failure, when the run did not succeed.
+    pub failure: Option<String>,
 }
 
 impl RunOutcome {
+    /// The run's JSON document (see the module documentation); consumes the outcome.
+    pub fn into_document(self) -> json::Document<RunDocument> {
+        let phases = json::Phases {
+            discover: self.discover.to_document(self.discovered.clone()),
+            wait: self.wait.to_document(self.waited.clone()),
+            share: self.share.to_document(None),
+        };
+        let failure = self.failure.map(|error| json::FailureFields {
+            error,
+            exit_code: self.exit.code(),
+        });
+        json::Document {
+            body: Some(RunDocument {
+                discover: self.discovered.as_ref().map(DiscoverOutputs::of),
+                wait: self.waited.as_ref().map(WaitOutputs::of),
+                share: self
+                    .shared
+                    .as_ref()
+                    .map(|report| ShareOutputs::of(&report.totals)),
+                report: self.shared,
+                phases,
+                requests: self.requests.into(),
+                dry_run: self.dry_run,
+                elapsed_ms: json::millis(self.elapsed),
+            }),
+            failure,
+        }
+    }
+
     fn new(dry_run: bool) -> RunOutcome {
         RunOutcome {
             discover: PhaseRecord::not_run(),
@@ -254,12 +272,13 @@ impl RunOutcome {
             elapsed: Duration::ZERO,
             dry_run,
             exit: Exit::Success,
+            failure: None,
         }
     }
 }
 
 /// `octoshare run` as a process: validates the flags, builds the client (read-only with
-/// `--dry-run`), runs [`execute`] and maps the result to the exit code.
+/// `--dry-run`), runs [`execute`] and ends with the run's exit code and document.
 pub fn command(args: RunArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let config = args.into_config()?;
@@ -269,24 +288,29 @@ pub fn command(args: RunArgs, common: &CommonArgs) -> ExitCode {
             builder = builder.read_only();
         }
         let client = builder.build()?;
-        let outcome = execute(&client, &config, emitter, &shutdown).await?;
-        Ok(outcome.exit)
+        let outcome = execute(&client, &config, emitter, &shutdown).await;
+        let (exit, failure) = (outcome.exit, outcome.failure.clone());
+        let document = outcome.into_document();
+        Ok(Ending {
+            exit,
+            failure,
+            document: document.body,
+        })
     })
 }
 
 /// Runs discover, wait (when configured) and share against `client`, printing through `emitter`,
-/// and ends with the summary and the JSON detail keys (see the module documentation).
+/// and ends with the summary.
 ///
-/// # Errors
-/// A failed discover (exit 3/6/7), a failed or timed-out wait (3/6/7, or 4), or a share that
-/// could do nothing at all (3/6/7). Share's per-space failures are *not* errors: they are in
-/// [`RunOutcome::shared`] and [`RunOutcome::exit`] (5 or 6), and share has already reported them.
+/// The outcome's [`RunOutcome::exit`] and [`RunOutcome::failure`] say how it ended: a failed
+/// discover (3/6/7), a failed or timed-out wait (3/6/7, or 4), a share that could do nothing
+/// at all (3/6/7), or share's per-space failures (5, or 6 when a write was refused).
 pub async fn execute(
     client: &Client,
     config: &RunConfig,
     emitter: &mut Emitter,
     shutdown: &Shutdown,
-) -> anyhow::Result<RunOutcome> {
+) -> RunOutcome {
     let started = Instant::now();
     let requests_before = client.request_counts();
     let mut outcome = RunOutcome::new(config.share.dry_run);
@@ -294,13 +318,12 @@ pub async fn execute(
     emitter.end_phase();
     outcome.elapsed = started.elapsed();
     outcome.requests = difference(client.request_counts(), requests_before);
-    outcome.exit = match &result {
-        Ok(exit) => *exit,
-        Err(error) => exit_for_error(error),
+    (outcome.exit, outcome.failure) = match result {
+        Ok(exit) => (exit, None),
+        Err(error) => (error.exit, Some(error.message)),
     };
     print_summary(&outcome, emitter);
-    set_json_detail(&outcome, emitter);
-    result.map(|_| outcome)
+    outcome
 }
 
 async fn execute_phases(
@@ -309,7 +332,7 @@ async fn execute_phases(
     emitter: &mut Emitter,
     shutdown: &Shutdown,
     outcome: &mut RunOutcome,
-) -> anyhow::Result<Exit> {
+) -> Result<Exit, ExitError> {
     let share_start = if config.wait.is_some() { 60 } else { 10 };
 
     // 1. discover
@@ -338,7 +361,7 @@ async fn execute_phases(
         }
         Err(error) => {
             emitter.end_phase();
-            let error = anyhow::Error::new(ExitError::from(error));
+            let error = ExitError::from(error);
             outcome.discover = failed(phase_started, &error);
             return Err(error);
         }
@@ -385,7 +408,7 @@ async fn execute_phases(
             let waited = match waited {
                 Ok(waited) => waited,
                 Err(error) => {
-                    let error = anyhow::Error::new(ExitError::from(error));
+                    let error = ExitError::from(error);
                     outcome.wait = failed(phase_started, &error);
                     return Err(error);
                 }
@@ -393,7 +416,6 @@ async fn execute_phases(
             render::wait::set_outputs(emitter, &waited);
             outcome.waited = Some(waited.clone());
             if let Some(error) = render::wait::unsatisfied(&waited) {
-                let error = anyhow::Error::new(error);
                 outcome.wait = failed(phase_started, &error);
                 return Err(error);
             }
@@ -443,27 +465,21 @@ async fn execute_phases(
     let report = match shared {
         Ok(report) => report,
         Err(error) => {
-            let error = anyhow::Error::new(ExitError::from(error));
+            let error = ExitError::from(error);
             outcome.share = failed(phase_started, &error);
             return Err(error);
         }
     };
-    let exit = match render::share::conclude(emitter, &report, config.report.as_deref()) {
-        Ok(exit) => exit,
-        Err(error) => {
-            emitter.failure(&error.message, error.exit.code());
-            error.exit
-        }
-    };
-    outcome.share = match render::share::failure_message(&report) {
-        Some(message) if exit != Exit::Success => PhaseRecord {
-            status: PhaseStatus::Failed(message),
+    let result = render::share::conclude(emitter, &report, config.report.as_deref());
+    outcome.share = match &result {
+        Err(error) => PhaseRecord {
+            status: PhaseStatus::Failed(error.message.clone()),
             elapsed: Some(phase_started.elapsed()),
         },
-        _ => done(phase_started),
+        Ok(_) => done(phase_started),
     };
     outcome.shared = Some(report);
-    Ok(exit)
+    result
 }
 
 fn done(started: Instant) -> PhaseRecord {
@@ -473,9 +489,9 @@ fn done(started: Instant) -> PhaseRecord {
     }
 }
 
-fn failed(started: Instant, error: &anyhow::Error) -> PhaseRecord {
+fn failed(started: Instant, error: &ExitError) -> PhaseRecord {
     PhaseRecord {
-        status: PhaseStatus::Failed(one_line(error)),
+        status: PhaseStatus::Failed(error.message.clone()),
         elapsed: Some(started.elapsed()),
     }
 }
@@ -576,43 +592,6 @@ fn describe_status(status: &PhaseStatus) -> String {
     }
 }
 
-/// The detail keys of the JSON document (`Phases`, `Requests`, `DryRun`, `ElapsedMs`).
-fn set_json_detail(outcome: &RunOutcome, emitter: &mut Emitter) {
-    if emitter.mode() != OutputMode::Json {
-        return;
-    }
-    let discovered = outcome
-        .discovered
-        .as_ref()
-        .and_then(|found| serde_json::to_value(found).ok());
-    let waited = outcome
-        .waited
-        .as_ref()
-        .and_then(|waited| serde_json::to_value(waited).ok());
-    emitter.set_json(
-        "Phases",
-        json!({
-            "discover": outcome.discover.to_json(discovered),
-            "wait": outcome.wait.to_json(waited),
-            "share": outcome.share.to_json(None),
-        }),
-    );
-    emitter.set_json("Requests", requests_json(&outcome.requests));
-    emitter.set_json("DryRun", Value::Bool(outcome.dry_run));
-    emitter.set_json("ElapsedMs", millis(outcome.elapsed).into());
-}
-
-/// Request counts as the JSON documents show them.
-pub fn requests_json(requests: &RequestCounts) -> Value {
-    json!({
-        "get": requests.get,
-        "post": requests.post,
-        "put": requests.put,
-        "delete": requests.delete,
-        "retries": requests.retries,
-    })
-}
-
 fn difference(after: RequestCounts, before: RequestCounts) -> RequestCounts {
     RequestCounts {
         get: after.get.saturating_sub(before.get),
@@ -621,10 +600,6 @@ fn difference(after: RequestCounts, before: RequestCounts) -> RequestCounts {
         delete: after.delete.saturating_sub(before.delete),
         retries: after.retries.saturating_sub(before.retries),
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -490,7 +490,10 @@ fn bad_input_unknown_space_pool_and_policy_names() {
                 POOL,
             ],
             3,
-            &["no space named or with Id 'Nowhere'", "check --from-space"],
+            &[
+                "no space has the name or Id 'Nowhere'",
+                "check --from-space",
+            ],
         ),
         (
             SHARE,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use octoshare_cli::{Emitter, OutputMode, OutputValue};
+use octoshare_cli::{Emitter, OutputMode};
 use octoshare_core::service_message::{parse_service_message, parse_service_messages};
 use octoshare_core::{
     ActionTemplate, ApiError, Credentials, MachinePolicy, Page, RootDocument, ServerUrl,
@@ -86,16 +86,24 @@ fn emit(mode: OutputMode, ops: &[Op]) -> (String, String) {
     let mut emitter =
         Emitter::with_writers(mode, Box::new(stdout.clone()), Box::new(stderr.clone()));
     emitter.set_verbose(true);
+    // The document a binary would write: every output, the last value of a name winning.
+    let mut document = serde_json::Map::new();
     for op in ops {
         match op {
             Op::Info(text) => emitter.info(text),
             Op::Highlight(text) => emitter.highlight(text),
             Op::Verbose(text) => emitter.verbose(text),
             Op::Warning(text) => emitter.warning(text),
-            Op::Output(name, value) => emitter.set_output(name, OutputValue::Text(value.clone())),
+            Op::Output(name, value) => {
+                emitter.set_outputs(&BTreeMap::from([(name, value)]));
+                document.insert(name.clone(), Value::String(value.clone()));
+            }
             Op::Progress(current, total, message) => emitter.progress(*current, *total, message),
         }
     }
+    emitter
+        .write_document(&document)
+        .expect("writing to memory cannot fail");
     emitter.finish().expect("writing to memory cannot fail");
     (stdout.text(), stderr.text())
 }

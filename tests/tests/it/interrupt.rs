@@ -172,7 +172,7 @@ fn graceful(program: Program, signal_name: &str) -> usize {
     assert_eq!(run.code, 5, "{}", run.describe());
     let document = run.json();
     let report = &document["Report"];
-    assert_eq!(report["interrupted"], true, "{}", run.describe());
+    assert_eq!(report["Interrupted"], true, "{}", run.describe());
     assert!(
         document["Error"]
             .as_str()
@@ -183,7 +183,7 @@ fn graceful(program: Program, signal_name: &str) -> usize {
     // The partial summary: the counts so far, and what was not attempted.
     assert_eq!(document["CreatedWorkerCount"], 1, "{}", run.describe());
     assert!(
-        report["totals"]["notAttempted"].as_u64().unwrap_or(0) > 0,
+        report["Totals"]["NotAttempted"].as_u64().unwrap_or(0) > 0,
         "{}",
         run.describe()
     );

@@ -3,8 +3,9 @@
 
 use clap::Parser;
 use octoshare_cli::flags::DiscoverArgs;
+use octoshare_cli::json::DiscoverOutputs;
 use octoshare_cli::render::discover::{self as render, DiscoverRenderer};
-use octoshare_cli::{CommonArgs, Exit, OutputMode, run_step};
+use octoshare_cli::{CommonArgs, Ending, OutputMode, run_step};
 use octoshare_discover::discover;
 use std::process::ExitCode;
 
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
             let outcome = discover(&client, &config, &mut DiscoverRenderer::new(emitter)).await?;
             render::finished(emitter, &outcome);
             render::set_outputs(emitter, &outcome);
-            Ok(Exit::Success)
+            Ok(Ending::success(DiscoverOutputs::of(&outcome)))
         },
     )
 }

@@ -3,8 +3,9 @@
 
 use clap::Parser;
 use octoshare_cli::flags::ShareArgs;
+use octoshare_cli::json::{ShareDocument, ShareOutputs};
 use octoshare_cli::render::share::{self as render, ShareRenderer};
-use octoshare_cli::{CommonArgs, OutputMode, run_local};
+use octoshare_cli::{CommonArgs, Ending, OutputMode, run_local};
 use octoshare_share::{resolve, share};
 use std::process::ExitCode;
 
@@ -41,6 +42,11 @@ fn main() -> ExitCode {
         )
         .await?;
         render::finished(emitter, &report);
-        render::conclude(emitter, &report, command.report.as_deref())
+        let result = render::conclude(emitter, &report, command.report.as_deref());
+        let document = ShareDocument {
+            outputs: ShareOutputs::of(&report.totals),
+            report,
+        };
+        Ok(Ending::new(document, result))
     })
 }

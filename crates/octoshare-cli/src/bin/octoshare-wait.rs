@@ -3,8 +3,9 @@
 
 use clap::Parser;
 use octoshare_cli::flags::WaitArgs;
+use octoshare_cli::json::WaitOutputs;
 use octoshare_cli::render::wait::{self as render, WaitRenderer};
-use octoshare_cli::{CommonArgs, Exit, OutputMode, run_step};
+use octoshare_cli::{CommonArgs, Ending, Exit, OutputMode, run_step};
 use octoshare_wait::{resolve, wait_for_workers};
 use std::process::ExitCode;
 
@@ -38,10 +39,11 @@ fn main() -> ExitCode {
             .await?;
             render::finished(emitter, &outcome);
             render::set_outputs(emitter, &outcome);
-            match render::unsatisfied(&outcome) {
+            let result = match render::unsatisfied(&outcome) {
                 Some(error) => Err(error),
                 None => Ok(Exit::Success),
-            }
+            };
+            Ok(Ending::new(WaitOutputs::of(&outcome), result))
         },
     )
 }

@@ -3,7 +3,8 @@
 
 use super::{NAMES_IN_MESSAGES, SPACES_IN_LOG_LINES, list_spaces};
 use crate::exit::{ExitError, api_error_line, exit_for_discover_error};
-use crate::output::{Emitter, OutputValue};
+use crate::json::DiscoverOutputs;
+use crate::output::Emitter;
 use octoshare_core::domain::{ResolveError, SpaceRef};
 use octoshare_discover::{DiscoverError, DiscoverOutcome, DiscoverSink, SpaceListing, SpaceSearch};
 
@@ -104,31 +105,7 @@ pub fn finished(out: &mut Emitter, outcome: &DiscoverOutcome) {
 /// `InitialSpaceId`, `RemainingSpaceIds` and `WorkerPoolName`, plus `RemainingSpaceNames` and
 /// `QualifyingSpaceCount`.
 pub fn set_outputs(out: &mut Emitter, outcome: &DiscoverOutcome) {
-    let remaining = || outcome.remaining.iter().map(|target| &target.space);
-    out.set_output(
-        "InitialSpaceName",
-        OutputValue::Text(outcome.initial.space.name.clone()),
-    );
-    out.set_output(
-        "InitialSpaceId",
-        OutputValue::Text(outcome.initial.space.id.to_string()),
-    );
-    out.set_output(
-        "RemainingSpaceIds",
-        OutputValue::List(remaining().map(|space| space.id.to_string()).collect()),
-    );
-    out.set_output(
-        "WorkerPoolName",
-        OutputValue::Text(outcome.worker_pool_name().to_owned()),
-    );
-    out.set_output(
-        "RemainingSpaceNames",
-        OutputValue::List(remaining().map(|space| space.name.clone()).collect()),
-    );
-    out.set_output(
-        "QualifyingSpaceCount",
-        OutputValue::Count(outcome.qualifying_space_count() as u64),
-    );
+    out.set_outputs(&DiscoverOutputs::of(outcome));
 }
 
 /// The one-line message of a failed discovery, with the flags to check.

@@ -4,7 +4,8 @@
 
 use super::plural;
 use crate::exit::{Exit, ExitError, error_line, exit_for_share_error, exit_for_share_verdict};
-use crate::output::{Emitter, OutputValue};
+use crate::json::ShareOutputs;
+use crate::output::Emitter;
 use octoshare_core::domain::ResolveError;
 use octoshare_share::{
     Action, Duplicate, Outcome, ShareError, ShareReport, ShareSink, ShareTargets, ShareVerdict,
@@ -142,9 +143,6 @@ pub fn finished(out: &mut Emitter, report: &ShareReport) {
     out.finish_progress();
     print_details(out, report);
     print_summary(out, report);
-    // Kept as JSON text (JSON mode only): a value tree of every worker result would take
-    // several times the memory (e.g. 1,000 spaces × 50 workers).
-    let _ = out.set_json_serialized("Report", report);
 }
 
 /// Per-space lines in the targets' order: changes as info lines, unchanged workers as verbose
@@ -300,16 +298,7 @@ fn print_summary(out: &mut Emitter, report: &ShareReport) {
 /// Sets `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`,
 /// `PrunedWorkerCount` and `FailedCount` (in a dry run: what a real run would do).
 pub fn set_outputs(out: &mut Emitter, report: &ShareReport) {
-    let totals = &report.totals;
-    for (name, value) in [
-        ("CreatedWorkerCount", totals.created),
-        ("UpdatedWorkerCount", totals.updated),
-        ("UnchangedWorkerCount", totals.unchanged),
-        ("PrunedWorkerCount", totals.pruned),
-        ("FailedCount", totals.failed),
-    ] {
-        out.set_output(name, OutputValue::Count(value));
-    }
+    out.set_outputs(&ShareOutputs::of(&report.totals));
 }
 
 /// The one-line reason of a share that did not end with success (`None` when it did).

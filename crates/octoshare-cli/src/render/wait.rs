@@ -3,7 +3,8 @@
 
 use crate::duration::{format_duration, format_elapsed};
 use crate::exit::{ExitError, error_line, exit_for_wait_error, exit_for_wait_status};
-use crate::output::{Emitter, OutputValue};
+use crate::json::WaitOutputs;
+use crate::output::Emitter;
 use octoshare_core::domain::{LookupError, ResolveError, ResolvedTarget};
 use octoshare_wait::{
     PollCounted, PollFailed, WaitError, WaitOutcome, WaitSink, WaitStart, WaitStatus,
@@ -108,11 +109,7 @@ pub fn finished(out: &mut Emitter, outcome: &WaitOutcome) {
 
 /// Sets `RegisteredWorkerCount` and `RegisteredWorkerNames` (comma-joined, sorted by name).
 pub fn set_outputs(out: &mut Emitter, outcome: &WaitOutcome) {
-    out.set_output("RegisteredWorkerCount", OutputValue::Count(outcome.count));
-    out.set_output(
-        "RegisteredWorkerNames",
-        OutputValue::List(outcome.registered_worker_names.clone()),
-    );
+    out.set_outputs(&WaitOutputs::of(outcome));
 }
 
 /// The one-line message of an unsatisfied wait, e.g. `timed out after 20m: 2 of 3 workers

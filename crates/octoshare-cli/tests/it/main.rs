@@ -2,5 +2,6 @@
 //! `octoshare-share`): each runs the real binary against its own emulator.
 
 mod discover;
+mod documents;
 mod share;
 mod wait;

@@ -38,9 +38,9 @@ fn demo_json_holds_both_runs_and_the_second_writes_nothing() {
     assert_eq!(second["UpdatedWorkerCount"], 0);
     assert_eq!(second["UnchangedWorkerCount"], 9);
     let requests = &document["RunRequests"];
-    assert_eq!(requests[0]["post"], 8);
-    assert_eq!(requests[0]["put"], 1);
-    for method in ["post", "put", "delete"] {
+    assert_eq!(requests[0]["Post"], 8);
+    assert_eq!(requests[0]["Put"], 1);
+    for method in ["Post", "Put", "Delete"] {
         assert_eq!(requests[1][method], 0, "{method}: {requests}");
     }
     assert!(

@@ -26,14 +26,14 @@ fn install(emulator: &Emulator, extra: &[&str]) -> Run {
 
 /// `(name, action)` of every template result of the space at `index` of the document.
 fn actions(document: &Value, index: usize) -> Vec<(String, String)> {
-    document["Spaces"][index]["templates"]
+    document["Spaces"][index]["Templates"]
         .as_array()
         .expect("templates")
         .iter()
         .map(|template| {
             (
-                template["name"].as_str().unwrap_or_default().to_owned(),
-                template["action"].as_str().unwrap_or_default().to_owned(),
+                template["Name"].as_str().unwrap_or_default().to_owned(),
+                template["Action"].as_str().unwrap_or_default().to_owned(),
             )
         })
         .collect()
@@ -114,12 +114,12 @@ fn install_updates_only_the_template_changed_on_the_server() {
     let logged = emulator.requests();
     assert_eq!(count(&logged, "PUT"), 1, "{logged:?}");
     assert_eq!(count(&logged, "POST"), 0, "{logged:?}");
-    let updated = &document["Spaces"][1]["templates"][3];
-    assert_eq!(updated["name"], "OctoShare - Run");
-    assert_eq!(updated["action"], "updated");
-    assert_eq!(updated["changedFields"], json!(["Properties"]));
+    let updated = &document["Spaces"][1]["Templates"][3];
+    assert_eq!(updated["Name"], "OctoShare - Run");
+    assert_eq!(updated["Action"], "Updated");
+    assert_eq!(updated["ChangedFields"], json!(["Properties"]));
     // one PUT by hand, one by install
-    assert_eq!(updated["version"], version + 2);
+    assert_eq!(updated["Version"], version + 2);
 
     let restored = emulator
         .action_templates("Spaces-2")
@@ -154,10 +154,10 @@ fn install_matches_names_ignoring_case_and_only_into_the_listed_spaces() {
     assert_eq!(
         actions(&document, 0),
         vec![
-            (TEMPLATE_NAMES[0].to_owned(), "created".to_owned()),
-            (TEMPLATE_NAMES[1].to_owned(), "created".to_owned()),
-            (TEMPLATE_NAMES[2].to_owned(), "created".to_owned()),
-            (TEMPLATE_NAMES[3].to_owned(), "updated".to_owned()),
+            (TEMPLATE_NAMES[0].to_owned(), "Created".to_owned()),
+            (TEMPLATE_NAMES[1].to_owned(), "Created".to_owned()),
+            (TEMPLATE_NAMES[2].to_owned(), "Created".to_owned()),
+            (TEMPLATE_NAMES[3].to_owned(), "Updated".to_owned()),
         ]
     );
     let logged = emulator.requests();
@@ -180,7 +180,7 @@ fn install_reports_an_unknown_space_and_still_installs_the_others() {
     let document = run.json();
     assert_eq!(document["FailedSpaceCount"], 1);
     assert_eq!(document["CreatedTemplateCount"], 4);
-    assert_eq!(document["Spaces"][1]["status"], "failed");
+    assert_eq!(document["Spaces"][1]["Status"], "Failed");
     assert_eq!(emulator.action_templates("Spaces-2").len(), 4);
 }
 

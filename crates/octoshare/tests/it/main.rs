@@ -1,6 +1,7 @@
 //! Process-level tests of the `octoshare` binary, each against its own Octopus API emulator.
 
 mod demo;
+mod documents;
 mod emulator;
 mod help;
 mod install;

@@ -56,24 +56,24 @@ fn run_json_holds_the_outputs_of_every_phase() {
 
     // detail
     let phases = &document["Phases"];
-    for phase in ["discover", "wait", "share"] {
-        assert_eq!(phases[phase]["status"], "done", "{phase}: {phases}");
-        assert!(phases[phase]["elapsedMs"].is_u64(), "{phase}: {phases}");
+    for phase in ["Discover", "Wait", "Share"] {
+        assert_eq!(phases[phase]["Status"], "Done", "{phase}: {phases}");
+        assert!(phases[phase]["ElapsedMs"].is_u64(), "{phase}: {phases}");
     }
-    assert_eq!(phases["wait"]["outcome"]["Status"], "Satisfied");
+    assert_eq!(phases["Wait"]["Outcome"]["Status"], "Satisfied");
     assert_eq!(
-        phases["discover"]["outcome"]["Initial"]["Space"]["Name"],
+        phases["Discover"]["Outcome"]["Initial"]["Space"]["Name"],
         "Alpha"
     );
     assert_eq!(document["DryRun"], false);
-    assert_eq!(document["Requests"]["post"], 3);
-    assert_eq!(document["Requests"]["put"], 1);
-    assert_eq!(document["Requests"]["delete"], 0);
+    assert_eq!(document["Requests"]["Post"], 3);
+    assert_eq!(document["Requests"]["Put"], 1);
+    assert_eq!(document["Requests"]["Delete"], 0);
 
     let logged = emulator.requests();
     assert_eq!(count(&logged, "POST"), 3);
     assert_eq!(count(&logged, "PUT"), 1);
-    assert_eq!(document["Requests"]["get"], count(&logged, "GET"));
+    assert_eq!(document["Requests"]["Get"], count(&logged, "GET"));
     for space in ["Beta", "Delta"] {
         assert_eq!(
             pool_worker_names(&emulator, space),
@@ -166,9 +166,9 @@ fn run_without_count_skips_the_wait() {
     let run = Run::of(octoshare(&emulator).args(run_args(&["--output", "json"])));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
-    assert_eq!(document["Phases"]["wait"]["status"], "skipped");
+    assert_eq!(document["Phases"]["Wait"]["Status"], "Skipped");
     assert!(
-        document["Phases"]["wait"]["reason"]
+        document["Phases"]["Wait"]["Reason"]
             .as_str()
             .is_some_and(|reason| reason.contains("--count")),
         "{document}"
@@ -237,7 +237,7 @@ fn run_again_makes_no_write() {
     assert_eq!(document["UnchangedWorkerCount"], 4);
     assert_eq!(
         document["Requests"],
-        json!({"get": count(&logged, "GET"), "post": 0, "put": 0, "delete": 0, "retries": 0})
+        json!({"Get": count(&logged, "GET"), "Post": 0, "Put": 0, "Delete": 0, "Retries": 0})
     );
 }
 
@@ -275,8 +275,8 @@ fn run_wait_timeout_exits_4_and_shares_nothing() {
     let document = run.json();
     assert_eq!(document["ExitCode"], 4);
     assert_eq!(document["RegisteredWorkerCount"], 1);
-    assert_eq!(document["Phases"]["wait"]["status"], "failed");
-    assert_eq!(document["Phases"]["share"]["status"], "notRun");
+    assert_eq!(document["Phases"]["Wait"]["Status"], "Failed");
+    assert_eq!(document["Phases"]["Share"]["Status"], "NotRun");
     assert!(document.get("CreatedWorkerCount").is_none(), "{document}");
     assert!(
         document["Error"]
@@ -299,9 +299,9 @@ fn run_without_a_qualifying_space_exits_3() {
     ]));
     assert_eq!(run.code, 3, "{run:?}");
     let document = run.json();
-    assert_eq!(document["Phases"]["discover"]["status"], "failed");
-    assert_eq!(document["Phases"]["wait"]["status"], "notRun");
-    assert_eq!(document["Phases"]["share"]["status"], "notRun");
+    assert_eq!(document["Phases"]["Discover"]["Status"], "Failed");
+    assert_eq!(document["Phases"]["Wait"]["Status"], "NotRun");
+    assert_eq!(document["Phases"]["Share"]["Status"], "NotRun");
     assert_eq!(document["ExitCode"], 3);
 }
 
@@ -323,8 +323,8 @@ fn run_with_failing_spaces_exits_5_after_sharing_the_rest() {
             .as_u64()
             .is_some_and(|failed| failed > 0)
     );
-    assert_eq!(document["Phases"]["share"]["status"], "failed");
-    assert_eq!(document["Phases"]["discover"]["status"], "done");
+    assert_eq!(document["Phases"]["Share"]["Status"], "Failed");
+    assert_eq!(document["Phases"]["Discover"]["Status"], "Done");
 }
 
 #[test]

@@ -1,0 +1,129 @@
+//! Every JSON document of `octoshare` (`run`, `demo`, `install`): validated against its
+//! committed schema (`docs/schemas/`), PascalCase keys at every level, and its shape pinned by a
+//! snapshot (times, ports and Ids that vary between runs redacted).
+
+use crate::support::{Run, instance, octoshare, octoshare_offline, start};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Fails unless `document` is valid against the committed schema `name` and every key at every
+/// level is PascalCase.
+#[track_caller]
+fn assert_document(name: &str, document: &Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schemas")
+        .join(format!("{name}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{document:#}");
+    assert_pascal_case(document, "$");
+}
+
+#[track_caller]
+fn assert_pascal_case(value: &Value, path: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                assert!(
+                    key.starts_with(|c: char| c.is_ascii_uppercase())
+                        && key.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{path}.{key} is not PascalCase"
+                );
+                assert_pascal_case(child, &format!("{path}.{key}"));
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                assert_pascal_case(item, &format!("{path}[{index}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn run_documents_match_their_schema_and_snapshot() {
+    let emulator = start(instance(Duration::from_millis(200)));
+    let run = Run::of(octoshare(&emulator).args([
+        "run",
+        "--worker-pool",
+        crate::support::POOL,
+        "--count",
+        "2",
+        "--poll-interval",
+        "100ms",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    assert_document("octoshare-run", &document);
+    insta::assert_json_snapshot!("run", document, {
+        ".ElapsedMs" => "[ms]",
+        ".Phases.*.ElapsedMs" => "[ms]",
+        ".Phases.Wait.Outcome.ElapsedMs" => "[ms]",
+        ".Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Requests.Get" => "[gets]",
+        ".Report.Spaces[].Workers[].WorkerId" => "[worker id]",
+    });
+
+    let timed_out = Run::of(octoshare(&emulator).args([
+        "run",
+        "--worker-pool",
+        crate::support::POOL,
+        "--count",
+        "5",
+        "--timeout",
+        "200ms",
+        "--poll-interval",
+        "100ms",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(timed_out.code, 4, "{timed_out:?}");
+    let document = timed_out.json();
+    assert_document("octoshare-run", &document);
+    insta::assert_json_snapshot!("run-timed-out", document, {
+        ".ElapsedMs" => "[ms]",
+        ".Phases.*.ElapsedMs" => "[ms]",
+        ".Phases.Wait.Outcome.ElapsedMs" => "[ms]",
+        ".Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Requests.Get" => "[gets]",
+        ".Error" => "[timed out after 200ms: 2 of 5 workers ...]",
+    });
+}
+
+#[test]
+fn demo_document_matches_its_schema_and_snapshot() {
+    let run = Run::of(octoshare_offline().args(["demo", "--output", "json"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    assert_document("octoshare-demo", &document);
+    insta::assert_json_snapshot!("demo", document, {
+        ".EmulatorUrl" => "[url]",
+        ".ElapsedMs" => "[ms]",
+        ".Runs[].ElapsedMs" => "[ms]",
+        ".Runs[].Phases.*.ElapsedMs" => "[ms]",
+        ".Runs[].Phases.Wait.Outcome.ElapsedMs" => "[ms]",
+        ".Runs[].Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Runs[].Requests.Get" => "[gets]",
+        ".RunRequests[].Get" => "[gets]",
+        ".Runs[].Report.Spaces[].Workers[].WorkerId" => "[worker id]",
+        ".Runs[].Report.Spaces[].Workers[].Reason" => "[reason]",
+    });
+}
+
+#[test]
+fn install_document_matches_its_schema_and_snapshot() {
+    let emulator = start(instance(Duration::ZERO));
+    let run = Run::of(octoshare(&emulator).args(["install", "--output", "json", "--dry-run"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    assert_document("octoshare-install", &document);
+    insta::assert_json_snapshot!("install", document);
+}
