@@ -280,6 +280,7 @@ fn fold_lines(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use octoshare_core::domain::{PoolRef, ResolvedTarget, SpaceRef};
 
     #[test]
     fn exit_error_in_context_chain_decides() {
@@ -310,6 +311,189 @@ mod tests {
     fn one_line_folds_newlines() {
         let error = anyhow::anyhow!("first\nsecond\r\n third");
         assert_eq!(one_line(&error), "first second third");
+    }
+
+    fn api_error(status: u16) -> ApiError {
+        match status {
+            401 => ApiError::Unauthorized {
+                server: "https://octopus.example".into(),
+                credential: octoshare_core::CredentialKind::ApiKey,
+                missing: false,
+                message: "API key rejected (401)".into(),
+            },
+            404 => ApiError::NotFound {
+                what: "GET /api/Spaces-9".into(),
+                message: "gone".into(),
+            },
+            _ => ApiError::Server {
+                method: "GET".into(),
+                path: "/api/spaces/all".into(),
+                status,
+                message: String::new(),
+                attempts: 6,
+            },
+        }
+    }
+
+    fn resolve_errors() -> Vec<ResolveError> {
+        let space = SpaceRef::new("Spaces-1", "Default");
+        vec![
+            ResolveError::SpaceNotFound {
+                wanted: "Nope".into(),
+                searched: 3,
+            },
+            ResolveError::AmbiguousSpace {
+                wanted: "team".into(),
+                candidates: vec![
+                    SpaceRef::new("Spaces-2", "Team"),
+                    SpaceRef::new("Spaces-3", "TEAM"),
+                ],
+            },
+            ResolveError::PoolNotFound {
+                space: space.clone(),
+                wanted: "GCP".into(),
+                available: vec!["AWS".into()],
+            },
+            ResolveError::AmbiguousPool {
+                space,
+                wanted: "Aws".into(),
+                candidates: vec![
+                    PoolRef::new("WorkerPools-1", "AWS"),
+                    PoolRef::new("WorkerPools-2", "aws"),
+                ],
+            },
+        ]
+    }
+
+    /// The total mapping, variant by variant: every step error, resolution failure, wait status
+    /// and share verdict has the documented exit code.
+    #[test]
+    fn every_step_failure_has_its_documented_exit_code() {
+        let target = ResolvedTarget::new(
+            SpaceRef::new("Spaces-1", "Default"),
+            PoolRef::new("WorkerPools-1", "AWS"),
+        );
+        for error in resolve_errors() {
+            assert_eq!(exit_for_resolve_error(&error), Exit::NotFound, "{error}");
+            let lookup = LookupError::Resolve(error.clone());
+            assert_eq!(exit_for_lookup_error(&lookup), Exit::NotFound);
+            for discover in [
+                DiscoverError::AmbiguousPool(error.clone()),
+                DiscoverError::InitialSpace(error.clone()),
+            ] {
+                assert_eq!(exit_for_discover_error(&discover), Exit::NotFound);
+            }
+            let wait = WaitError::Lookup(Box::new(LookupError::Resolve(error.clone())));
+            assert_eq!(exit_for_wait_error(&wait), Exit::NotFound);
+            for share in [
+                ShareError::SourceSpace(error.clone()),
+                ShareError::SourcePool(error.clone()),
+            ] {
+                assert_eq!(exit_for_share_error(&share), Exit::NotFound);
+            }
+        }
+        let space = SpaceRef::new("Spaces-1", "Default");
+        for (status, exit) in [
+            (401, Exit::AccessDenied),
+            (404, Exit::NotFound),
+            (503, Exit::Unreachable),
+        ] {
+            let api = || Box::new(api_error(status));
+            assert_eq!(exit_for_api_error(&api_error(status)), exit);
+            let lookups = [
+                LookupError::ReadSpace {
+                    id: "Spaces-1".into(),
+                    error: api_error(status),
+                },
+                LookupError::ListSpaces(api_error(status)),
+                LookupError::ListPools {
+                    space: space.clone(),
+                    error: api_error(status),
+                },
+            ];
+            for lookup in lookups {
+                assert_eq!(exit_for_lookup_error(&lookup), exit, "{lookup}");
+            }
+            for discover in [
+                DiscoverError::ListSpaces(api()),
+                DiscoverError::ListPools {
+                    space: space.clone(),
+                    error: api(),
+                },
+            ] {
+                assert_eq!(exit_for_discover_error(&discover), exit, "{discover}");
+            }
+            let wait = WaitError::ReadWorkers {
+                target: target.clone(),
+                error: api(),
+            };
+            assert_eq!(exit_for_wait_error(&wait), exit);
+            for share in [
+                ShareError::ListSpaces(api()),
+                ShareError::ListSourcePools {
+                    space: space.clone(),
+                    error: api(),
+                },
+                ShareError::ReadSourceWorkers {
+                    source: target.clone(),
+                    error: api(),
+                },
+            ] {
+                assert_eq!(exit_for_share_error(&share), exit, "{share}");
+            }
+        }
+        for discover in [
+            DiscoverError::NoQualifyingSpace {
+                worker_pool: "P".into(),
+                searched: 3,
+                excluded: None,
+            },
+            DiscoverError::InitialSpaceExcluded {
+                space: space.clone(),
+            },
+            DiscoverError::InitialSpaceLacksPool {
+                space: space.clone(),
+                worker_pool: "P".into(),
+                qualifying: Vec::new(),
+            },
+        ] {
+            assert_eq!(
+                exit_for_discover_error(&discover),
+                Exit::NotFound,
+                "{discover}"
+            );
+        }
+        assert_eq!(exit_for_wait_status(WaitStatus::Satisfied), Exit::Success);
+        assert_eq!(exit_for_wait_status(WaitStatus::TimedOut), Exit::TimedOut);
+        assert_eq!(
+            exit_for_wait_status(WaitStatus::Interrupted),
+            Exit::TimedOut
+        );
+        assert_eq!(exit_for_share_verdict(ShareVerdict::Done), Exit::Success);
+        assert_eq!(
+            exit_for_share_verdict(ShareVerdict::Failed),
+            Exit::PartialFailure
+        );
+        assert_eq!(
+            exit_for_share_verdict(ShareVerdict::Interrupted),
+            Exit::PartialFailure
+        );
+        assert_eq!(
+            exit_for_share_verdict(ShareVerdict::PermissionRefused),
+            Exit::AccessDenied
+        );
+    }
+
+    #[test]
+    fn typed_errors_render_as_one_line_with_their_causes() {
+        let error = DiscoverError::ListPools {
+            space: SpaceRef::new("Spaces-3", "Payments"),
+            error: Box::new(api_error(503)),
+        };
+        assert_eq!(
+            error_line(&error),
+            "while listing the worker pools of Payments (Spaces-3): GET /api/spaces/all failed: server error 503 after 6 attempts"
+        );
     }
 
     #[test]

@@ -51,3 +51,15 @@ fn main() -> ExitCode {
         Command::UserData(args) => user_data::command(args, &cli.common),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks of every flag (groups, conflicts, defaults, value names).
+    #[test]
+    fn flags_pass_clap_debug_assert() {
+        Cli::command().debug_assert();
+    }
+}

@@ -8,6 +8,7 @@ mod concurrent;
 mod fuzz;
 mod interrupt;
 mod live;
+mod name_rule;
 mod network;
 mod secrets;
 mod support;

@@ -47,3 +47,15 @@ fn main() -> ExitCode {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks of every flag (groups, conflicts, defaults, value names).
+    #[test]
+    fn flags_pass_clap_debug_assert() {
+        Args::command().debug_assert();
+    }
+}

@@ -404,6 +404,9 @@ pub fn conclude(
 /// The one-line message of a share that could do nothing, with the flag to check.
 pub fn error_message(error: &ShareError) -> String {
     match error {
+        ShareError::SourceSpace(resolve @ ResolveError::AmbiguousSpace { .. }) => {
+            format!("{resolve} in --from-space")
+        }
         ShareError::SourceSpace(resolve) => format!("{resolve}: check --from-space"),
         ShareError::SourcePool(ResolveError::AmbiguousPool { .. }) => {
             format!(

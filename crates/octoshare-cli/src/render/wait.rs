@@ -160,13 +160,17 @@ pub fn unsatisfied(outcome: &WaitOutcome) -> Option<ExitError> {
 pub fn error_message(error: &WaitError) -> String {
     match error {
         WaitError::Lookup(lookup) => match lookup.as_ref() {
-            LookupError::Resolve(ResolveError::SpaceNotFound { .. })
-            | LookupError::Resolve(ResolveError::AmbiguousSpace { .. }) => {
+            LookupError::Resolve(ResolveError::SpaceNotFound { .. }) => {
                 format!("{}: check --space", error_line(error))
             }
-            LookupError::Resolve(ResolveError::PoolNotFound { .. })
-            | LookupError::Resolve(ResolveError::AmbiguousPool { .. }) => {
+            LookupError::Resolve(ResolveError::AmbiguousSpace { .. }) => {
+                format!("{} in --space", error_line(error))
+            }
+            LookupError::Resolve(ResolveError::PoolNotFound { .. }) => {
                 format!("{}: check --worker-pool", error_line(error))
+            }
+            LookupError::Resolve(ResolveError::AmbiguousPool { .. }) => {
+                format!("{} in --worker-pool", error_line(error))
             }
             LookupError::ReadSpace { .. }
             | LookupError::ListSpaces(_)
