@@ -371,6 +371,16 @@ pub struct InstallDocument {
     pub dry_run: bool,
 }
 
+/// `octoshare user-data --output json`: the bootstrap script, wrapped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserDataDocument {
+    /// `bash`, `tftpl` or `octostache`.
+    pub format: String,
+    /// The script.
+    pub script: String,
+}
+
 /// A duration in whole milliseconds, as the documents write them.
 pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -412,6 +422,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         titled(
             "octoshare-install",
             schemars::schema_for!(Document<InstallDocument>),
+        ),
+        titled(
+            "octoshare-user-data",
+            schemars::schema_for!(UserDataDocument),
         ),
     ]
 }

@@ -5,17 +5,17 @@
 //! # Phases and exit codes
 //!
 //! 1. **discover** ([`octoshare_discover::discover`]): the spaces having `--worker-pool`; the
-//!    first (or `--initial-space`) is the initial space. Fails with discover's codes: 3 when
+//!    first (or `--initial-space`) is the initial space. Its resolved targets (space and pool,
+//!    typed Ids) are handed to wait and share as they are: nothing is resolved twice. Fails with discover's codes: 3 when
 //!    nothing qualifies, 6 when the credentials are refused, 7 when the server is unreachable.
 //! 2. **wait** ([`octoshare_wait::wait_for_workers`]), only with `--count N`: until the initial
 //!    space's pool holds at least N workers. On timeout (or interruption) the wait outputs are
 //!    still set, share is not run, and the exit code is 4.
-//! 3. **share** ([`octoshare_share::share_known_workers`]): the initial pool's workers into the
-//!    pool of every remaining space. Share is handed the spaces and pools discover read, so it
-//!    does not read them again: per remaining space it reads the machine policies and workers.
-//!    Per-space failures do not stop the others; the run then ends with share's own code
-//!    ([`octoshare_share::ShareReport::exit`]): 5, or 6 when a write was refused for lack of
-//!    permission.
+//! 3. **share** ([`octoshare_share::share`] of [`octoshare_share::ShareTargets::from_discovered`]):
+//!    the initial pool's workers into the pool of every remaining space; per remaining space it
+//!    reads the machine policies and workers. Per-space failures do not stop the others; the run
+//!    then ends with share's own code ([`octoshare_share::ShareReport::verdict`]): 5, or 6 when a
+//!    write was refused for lack of permission.
 //!
 //! # Output
 //!
@@ -25,52 +25,10 @@
 //! `setVariable` service messages and `progress` messages whose percentage grows over the whole
 //! run (discover 0–10 %, wait 10–60 %, share 60–100 %; without wait, share 10–100 %).
 //!
-//! `--output json` prints one document. Its flat keys are the output variables of every phase
-//! that ran (they do not collide): discover's `InitialSpaceName`, `InitialSpaceId`,
-//! `RemainingSpaceIds`, `WorkerPoolName`, `RemainingSpaceNames`, `QualifyingSpaceCount`; wait's
-//! `RegisteredWorkerCount`, `RegisteredWorkerNames` (absent when wait was skipped); share's
-//! `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`, `PrunedWorkerCount`,
-//! `FailedCount`. Detail keys:
-//!
-//! - `Report`: share's per-space, per-worker report (shape: `octoshare_share::report`);
-//! - `Phases`: `discover`, `wait` and `share`, each `{"status", "elapsedMs", ...}` where status
-//!   is `done`, `skipped` (with `reason`), `failed` (with `error`) or `notRun`; `discover` and
-//!   `wait` add their step's `outcome` (the libraries' serialised outcome types);
-//! - `Requests`: HTTP attempts this run made, `{"get", "post", "put", "delete", "retries"}`;
-//! - `DryRun` (bool), `ElapsedMs`, and on failure `Error` and `ExitCode`.
-//!
-//! `octoshare run --worker-pool 'AWS Worker Pool TF' --count 3 --output json` against the demo
-//! instance (`Report` and the outcomes shortened):
-//!
-//! ```json
-//! {
-//!   "InitialSpaceName": "Data Science",
-//!   "InitialSpaceId": "Spaces-5",
-//!   "RemainingSpaceIds": ["Spaces-3", "Spaces-2", "Spaces-6"],
-//!   "WorkerPoolName": "AWS Worker Pool TF",
-//!   "RemainingSpaceNames": ["Payments", "Platform Team", "Sandbox"],
-//!   "QualifyingSpaceCount": 4,
-//!   "RegisteredWorkerCount": 3,
-//!   "RegisteredWorkerNames": ["aws-tf-worker-01", "aws-tf-worker-02", "aws-tf-worker-03"],
-//!   "Report": { "sourceSpace": { "id": "Spaces-5", "name": "Data Science" }, "...": "..." },
-//!   "CreatedWorkerCount": 8,
-//!   "UpdatedWorkerCount": 1,
-//!   "UnchangedWorkerCount": 0,
-//!   "PrunedWorkerCount": 0,
-//!   "FailedCount": 0,
-//!   "Phases": {
-//!     "discover": { "status": "done", "elapsedMs": 27, "outcome": { "initial_space": { "...": "..." } } },
-//!     "wait": { "status": "done", "elapsedMs": 3024, "outcome": { "count": 3, "polls": 7, "...": "..." } },
-//!     "share": { "status": "done", "elapsedMs": 46 }
-//!   },
-//!   "Requests": { "get": 28, "post": 8, "put": 1, "delete": 0, "retries": 0 },
-//!   "DryRun": false,
-//!   "ElapsedMs": 3098
-//! }
-//! ```
-//!
-//! A wait that timed out leaves `"wait": {"status": "failed", "error": ...}` (its outputs set),
-//! `"share": {"status": "notRun"}`, no share keys, and `"ExitCode": 4`.
+//! `--output json` prints one document (`docs/json-output.md`, "run"): the output variables of
+//! every phase that ran (they do not collide), share's `Report`, `Phases` (`Discover`, `Wait`,
+//! `Share`, each with its `Status`, `ElapsedMs` and the step's `Outcome`), `Requests`, `DryRun`,
+//! `ElapsedMs`, and on failure `Error` and `ExitCode` ([`RunOutcome::into_document`]).
 
 use octoshare_cli::flags::{
     self, ConcurrencyArgs, ShareOptionsArgs, SpaceSearchArgs, WaitPollArgs, WorkerPoolArgs,

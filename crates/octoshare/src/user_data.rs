@@ -9,6 +9,7 @@
 //! `OCTOPUS_API_KEY` or [`octoshare_templates::API_KEY_FILE`]. This command needs no API key
 //! and never prints one, even when `OCTOPUS_API_KEY` is set.
 
+use octoshare_cli::json::UserDataDocument;
 use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, exit_for_error, one_line};
 use octoshare_core::ServerUrl;
 use octoshare_templates::{
@@ -164,10 +165,10 @@ fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, 
 fn print(script: &str, format: FormatArg, mode: OutputMode) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let written = if mode == OutputMode::Json {
-        let document = serde_json::json!({
-            "Format": BootstrapFormat::from(format).as_str(),
-            "Script": script,
-        });
+        let document = UserDataDocument {
+            format: BootstrapFormat::from(format).as_str().to_owned(),
+            script: script.to_owned(),
+        };
         let text = serde_json::to_string_pretty(&document)?;
         writeln!(stdout, "{text}")
     } else {
