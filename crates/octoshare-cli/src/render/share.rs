@@ -3,7 +3,7 @@
 //! failure messages with the flags to check.
 
 use super::plural;
-use crate::exit::{Exit, ExitError, error_line, exit_for_share_error, exit_for_share_verdict};
+use crate::exit::{Exit, ExitError, api_error_line, exit_for_share_error, exit_for_share_verdict};
 use crate::json::ShareOutputs;
 use crate::output::Emitter;
 use octoshare_core::domain::ResolveError;
@@ -417,9 +417,9 @@ pub fn error_message(error: &ShareError) -> String {
         ShareError::SourcePool(_) => {
             format!("the source {}: check --worker-pool", pool_text(error))
         }
-        ShareError::ListSpaces(_)
-        | ShareError::ListSourcePools { .. }
-        | ShareError::ReadSourceWorkers { .. } => error_line(error),
+        ShareError::ListSpaces(api)
+        | ShareError::ListSourcePools { error: api, .. }
+        | ShareError::ReadSourceWorkers { error: api, .. } => api_error_line(error, api),
     }
 }
 

@@ -2,7 +2,9 @@
 //! output variables and the failure messages.
 
 use crate::duration::{format_duration, format_elapsed};
-use crate::exit::{ExitError, error_line, exit_for_wait_error, exit_for_wait_status};
+use crate::exit::{
+    ExitError, api_error_line, error_line, exit_for_wait_error, exit_for_wait_status,
+};
 use crate::json::WaitOutputs;
 use crate::output::Emitter;
 use octoshare_core::domain::{LookupError, ResolveError, ResolvedTarget};
@@ -172,11 +174,11 @@ pub fn error_message(error: &WaitError) -> String {
             LookupError::Resolve(ResolveError::AmbiguousPool { .. }) => {
                 format!("{} in --worker-pool", error_line(error))
             }
-            LookupError::ReadSpace { .. }
-            | LookupError::ListSpaces(_)
-            | LookupError::ListPools { .. } => error_line(error),
+            LookupError::ReadSpace { error: api, .. }
+            | LookupError::ListSpaces(api)
+            | LookupError::ListPools { error: api, .. } => api_error_line(error, api),
         },
-        WaitError::ReadWorkers { .. } => error_line(error),
+        WaitError::ReadWorkers { error: api, .. } => api_error_line(error, api),
     }
 }
 
