@@ -36,7 +36,6 @@ use octoshare_cli::{
     CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
 };
 use octoshare_core::{ActionTemplate, ApiError, Client, Space, SpaceId};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -62,8 +61,7 @@ pub struct InstallArgs {
 }
 
 /// What happened to one template in one space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateAction {
     /// Created (POST), or would be in a dry run.
     Created,
@@ -76,8 +74,7 @@ pub enum TemplateAction {
 }
 
 /// One template's result in one space.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct TemplateResult {
     /// The template's name.
     pub name: String,
@@ -91,13 +88,11 @@ pub struct TemplateResult {
     pub changed_fields: Vec<&'static str>,
     /// Why it failed.
     pub error: Option<String>,
-    #[serde(skip)]
     permission_refused: bool,
 }
 
 /// One space's result.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct SpaceResult {
     /// The `--spaces` entry (or `all`).
     pub entry: String,
@@ -111,7 +106,6 @@ pub struct SpaceResult {
     pub error: Option<String>,
     /// Per-template results.
     pub templates: Vec<TemplateResult>,
-    #[serde(skip)]
     permission_refused: bool,
 }
 

@@ -240,7 +240,7 @@ fn exercise(spaces: &Spaces) {
     let document = run.json();
     assert_eq!(document["UnchangedWorkerCount"], 4, "{}", run.describe());
     assert_eq!(document["CreatedWorkerCount"], 0);
-    assert_eq!(document["Requests"]["post"], 0);
+    assert_eq!(document["Requests"]["Post"], 0);
     for index in 0..3 {
         assert_eq!(spaces.pool_workers(index), expected);
     }

@@ -17,7 +17,7 @@ impl Client {
     /// Reads every page of a paged collection, following `Links["Page.Next"]`.
     ///
     /// A next link that was already visited, a `skip` that does not advance, an empty page
-    /// that still has a next link, or more pages than [`ClientBuilder::max_pages`] (10 000)
+    /// that still has a next link, or more pages than [`crate::ClientBuilder::max_pages`] (10 000)
     /// fail with [`ApiError::PagingLoop`].
     pub async fn all_pages<T: DeserializeOwned>(
         &self,
