@@ -102,9 +102,14 @@ pub struct BootstrapConfig {
     pub worker_pool: String,
     /// Machine policy name; `None` leaves the space's default policy.
     pub machine_policy: Option<String>,
-    /// The server's polling port, normally [`DEFAULT_SERVER_COMMS_PORT`].
-    pub server_comms_port: u16,
-    /// Comms addresses of further HA nodes the Tentacle should poll (`poll-server`).
+    /// The address Tentacle polls, `https://host[:port]` (Octopus Cloud:
+    /// `https://polling.<instance>.octopus.app`); `None` polls the server URL's host.
+    pub server_comms_address: Option<String>,
+    /// The polling port; `None` means the comms address's port (443 for `https`) or, without a
+    /// comms address, [`DEFAULT_SERVER_COMMS_PORT`].
+    pub server_comms_port: Option<u16>,
+    /// Further HA nodes Tentacle polls too (`poll-server`), `https://host[:port]`; a node without
+    /// a port is polled on the primary's port.
     pub extra_server_nodes: Vec<String>,
     /// apt version of the `tentacle` package to pin; `None` installs the latest.
     pub tentacle_version: Option<String>,
@@ -124,7 +129,8 @@ impl BootstrapConfig {
             space: space.into(),
             worker_pool: worker_pool.into(),
             machine_policy: None,
-            server_comms_port: DEFAULT_SERVER_COMMS_PORT,
+            server_comms_address: None,
+            server_comms_port: None,
             extra_server_nodes: Vec::new(),
             tentacle_version: None,
             worker_name: None,
@@ -151,10 +157,18 @@ pub enum BootstrapConfigError {
     /// The polling port is 0.
     #[error("server comms port 0 is not a TCP port: use 1-65535 (Octopus listens on 10943)")]
     ZeroPort,
-    /// An extra server node is empty or spans lines (the script keeps one address per line).
-    #[error("extra server node {value:?} is not one address on one line")]
+    /// An extra server node is not an `https://host[:port]` address on one line.
+    #[error("extra server node {value:?} is not https://host[:port]")]
     ExtraServerNode {
         /// The offending entry.
+        value: String,
+    },
+    /// The server comms address is not an `https://host[:port]` address.
+    #[error(
+        "server comms address {value:?} is not https://host[:port] (Octopus Cloud: https://polling.<instance>.octopus.app)"
+    )]
+    ServerCommsAddress {
+        /// The offending value.
         value: String,
     },
 }
@@ -203,6 +217,7 @@ fn validate(config: &BootstrapConfig) -> Result<(), BootstrapConfigError> {
     }
     let optional = [
         ("machine policy", &config.machine_policy),
+        ("server comms address", &config.server_comms_address),
         ("tentacle version", &config.tentacle_version),
         ("worker name", &config.worker_name),
     ];
@@ -224,19 +239,68 @@ fn validate(config: &BootstrapConfig) -> Result<(), BootstrapConfigError> {
             return Err(BootstrapConfigError::NulByte { field });
         }
     }
-    if config.server_comms_port == 0 {
+    if config.server_comms_port == Some(0) {
         return Err(BootstrapConfigError::ZeroPort);
+    }
+    if let Some(address) = &config.server_comms_address
+        && !is_https_address(address)
+    {
+        return Err(BootstrapConfigError::ServerCommsAddress {
+            value: address.clone(),
+        });
     }
     if let Some(node) = config
         .extra_server_nodes
         .iter()
-        .find(|node| node.trim().is_empty() || node.contains(['\n', '\r']))
+        .find(|node| !is_https_address(node))
     {
         return Err(BootstrapConfigError::ExtraServerNode {
             value: node.clone(),
         });
     }
     Ok(())
+}
+
+/// Whether `text` is `https://host[:port][/...]` as the script accepts it: a host without white
+/// space, `:`, `@` or brackets (or a bracketed IPv6 literal) and an optional port 1-65535.
+pub fn is_https_address(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("https://") else {
+        return false;
+    };
+    if text.contains(['\n', '\r']) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let Some((literal, after)) = bracketed.split_once(']') else {
+            return false;
+        };
+        let literal_ok = !literal.is_empty()
+            && literal
+                .chars()
+                .all(|character| character.is_ascii_hexdigit() || matches!(character, ':' | '.'));
+        if !literal_ok {
+            return false;
+        }
+        (literal, after.strip_prefix(':'))
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && !host
+            .chars()
+            .any(|character| character.is_whitespace() || matches!(character, '@' | '[' | ']'));
+    let port_ok = port.is_none_or(|port| {
+        port.len() <= 5
+            && port.bytes().all(|byte| byte.is_ascii_digit())
+            && port
+                .parse::<u32>()
+                .is_ok_and(|port| (1..=65_535).contains(&port))
+    });
+    host_ok && port_ok
 }
 
 /// One injected value of the script, in the order of the template's input block.
@@ -247,6 +311,7 @@ enum Input {
     Space,
     WorkerPool,
     MachinePolicy,
+    ServerCommsAddress,
     ServerCommsPort,
     ExtraServerNodes,
     TentacleVersion,
@@ -254,12 +319,13 @@ enum Input {
 }
 
 impl Input {
-    const ALL: [Input; 9] = [
+    const ALL: [Input; 10] = [
         Input::ServerUrl,
         Input::ApiKey,
         Input::Space,
         Input::WorkerPool,
         Input::MachinePolicy,
+        Input::ServerCommsAddress,
         Input::ServerCommsPort,
         Input::ExtraServerNodes,
         Input::TentacleVersion,
@@ -279,6 +345,7 @@ impl Input {
             Input::Space => "octopus_space",
             Input::WorkerPool => "octopus_worker_pool",
             Input::MachinePolicy => "octopus_machine_policy",
+            Input::ServerCommsAddress => "octopus_server_comms_address",
             Input::ServerCommsPort => "octopus_server_comms_port",
             Input::ExtraServerNodes => "extra_server_nodes",
             Input::TentacleVersion => "tentacle_version",
@@ -293,6 +360,7 @@ impl Input {
             Input::Space => "OctoShare.Space",
             Input::WorkerPool => "OctoShare.WorkerPool.Name",
             Input::MachinePolicy => "OctoShare.MachinePolicy",
+            Input::ServerCommsAddress => "OctoShare.ServerCommsAddress",
             Input::ServerCommsPort => "OctoShare.ServerCommsPort",
             Input::ExtraServerNodes => "OctoShare.ExtraServerNodes",
             Input::TentacleVersion => "OctoShare.Tentacle.Version",
@@ -308,6 +376,7 @@ impl Input {
             Input::Space => "space",
             Input::WorkerPool => "worker_pool",
             Input::MachinePolicy => "machine_policy",
+            Input::ServerCommsAddress => "server_comms_address",
             Input::ServerCommsPort => "server_comms_port",
             Input::ExtraServerNodes => "extra_server_nodes_text",
             Input::TentacleVersion => "tentacle_version",
@@ -369,6 +438,7 @@ struct Inputs {
     space: String,
     worker_pool: String,
     machine_policy: String,
+    server_comms_address: String,
     server_comms_port: String,
     extra_server_nodes: String,
     tentacle_version: String,
@@ -381,7 +451,9 @@ struct Names {
     api_key: String,
     space: String,
     worker_pool: String,
+    server_comms_address: String,
     server_comms_port: String,
+    extra_server_nodes: String,
 }
 
 impl BootstrapContext {
@@ -397,7 +469,11 @@ impl BootstrapContext {
                 space: config.space.clone(),
                 worker_pool: config.worker_pool.clone(),
                 machine_policy: config.machine_policy.clone().unwrap_or_default(),
-                server_comms_port: config.server_comms_port.to_string(),
+                server_comms_address: config.server_comms_address.clone().unwrap_or_default(),
+                server_comms_port: config
+                    .server_comms_port
+                    .map(|port| port.to_string())
+                    .unwrap_or_default(),
                 extra_server_nodes: config.extra_server_nodes.join("\n"),
                 tentacle_version: config.tentacle_version.clone().unwrap_or_default(),
                 worker_name: config.worker_name.clone().unwrap_or_default(),
@@ -417,6 +493,7 @@ impl BootstrapContext {
                 space: Input::Space.slot(),
                 worker_pool: Input::WorkerPool.slot(),
                 machine_policy: Input::MachinePolicy.slot(),
+                server_comms_address: Input::ServerCommsAddress.slot(),
                 server_comms_port: Input::ServerCommsPort.slot(),
                 extra_server_nodes: Input::ExtraServerNodes.slot(),
                 tentacle_version: Input::TentacleVersion.slot(),
@@ -447,7 +524,9 @@ impl Names {
             api_key,
             space: name(Input::Space),
             worker_pool: name(Input::WorkerPool),
+            server_comms_address: name(Input::ServerCommsAddress),
             server_comms_port: name(Input::ServerCommsPort),
+            extra_server_nodes: name(Input::ExtraServerNodes),
         }
     }
 }
@@ -520,7 +599,7 @@ mod tests {
         let mut with_nul = config();
         with_nul.worker_name = Some("a\0b".to_owned());
         let mut zero_port = config();
-        zero_port.server_comms_port = 0;
+        zero_port.server_comms_port = Some(0);
         let mut bad_node = config();
         bad_node.extra_server_nodes = vec!["https://a\nhttps://b".to_owned()];
         for (config, expected) in [
@@ -543,6 +622,32 @@ mod tests {
                 error.downcast_ref::<BootstrapConfigError>(),
                 Some(&expected)
             );
+        }
+    }
+
+    #[test]
+    fn https_addresses_are_host_and_optional_port() {
+        for good in [
+            "https://polling.acme.octopus.app",
+            "https://octo:10944",
+            "https://octo.example.com:10945/",
+            "https://[::1]:10943",
+            "https://node/path 'with' $(anything)",
+        ] {
+            assert!(is_https_address(good), "{good}");
+        }
+        for bad in [
+            "http://octo",
+            "octo:10943",
+            "https://",
+            "https://octo:0",
+            "https://octo:65536",
+            "https://octo:port",
+            "https://user@octo",
+            "https://two words",
+            "https://octo\nhttps://b",
+        ] {
+            assert!(!is_https_address(bad), "{bad}");
         }
     }
 

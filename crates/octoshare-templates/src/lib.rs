@@ -24,7 +24,7 @@ pub mod step_templates;
 pub use bootstrap::{
     API_KEY_FILE, BootstrapConfig, BootstrapConfigError, BootstrapFormat,
     DEFAULT_SERVER_COMMS_PORT, END_OF_INPUTS_MARKER, UnknownBootstrapFormat,
-    generated_bootstrap_files, render_bootstrap,
+    generated_bootstrap_files, is_https_address, render_bootstrap,
 };
 pub use shell::shell_quote;
 pub use step_templates::{StepTemplate, step_templates};

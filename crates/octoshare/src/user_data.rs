@@ -12,9 +12,7 @@
 use octoshare_cli::json::UserDataDocument;
 use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, exit_for_error, one_line};
 use octoshare_core::ServerUrl;
-use octoshare_templates::{
-    API_KEY_FILE, BootstrapConfig, BootstrapFormat, DEFAULT_SERVER_COMMS_PORT, render_bootstrap,
-};
+use octoshare_templates::{API_KEY_FILE, BootstrapConfig, BootstrapFormat, render_bootstrap};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -58,11 +56,15 @@ pub struct UserDataArgs {
     #[arg(long, value_name = "NAME")]
     pub machine_policy: Option<String>,
 
-    /// The Octopus Server's polling (comms) port
-    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_SERVER_COMMS_PORT)]
-    pub server_comms_port: u16,
+    /// Address Tentacle polls, https://host[:port]; default: the server URL's host (Octopus Cloud: https://polling.<instance>.octopus.app)
+    #[arg(long, value_name = "ADDRESS")]
+    pub server_comms_address: Option<String>,
 
-    /// Comms address of a further HA node the Tentacle polls too (repeatable)
+    /// Polling port; default: the comms address's port (443 for https), else 10943
+    #[arg(long, value_name = "PORT")]
+    pub server_comms_port: Option<u16>,
+
+    /// A further HA node Tentacle polls too, https://host[:port]; without a port it is polled on the primary's port (repeatable)
     #[arg(long = "extra-server-node", value_name = "ADDRESS")]
     pub extra_server_nodes: Vec<String>,
 
@@ -126,6 +128,7 @@ fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, 
                 )?
                 .to_owned(),
                 machine_policy: optional(args.machine_policy.as_deref()),
+                server_comms_address: optional(args.server_comms_address.as_deref()),
                 server_comms_port: args.server_comms_port,
                 extra_server_nodes: args
                     .extra_server_nodes
@@ -204,6 +207,10 @@ fn given_values(args: &UserDataArgs, server: Option<&str>) -> Vec<&'static str> 
         ("--space", args.space.as_deref()),
         ("--worker-pool", args.worker_pool.as_deref()),
         ("--machine-policy", args.machine_policy.as_deref()),
+        (
+            "--server-comms-address",
+            args.server_comms_address.as_deref(),
+        ),
         ("--tentacle-version", args.tentacle_version.as_deref()),
         ("--worker-name", args.worker_name.as_deref()),
     ] {
@@ -214,7 +221,7 @@ fn given_values(args: &UserDataArgs, server: Option<&str>) -> Vec<&'static str> 
     if !args.extra_server_nodes.is_empty() {
         given.push("--extra-server-node");
     }
-    if args.server_comms_port != DEFAULT_SERVER_COMMS_PORT {
+    if args.server_comms_port.is_some() {
         given.push("--server-comms-port");
     }
     given

@@ -51,13 +51,40 @@ fn run(sandbox: &Sandbox, format: BootstrapFormat, values: &Values) -> Run {
     sandbox.run(&script, &environment)
 }
 
+/// Host and port of an `https://host[:port]` address (host lower-cased).
+fn host_and_port(address: &str) -> (String, Option<u16>) {
+    let authority = address
+        .split_once("://")
+        .unwrap()
+        .1
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap();
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') => {
+            (host.to_lowercase(), Some(port.parse().unwrap()))
+        }
+        _ => (authority.to_lowercase(), None),
+    }
+}
+
+/// The primary address Tentacle polls for `values`: `https://host:port`, and the port.
+fn primary(values: &Values) -> (String, u16) {
+    let explicit_port: Option<u16> =
+        (!values.server_comms_port.is_empty()).then(|| values.server_comms_port.parse().unwrap());
+    let (host, port) = if values.server_comms_address.is_empty() {
+        let (host, _) = host_and_port(&values.server_url);
+        (host, explicit_port.unwrap_or(10943))
+    } else {
+        let (host, own_port) = host_and_port(&values.server_comms_address);
+        (host, explicit_port.or(own_port).unwrap_or(443))
+    };
+    (format!("https://{host}:{port}"), port)
+}
+
 /// The `register-worker` argv the script must produce for `values`.
 fn expected_registration(values: &Values) -> Vec<String> {
-    let port = if values.server_comms_port.is_empty() {
-        "10943"
-    } else {
-        &values.server_comms_port
-    };
+    let (_, port) = primary(values);
     let name = if values.worker_name.is_empty() {
         HOSTNAME
     } else {
@@ -73,18 +100,71 @@ fn expected_registration(values: &Values) -> Vec<String> {
         &values.api_key,
         "--comms-style",
         "TentacleActive",
+    ]);
+    if !values.server_comms_address.is_empty() {
+        argv.extend(strings(&[
+            "--server-comms-address",
+            &values.server_comms_address,
+        ]));
+    }
+    argv.extend(strings(&[
         "--server-comms-port",
-        port,
+        &port.to_string(),
         "--space",
         &values.space,
         "--workerpool",
         &values.worker_pool,
-    ]);
+    ]));
     if !values.machine_policy.is_empty() {
         argv.extend(strings(&["--policy", &values.machine_policy]));
     }
     argv.extend(strings(&["--name", name, "--force"]));
     argv
+}
+
+/// Every Tentacle call of a registration: register-worker, clear-trusted-servers keeping the
+/// primary, poll-server per node (its own port, else the primary's), service --restart.
+fn expected_registration_calls(values: &Values) -> Vec<Vec<String>> {
+    let (primary_address, primary_port) = primary(values);
+    let mut calls = vec![
+        expected_registration(values),
+        tentacle(&[
+            "clear-trusted-servers",
+            "--instance",
+            "Tentacle",
+            "--keep",
+            &primary_address,
+        ]),
+    ];
+    for node in &values.extra_server_nodes {
+        let port = host_and_port(node).1.unwrap_or(primary_port);
+        calls.push(tentacle(&[
+            "poll-server",
+            "--instance",
+            "Tentacle",
+            "--reuse-server-thumbprint",
+            "--server-comms-address",
+            node,
+            "--server-comms-port",
+            &port.to_string(),
+        ]));
+    }
+    calls.push(tentacle(&[
+        "service",
+        "--instance",
+        "Tentacle",
+        "--restart",
+    ]));
+    calls
+}
+
+/// The addresses the fake Tentacle polls after a run.
+fn polled(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .trusted_servers()
+        .into_iter()
+        .map(|server| server.address)
+        .collect()
 }
 
 /// The key appears in no argv but register-worker's, in no environment and in no output.
@@ -181,13 +261,7 @@ fn first_boot_installs_tentacle_creates_the_instance_and_registers_the_worker() 
         ]),
     ];
     expected.extend(setup_calls(&sandbox));
-    expected.push(expected_registration(&values));
-    expected.push(tentacle(&[
-        "service",
-        "--instance",
-        "Tentacle",
-        "--restart",
-    ]));
+    expected.extend(expected_registration_calls(&values));
     expected.push(strings(&[
         "install",
         "-m",
@@ -205,6 +279,7 @@ fn first_boot_installs_tentacle_creates_the_instance_and_registers_the_worker() 
         format!("deb [arch=amd64 signed-by={keyring}] https://apt.octopus.com/ stable main\n")
     );
     assert_key_confined(&run, &values.api_key);
+    assert_eq!(polled(&sandbox), ["https://octopus.example.com:10943"]);
 }
 
 #[test]
@@ -254,28 +329,237 @@ fn changed_settings_register_again_and_poll_the_extra_nodes() {
         .filter(|argv| argv[0] == "Tentacle")
         .collect();
     let mut expected = setup_calls(&sandbox);
-    expected.push(expected_registration(&values));
-    expected.push(tentacle(&[
-        "poll-server",
-        "--instance",
-        "Tentacle",
-        "--reuse-server-thumbprint",
-        "--server-comms-address",
-        "https://node2.example.com",
-        "--server-comms-port",
-        "10943",
-    ]));
-    expected.push(tentacle(&[
-        "service",
-        "--instance",
-        "Tentacle",
-        "--restart",
-    ]));
+    expected.extend(expected_registration_calls(&values));
     assert_eq!(tentacle_calls, expected);
+    assert_eq!(
+        polled(&sandbox),
+        [
+            "https://octopus.example.com:10943",
+            "https://node2.example.com:10943"
+        ]
+    );
 
     let unchanged = run(&sandbox, BootstrapFormat::Bash, &values);
     unchanged.assert_success();
     assert!(unchanged.tentacle_calls("register-worker").is_empty());
+}
+
+#[test]
+fn an_octopus_cloud_comms_address_is_polled_on_443_in_every_format() {
+    for format in BootstrapFormat::ALL {
+        let sandbox = Sandbox::new();
+        let mut values = Values::typical();
+        values.server_url = "https://acme.octopus.app".to_owned();
+        values.server_comms_address = "https://polling.acme.octopus.app".to_owned();
+        values.server_comms_port = String::new();
+        let run = run(&sandbox, format, &values);
+        run.assert_success();
+        let registration = &run.tentacle_calls("register-worker")[0].argv;
+        assert_eq!(*registration, expected_registration(&values), "{format}");
+        let comms = registration
+            .iter()
+            .position(|argument| argument == "--server-comms-address")
+            .expect("--server-comms-address is passed");
+        assert_eq!(
+            registration[comms..comms + 4],
+            strings(&[
+                "--server-comms-address",
+                "https://polling.acme.octopus.app",
+                "--server-comms-port",
+                "443"
+            ]),
+            "{format}"
+        );
+        assert_eq!(
+            polled(&sandbox),
+            ["https://polling.acme.octopus.app:443"],
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn ha_nodes_are_polled_on_their_own_port_or_the_primarys() {
+    let sandbox = Sandbox::new();
+    let mut values = Values::typical();
+    values.server_url = "https://octo.example.com/".to_owned();
+    values.server_comms_port = String::new();
+    // Same address, unique port per node, and one node on its own address.
+    values.extra_server_nodes = vec![
+        "https://octo.example.com:10944".to_owned(),
+        "https://OCTO.example.com:10945/".to_owned(),
+        "https://node4.example.com".to_owned(),
+    ];
+    let run = run(&sandbox, BootstrapFormat::Bash, &values);
+    run.assert_success();
+    let ports: Vec<(&str, &str)> = run
+        .tentacle_calls("poll-server")
+        .iter()
+        .map(|call| (call.argv[6].as_str(), call.argv[8].as_str()))
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            ("https://octo.example.com:10944", "10944"),
+            ("https://OCTO.example.com:10945/", "10945"),
+            ("https://node4.example.com", "10943"),
+        ]
+    );
+    let servers = sandbox.trusted_servers();
+    assert_eq!(
+        polled(&sandbox),
+        [
+            "https://octo.example.com:10943",
+            "https://octo.example.com:10944",
+            "https://octo.example.com:10945",
+            "https://node4.example.com:10943",
+        ]
+    );
+    // Every node reuses the primary's server thumbprint and subscription.
+    assert!(
+        servers
+            .iter()
+            .all(|server| server.thumbprint == servers[0].thumbprint
+                && server.subscription == servers[0].subscription),
+        "{servers:?}"
+    );
+}
+
+#[test]
+fn re_registration_leaves_exactly_the_current_servers() {
+    let sandbox = Sandbox::new();
+    let mut values = Values::typical();
+    values.extra_server_nodes = vec![
+        "https://node2.example.com".to_owned(),
+        "https://node3.example.com".to_owned(),
+    ];
+    run(&sandbox, BootstrapFormat::Bash, &values).assert_success();
+    let subscription = sandbox.trusted_servers()[0].subscription.clone();
+
+    // A node leaves the cluster.
+    values.extra_server_nodes.pop();
+    run(&sandbox, BootstrapFormat::Bash, &values).assert_success();
+    assert_eq!(
+        polled(&sandbox),
+        [
+            "https://octopus.example.com:10943",
+            "https://node2.example.com:10943"
+        ]
+    );
+    assert_eq!(
+        sandbox.trusted_servers()[0].subscription,
+        subscription,
+        "the same server keeps its subscription id"
+    );
+
+    // The comms port changes.
+    values.server_comms_port = "10950".to_owned();
+    run(&sandbox, BootstrapFormat::Bash, &values).assert_success();
+    assert_eq!(
+        polled(&sandbox),
+        [
+            "https://octopus.example.com:10950",
+            "https://node2.example.com:10950"
+        ]
+    );
+
+    // The worker moves to another server (Octopus Cloud): only that server is left, and the
+    // nodes reuse its thumbprint, not the old server's.
+    values.server_url = "https://acme.octopus.app".to_owned();
+    values.server_comms_address = "https://polling.acme.octopus.app".to_owned();
+    values.server_comms_port = String::new();
+    values.extra_server_nodes.clear();
+    let moved = run(&sandbox, BootstrapFormat::Bash, &values);
+    moved.assert_success();
+    let servers = sandbox.trusted_servers();
+    assert_eq!(polled(&sandbox), ["https://polling.acme.octopus.app:443"]);
+    assert_eq!(servers[0].thumbprint, "SERVER-acme.octopus.app");
+}
+
+#[test]
+fn a_boot_with_nothing_to_change_needs_no_api_key_in_every_format() {
+    for format in BootstrapFormat::ALL {
+        let sandbox = Sandbox::new();
+        let mut values = Values::typical();
+        values.extra_server_nodes = vec!["https://node2.example.com".to_owned()];
+        run(&sandbox, format, &values).assert_success();
+
+        // The key file was removed after the first boot, and the template holds no key.
+        let mut keyless = values.clone();
+        keyless.api_key = String::new();
+        let script = render(format, &keyless);
+        let second = sandbox.run(&script, &[]);
+        second.assert_success();
+        assert!(
+            second.tentacle_calls("register-worker").is_empty(),
+            "{format}"
+        );
+        assert!(
+            second
+                .stdout
+                .contains("is already registered with these settings"),
+            "{format}"
+        );
+        assert_eq!(
+            polled(&sandbox),
+            [
+                "https://octopus.example.com:10943",
+                "https://node2.example.com:10943"
+            ],
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_setting_without_a_key_fails_before_installing_anything() {
+    let sandbox = Sandbox::new();
+    let mut values = Values::typical();
+    run(&sandbox, BootstrapFormat::Bash, &values).assert_success();
+    values.worker_pool = "Other Pool".to_owned();
+    let script = render_bootstrap(BootstrapFormat::Bash, &values.config()).unwrap();
+    let run = sandbox.run(&script, &[]);
+    assert_eq!(run.exit_code, Some(1));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "configure-worker: error: no Octopus API key: set OCTOPUS_API_KEY or write the key to {}/etc/octoshare/api-key (owner root, mode 0600)\n",
+            sandbox.root_text()
+        )
+    );
+    assert_eq!(run.argvs(), vec![strings(&["id", "-u"])]);
+    assert_eq!(polled(&sandbox), ["https://octopus.example.com:10943"]);
+}
+
+#[test]
+fn addresses_that_are_not_https_host_port_fail_naming_the_input() {
+    let sandbox = Sandbox::new();
+    let template =
+        render_bootstrap(BootstrapFormat::Octostache, &Values::typical().config()).unwrap();
+    for (name, value, message) in [
+        (
+            "OctoShare.ServerCommsAddress",
+            "polling.acme.octopus.app",
+            "configure-worker: error: server comms address 'polling.acme.octopus.app' is not https://host[:port]: set OctoShare.ServerCommsAddress\n",
+        ),
+        (
+            "OctoShare.ExtraServerNodes",
+            "https://node2\nnode3:10943",
+            "configure-worker: error: extra server node 'node3:10943' is not https://host[:port]: set OctoShare.ExtraServerNodes\n",
+        ),
+        (
+            "OctoShare.ServerCommsPort",
+            "70000",
+            "configure-worker: error: server comms port '70000' is not a TCP port (1-65535): set OctoShare.ServerCommsPort\n",
+        ),
+    ] {
+        let mut variables = Values::typical().octopus_variables();
+        variables.insert(name, value.to_owned());
+        let run = sandbox.run(&evaluate_octostache(&template, &variables), &[]);
+        assert_eq!(run.exit_code, Some(1), "{name}");
+        assert_eq!(run.stderr, message, "{name}");
+        assert!(run.calls.is_empty(), "{name}");
+    }
 }
 
 #[test]
@@ -306,9 +590,15 @@ fn hostile_values_reach_tentacle_and_apt_byte_exact_in_every_format() {
 
         let registrations = run.tentacle_calls("register-worker");
         assert_eq!(registrations.len(), 1, "{format}");
+        let registration_calls: Vec<Vec<String>> = run
+            .argvs()
+            .into_iter()
+            .skip_while(|argv| argv.get(1).map(String::as_str) != Some("register-worker"))
+            .filter(|argv| argv[0] == "Tentacle")
+            .collect();
         assert_eq!(
-            registrations[0].argv,
-            expected_registration(&values),
+            registration_calls,
+            expected_registration_calls(&values),
             "{format}"
         );
 

@@ -66,15 +66,112 @@ done
     ),
 ];
 
-const TENTACLE: &str = r#"if [[ $1 == create-instance ]]; then
-  while (($#)); do
-    if [[ $1 == --config ]]; then
-      mkdir -p "$(dirname "$2")"
-      : >"$2"
+/// A stand-in for `/opt/octopus/tentacle/Tentacle` that keeps state as the real one does
+/// (`Commands/*.cs` of OctopusTentacle): the instance and its configuration file, the Tentacle
+/// certificate's thumbprint, and the trusted servers (address, server thumbprint, subscription
+/// id) that `register-worker`, `poll-server` and `clear-trusted-servers` add, update and remove.
+/// It fails as Tentacle fails: an unknown instance, no certificate, no API key, `poll-server
+/// --reuse-server-thumbprint` with no trusted server. State lives in `$OCTOSHARE_TEST_STATE/tentacle`.
+const TENTACLE: &str = r#"state=$OCTOSHARE_TEST_STATE/tentacle
+mkdir -p "$state"
+command=$1
+shift
+declare -A option=()
+while (($#)); do
+  case $1 in
+    --if-blank | --force | --install | --start | --restart | --reuse-server-thumbprint) option[$1]=1 ;;
+    --*) option[$1]=$2; shift ;;
+    *) echo "Tentacle: unexpected argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+die() {
+  echo "Tentacle $command: $*" >&2
+  exit 1
+}
+# https://host:port of an address (Tentacle: new Uri($"https://{uri.Host}:{port}")); the
+# port option wins, then the address's own port, then 443.
+canonical() {
+  local address=$1 port=$2
+  [[ $address =~ ^https?://(\[[^]]*\]|[^/:?#]+)(:([0-9]+))?([/?#].*)?$ ]] || die "invalid URI: $address"
+  local host=${BASH_REMATCH[1],,}
+  if [[ -z $port ]]; then
+    port=${BASH_REMATCH[3]}
+    if [[ -z $port ]]; then
+      if [[ ${address,,} == http://* ]]; then port=80; else port=443; fi
     fi
-    shift
-  done
+  fi
+  printf 'https://%s:%s' "$host" "$((10#$port))"
+}
+servers=$state/servers
+touch "$servers"
+# Adds or replaces (same server thumbprint and address) a trusted server at the end of the list.
+add_or_update() {
+  awk -F'\t' -v a="$1" -v t="$2" '!($1==a && $2==t)' "$servers" >"$servers.new"
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$servers.new"
+  mv "$servers.new" "$servers"
+}
+if [[ $command == create-instance ]]; then
+  [[ -n ${option[--instance]:-} && -n ${option[--config]:-} ]] || die "--instance and --config are required"
+  mkdir -p "$(dirname "${option[--config]}")"
+  : >"${option[--config]}"
+  printf '%s' "${option[--config]}" >"$state/instance-${option[--instance]}"
+  exit 0
 fi
+instance_file=$state/instance-${option[--instance]:-}
+[[ -f $instance_file && -f $(<"$instance_file") ]] ||
+  die "instance ${option[--instance]:-} of tentacle has not been configured"
+case $command in
+  new-certificate)
+    if [[ ! -f $state/thumbprint || -z ${option[--if-blank]:-} ]]; then
+      printf 'TENTACLE%08d' "$RANDOM" >"$state/thumbprint"
+    fi
+    ;;
+  configure | service) ;;
+  register-worker)
+    [[ -f $state/thumbprint ]] || die "No certificate has been generated for this Tentacle. Please run the new-certificate command first."
+    [[ -n ${option[--apiKey]:-} ]] || die "please specify an API key"
+    [[ -n ${option[--workerpool]:-} ]] || die "Please specify a worker pool name, slug or Id"
+    [[ ${option[--comms-style]:-} == TentacleActive ]] || die "expected --comms-style TentacleActive"
+    if [[ -n ${option[--server-comms-address]:-} ]]; then
+      address=$(canonical "${option[--server-comms-address]}" "${option[--server-comms-port]:-}") || exit 1
+    else
+      address=$(canonical "${option[--server]}" "${option[--server-comms-port]:-10943}") || exit 1
+    fi
+    server_host=$(canonical "${option[--server]}" 1) || exit 1
+    server_host=${server_host#https://}
+    server_thumbprint=SERVER-${server_host%:1}
+    subscription=$(awk -F'\t' -v a="$address" '$1==a {print $3; exit}' "$servers")
+    if [[ -z $subscription ]]; then
+      subscription=poll://$(printf '%08d' "$RANDOM")/
+    fi
+    add_or_update "$address" "$server_thumbprint" "$subscription"
+    printf '%s\t%s\t%s\t%s\n' "${option[--space]:-}" "${option[--workerpool]}" "${option[--name]:-}" "$subscription" >>"$state/registrations"
+    ;;
+  clear-trusted-servers)
+    keep=()
+    IFS=',' read -r -a keep <<<"${option[--keep]:-}"
+    : >"$servers.new"
+    while IFS=$'\t' read -r address server_thumbprint subscription; do
+      for kept in "${keep[@]}"; do
+        if [[ $(canonical "$kept" '') == "$address" ]]; then
+          printf '%s\t%s\t%s\n' "$address" "$server_thumbprint" "$subscription" >>"$servers.new"
+          break
+        fi
+      done
+    done <"$servers"
+    mv "$servers.new" "$servers"
+    ;;
+  poll-server)
+    [[ -n ${option[--reuse-server-thumbprint]:-} ]] || die "only --reuse-server-thumbprint is modelled"
+    [[ -n ${option[--server-comms-address]:-} ]] || die "You must specify either a WebSocketAddress or a ServerCommsAddress"
+    [[ -s $servers ]] || die "Sequence contains no elements"
+    IFS=$'\t' read -r _ server_thumbprint subscription <"$servers"
+    address=$(canonical "${option[--server-comms-address]}" "${option[--server-comms-port]:-}") || exit 1
+    add_or_update "$address" "$server_thumbprint" "$subscription"
+    ;;
+  *) die "unknown command" ;;
+esac
 "#;
 
 /// PATH after the stubs: the usual system folders.
@@ -94,6 +191,17 @@ impl Call {
     pub fn program(&self) -> &str {
         &self.argv[0]
     }
+}
+
+/// A server the fake Tentacle trusts and polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedServer {
+    /// `https://host:port`.
+    pub address: String,
+    /// The Octopus Server's certificate thumbprint (the fake derives it from the server URL).
+    pub thumbprint: String,
+    /// The `poll://…/` subscription id.
+    pub subscription: String,
 }
 
 /// What one run of a script did.
@@ -177,6 +285,21 @@ impl Sandbox {
 
     pub fn tentacle_binary(&self) -> PathBuf {
         self.path("tentacle").join("Tentacle")
+    }
+
+    /// The fake Tentacle's trusted servers, in its order: `https://host:port` addresses.
+    pub fn trusted_servers(&self) -> Vec<TrustedServer> {
+        let text = fs::read_to_string(self.path("state/tentacle/servers")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                TrustedServer {
+                    address: fields[0].to_owned(),
+                    thumbprint: fields[1].to_owned(),
+                    subscription: fields[2].to_owned(),
+                }
+            })
+            .collect()
     }
 
     /// Writes `/etc/octoshare/api-key` under the root with `mode`.

@@ -31,7 +31,9 @@ fn user_data_prints_a_valid_script_without_the_key_in_every_format() {
             "--machine-policy",
             "Fast",
             "--extra-server-node",
-            "node-2.example.com:10943",
+            "https://node-2.example.com:10944",
+            "--server-comms-address",
+            "https://polling.example.com",
             "--worker-name",
             "vm-1",
             "--format",
@@ -85,5 +87,42 @@ fn user_data_json_wraps_the_script() {
         document["Script"]
             .as_str()
             .is_some_and(|script| script.contains("octopus_server_url"))
+    );
+}
+
+#[test]
+fn user_data_bash_carries_the_comms_address_and_refuses_one_that_is_not_https() {
+    let base = [
+        "user-data",
+        "--server",
+        "https://acme.octopus.app",
+        "--space",
+        "Default",
+        "--worker-pool",
+        "Pool",
+    ];
+    let run = Run::of(
+        octoshare_offline()
+            .args(base)
+            .args(["--server-comms-address", "https://polling.acme.octopus.app"]),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("server_comms_address='https://polling.acme.octopus.app'"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("server_comms_port=''\n"));
+
+    let refused = Run::of(
+        octoshare_offline()
+            .args(base)
+            .args(["--server-comms-address", "polling.acme.octopus.app"]),
+    );
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert_eq!(
+        refused.stderr.trim_end(),
+        "error: cannot render the bootstrap script: server comms address \"polling.acme.octopus.app\" is not https://host[:port] (Octopus Cloud: https://polling.<instance>.octopus.app)"
     );
 }
