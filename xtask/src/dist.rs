@@ -1,10 +1,25 @@
-//! `cargo xtask dist`: release binaries that run on glibc 2.31 (Ubuntu 20.04) and newer,
-//! packaged for an Octopus feed as `dist/octoshare.<version>.tar.gz` (binaries under `bin/`) with
-//! `dist/SHA256SUMS`.
+//! `cargo xtask dist`: release binaries that run on glibc 2.31 (Ubuntu 20.04) and newer, and
+//! three files in `dist/`:
+//!
+//! - `octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`, the release archive: one folder of
+//!   the same name holding the four binaries, `LICENSE-MIT`, `LICENSE-APACHE` and `README.md`
+//!   (plus whatever [`generated_docs`] adds: the hook for shell completions and man pages);
+//! - `octoshare.<version>.tar.gz`, the package for an Octopus feed (binaries under `bin/`);
+//! - `SHA256SUMS` of both, in `sha256sum` format.
 //!
 //! The binaries are linked by `cargo-zigbuild` against glibc 2.31 symbol versions (zig provides
 //! the libc stubs), then checked with `objdump -T`: a binary needing any `GLIBC_x.y` newer than
 //! 2.31 fails the build.
+//!
+//! # Reproducible
+//!
+//! The same commit gives the same bytes: the binaries are built with `--locked`, without debug
+//! information and with every build path remapped (`--remap-path-prefix` for the workspace and
+//! `CARGO_HOME`; dist fails if a binary still holds the workspace path, `CARGO_HOME` or `HOME`);
+//! the archives list their entries sorted, every entry with owner 0:0 (`root`), mode 0755 or
+//! 0644 and the modification time `SOURCE_DATE_EPOCH` (default: the commit time of `HEAD`), and
+//! gzip writes no name and no time. So the `SHA256SUMS` of a release can be checked by building
+//! its tag again.
 
 use std::env;
 use std::fmt;
@@ -12,7 +27,6 @@ use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 use flate2::Compression;
@@ -21,6 +35,8 @@ use sha2::{Digest as _, Sha256};
 
 /// The Octopus package id.
 pub const PACKAGE_ID: &str = "octoshare";
+/// Files of the repository root that every release archive carries.
+pub const DOCUMENT_FILES: [&str; 3] = ["LICENSE-APACHE", "LICENSE-MIT", "README.md"];
 /// The binaries shipped under `bin/`.
 pub const BINARIES: [&str; 4] = [
     "octoshare",
@@ -74,30 +90,155 @@ pub struct TooNewSymbol {
     pub version: GlibcVersion,
 }
 
-/// Builds, checks and packages; returns the archive's path.
-pub fn dist(root: &Path) -> anyhow::Result<PathBuf> {
+/// What [`dist`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistFiles {
+    /// `octoshare-<version>-<target>.tar.gz`.
+    pub release_archive: PathBuf,
+    /// `octoshare.<version>.tar.gz`.
+    pub feed_package: PathBuf,
+    /// `SHA256SUMS`.
+    pub checksums: PathBuf,
+}
+
+/// Builds, checks and packages into `<root>/dist/`.
+pub fn dist(root: &Path) -> anyhow::Result<DistFiles> {
     let version = env!("CARGO_PKG_VERSION");
     check_package_version(version)?;
     check_objdump()?;
     let zigbuild = ensure_zigbuild()?;
-    build(root, &zigbuild)?;
+    let mtime = source_date_epoch(root)?;
+    build(root, &zigbuild, mtime)?;
     let release_dir = cargo_target_dir(root)?.join(TARGET_TRIPLE).join("release");
     let binaries: Vec<PathBuf> = BINARIES
         .iter()
         .map(|binary| release_dir.join(binary))
         .collect();
+    let needles = build_path_needles(root);
     for binary in &binaries {
         check_glibc(binary, MAX_GLIBC)?;
+        check_no_build_paths(binary, &needles)?;
     }
-    let dist_dir = root.join("dist");
-    let archive = package(&binaries, &dist_dir, version, source_date_epoch())?;
-    write_checksums(&dist_dir, &[archive.as_path()])?;
+    let files = package_all(root, &binaries, &root.join("dist"), version, mtime)?;
     println!(
-        "wrote {} and {}",
-        archive.display(),
-        dist_dir.join("SHA256SUMS").display()
+        "wrote {}, {} and {}",
+        files.release_archive.display(),
+        files.feed_package.display(),
+        files.checksums.display()
     );
-    Ok(archive)
+    Ok(files)
+}
+
+/// Writes both archives and `SHA256SUMS` into `dist_dir` from built `binaries` and the
+/// [`DOCUMENT_FILES`] of `root`.
+pub fn package_all(
+    root: &Path,
+    binaries: &[PathBuf],
+    dist_dir: &Path,
+    version: &str,
+    mtime: u64,
+) -> anyhow::Result<DistFiles> {
+    let mut documents = Vec::new();
+    for name in DOCUMENT_FILES {
+        let path = root.join(name);
+        let contents = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        documents.push(ArchiveEntry::file(name, contents));
+    }
+    documents.extend(generated_docs(binaries)?);
+    let release_archive = release_archive(binaries, &documents, dist_dir, version, mtime)?;
+    let feed_package = package(binaries, dist_dir, version, mtime)?;
+    let checksums = write_checksums(
+        dist_dir,
+        &[release_archive.as_path(), feed_package.as_path()],
+    )?;
+    Ok(DistFiles {
+        release_archive,
+        feed_package,
+        checksums,
+    })
+}
+
+/// The hook for documents generated from the binaries (shell completions, man pages): entries
+/// added here land in the release archive next to the binaries. None yet.
+pub fn generated_docs(_binaries: &[PathBuf]) -> anyhow::Result<Vec<ArchiveEntry>> {
+    Ok(Vec::new())
+}
+
+/// `octoshare-<version>-x86_64-unknown-linux-gnu`: the release archive's name without `.tar.gz`,
+/// and the folder inside it.
+pub fn release_name(version: &str) -> String {
+    format!("{PACKAGE_ID}-{version}-{TARGET_TRIPLE}")
+}
+
+/// `octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`.
+pub fn release_archive_name(version: &str) -> String {
+    format!("{}.tar.gz", release_name(version))
+}
+
+/// One file of an archive: its path inside the archive, mode and contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveEntry {
+    /// Path relative to the archive's root (or its top folder), `/`-separated.
+    pub path: String,
+    /// 0755 for executables, 0644 otherwise.
+    pub mode: u32,
+    /// The bytes.
+    pub contents: Vec<u8>,
+}
+
+impl ArchiveEntry {
+    /// A plain file, mode 0644.
+    pub fn file(path: impl Into<String>, contents: Vec<u8>) -> Self {
+        ArchiveEntry {
+            path: path.into(),
+            mode: 0o644,
+            contents,
+        }
+    }
+
+    /// An executable, mode 0755.
+    pub fn executable(path: impl Into<String>, contents: Vec<u8>) -> Self {
+        ArchiveEntry {
+            path: path.into(),
+            mode: 0o755,
+            contents,
+        }
+    }
+}
+
+fn read_binaries(binaries: &[PathBuf], folder: &str) -> anyhow::Result<Vec<ArchiveEntry>> {
+    binaries
+        .iter()
+        .map(|binary| {
+            let name = binary
+                .file_name()
+                .with_context(|| format!("{} has no file name", binary.display()))?
+                .to_string_lossy();
+            let contents =
+                fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+            Ok(ArchiveEntry::executable(
+                format!("{folder}{name}"),
+                contents,
+            ))
+        })
+        .collect()
+}
+
+/// Writes `<dist_dir>/octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`: the binaries and
+/// `documents` in one folder of the archive's name.
+pub fn release_archive(
+    binaries: &[PathBuf],
+    documents: &[ArchiveEntry],
+    dist_dir: &Path,
+    version: &str,
+    mtime: u64,
+) -> anyhow::Result<PathBuf> {
+    check_package_version(version)?;
+    let mut entries = read_binaries(binaries, "")?;
+    entries.extend(documents.iter().cloned());
+    let path = dist_dir.join(release_archive_name(version));
+    write_tar_gz(&path, &release_name(version), entries, mtime)?;
+    Ok(path)
 }
 
 /// Fails unless `version` is a SemVer version Octopus accepts in a package file name.
@@ -190,11 +331,19 @@ fn zig_available() -> bool {
     runs("zig", &["version"]) || runs("python3", &["-m", "ziglang", "version"])
 }
 
-fn build(root: &Path, zigbuild: &Path) -> anyhow::Result<()> {
+fn build(root: &Path, zigbuild: &Path, mtime: u64) -> anyhow::Result<()> {
     let target = format!("{TARGET_TRIPLE}.{MAX_GLIBC}");
     let mut command = Command::new(zigbuild);
+    let needles = build_path_needles(root);
+    // Build paths out of the binaries: panic locations of dependencies name CARGO_HOME.
+    let mut rustflags = vec![format!("--remap-path-prefix={}=/octoshare", needles[0])];
+    if let Some(cargo_home) = needles.get(1) {
+        rustflags.push(format!("--remap-path-prefix={cargo_home}=/cargo"));
+    }
     command
         .current_dir(root)
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\u{1f}"))
+        .env("SOURCE_DATE_EPOCH", mtime.to_string())
         .args(["zigbuild", "--release", "--locked", "--target", &target]);
     for binary in BINARIES {
         command.args(["--bin", binary]);
@@ -294,17 +443,97 @@ pub fn check_glibc(binary: &Path, max: GlibcVersion) -> anyhow::Result<()> {
     )
 }
 
-/// `SOURCE_DATE_EPOCH` if set (reproducible builds), else now: the archive entries' mtime.
-fn source_date_epoch() -> u64 {
-    env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|duration| duration.as_secs())
-                .unwrap_or_default()
-        })
+/// `SOURCE_DATE_EPOCH` if set, else the commit time of `HEAD`: the archive entries' modification
+/// time, the same for every build of one commit.
+pub fn source_date_epoch(root: &Path) -> anyhow::Result<u64> {
+    if let Ok(text) = env::var("SOURCE_DATE_EPOCH") {
+        return text
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH {text:?} is not a number of seconds"));
+    }
+    let output = Command::new("git")
+        .current_dir(root)
+        .args(["log", "-1", "--format=%ct", "HEAD"])
+        .output()
+        .context("running git log to date the archive entries (or set SOURCE_DATE_EPOCH)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("git log -1 failed: set SOURCE_DATE_EPOCH to date the archive entries");
+    }
+    text.trim()
+        .parse()
+        .with_context(|| format!("git log printed {:?}, not a commit time", text.trim()))
+}
+
+/// Writes a gzip-compressed tar of `entries` under the folder `top` (none when empty), sorted by
+/// path with their parent folders first, owner 0:0 and modification time `mtime`.
+pub fn write_tar_gz(
+    path: &Path,
+    top: &str,
+    mut entries: Vec<ArchiveEntry>,
+    mtime: u64,
+) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let prefix = if top.is_empty() {
+        String::new()
+    } else {
+        format!("{top}/")
+    };
+    for entry in &mut entries {
+        entry.path = format!("{prefix}{}", entry.path);
+    }
+    let mut folders: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for entry in &entries {
+        let mut folder = entry.path.as_str();
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            folders.insert(format!("{parent}/"));
+            folder = parent;
+        }
+    }
+    entries.sort_by(|left, right| left.path.cmp(&right.path));
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    // GzBuilder writes no file name and a zero time: the bytes depend on the contents only.
+    let encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(file, Compression::best());
+    let mut archive = tar::Builder::new(encoder);
+    let mut all: Vec<(String, Option<&ArchiveEntry>)> = folders
+        .into_iter()
+        .map(|folder| (folder, None))
+        .chain(
+            entries
+                .iter()
+                .map(|entry| (entry.path.clone(), Some(entry))),
+        )
+        .collect();
+    all.sort_by(|left, right| left.0.cmp(&right.0));
+    for (name, entry) in all {
+        let mut header = tar::Header::new_gnu();
+        match entry {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                set_common_fields(&mut header, 0o755, 0, mtime);
+                archive
+                    .append_data(&mut header, &name, io::empty())
+                    .with_context(|| format!("adding {name} to {}", path.display()))?;
+            }
+            Some(entry) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                set_common_fields(&mut header, entry.mode, entry.contents.len() as u64, mtime);
+                archive
+                    .append_data(&mut header, &name, entry.contents.as_slice())
+                    .with_context(|| format!("adding {name} to {}", path.display()))?;
+            }
+        }
+    }
+    archive
+        .into_inner()
+        .and_then(GzEncoder::finish)
+        .and_then(|mut file| file.flush())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes `<dist_dir>/octoshare.<version>.tar.gz` holding each binary as `bin/<file name>`
@@ -316,38 +545,9 @@ pub fn package(
     mtime: u64,
 ) -> anyhow::Result<PathBuf> {
     check_package_version(version)?;
-    fs::create_dir_all(dist_dir).with_context(|| format!("creating {}", dist_dir.display()))?;
+    let entries = read_binaries(binaries, "bin/")?;
     let archive_path = dist_dir.join(format!("{PACKAGE_ID}.{version}.tar.gz"));
-    let file = File::create(&archive_path)
-        .with_context(|| format!("creating {}", archive_path.display()))?;
-    let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::best()));
-
-    let mut directory = tar::Header::new_gnu();
-    directory.set_entry_type(tar::EntryType::Directory);
-    set_common_fields(&mut directory, 0o755, 0, mtime);
-    archive.append_data(&mut directory, "bin/", io::empty())?;
-
-    for binary in binaries {
-        let name = binary
-            .file_name()
-            .with_context(|| format!("{} has no file name", binary.display()))?;
-        let contents = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Regular);
-        set_common_fields(&mut header, 0o755, contents.len() as u64, mtime);
-        archive
-            .append_data(
-                &mut header,
-                Path::new("bin").join(name),
-                contents.as_slice(),
-            )
-            .with_context(|| format!("adding {} to the package", binary.display()))?;
-    }
-    archive
-        .into_inner()
-        .and_then(GzEncoder::finish)
-        .and_then(|mut file| file.flush())
-        .with_context(|| format!("writing {}", archive_path.display()))?;
+    write_tar_gz(&archive_path, "", entries, mtime)?;
     Ok(archive_path)
 }
 
@@ -362,21 +562,65 @@ fn set_common_fields(header: &mut tar::Header, mode: u32, size: u64, mtime: u64)
     let _ = header.set_groupname("root");
 }
 
-/// Writes `<dist_dir>/SHA256SUMS` in `sha256sum` format for `files`.
-pub fn write_checksums(dist_dir: &Path, files: &[&Path]) -> anyhow::Result<()> {
-    let mut sums = String::new();
+/// Writes `<dist_dir>/SHA256SUMS` in `sha256sum` format for `files` (sorted by name) and returns
+/// its path.
+pub fn write_checksums(dist_dir: &Path, files: &[&Path]) -> anyhow::Result<PathBuf> {
+    let mut lines = Vec::new();
     for file in files {
         let contents = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let digest = Sha256::digest(&contents);
-        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         let name = file
             .file_name()
             .with_context(|| format!("{} has no file name", file.display()))?
-            .to_string_lossy();
-        sums.push_str(&format!("{hex}  {name}\n"));
+            .to_string_lossy()
+            .into_owned();
+        lines.push((name, sha256_hex(&contents)));
     }
+    lines.sort();
+    let sums: String = lines
+        .iter()
+        .map(|(name, hex)| format!("{hex}  {name}\n"))
+        .collect();
     let path = dist_dir.join("SHA256SUMS");
-    fs::write(&path, sums).with_context(|| format!("writing {}", path.display()))
+    fs::write(&path, sums).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The paths a reproducible binary must not contain: the workspace root, `CARGO_HOME` and `HOME`.
+pub fn build_path_needles(root: &Path) -> Vec<String> {
+    let mut needles = vec![root.to_string_lossy().into_owned()];
+    let home = env::var("HOME").ok();
+    let cargo_home = env::var("CARGO_HOME")
+        .ok()
+        .or_else(|| home.as_ref().map(|home| format!("{home}/.cargo")));
+    needles.extend(cargo_home);
+    needles.extend(home.filter(|home| home.len() > 1));
+    needles
+}
+
+/// Fails naming the first of `needles` found in `binary`.
+pub fn check_no_build_paths(binary: &Path, needles: &[String]) -> anyhow::Result<()> {
+    let contents = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    for needle in needles {
+        if !needle.is_empty()
+            && contents
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        {
+            bail!(
+                "{} contains the build path {needle}: it would differ between machines (check --remap-path-prefix)",
+                binary.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
