@@ -13,10 +13,96 @@ use std::io;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use octoshare_templates::step_templates::{CodegenConfig, ReleasePin, release_archive_name};
 use octoshare_templates::{StepTemplate, generated_bootstrap_files, step_templates};
+use serde::Deserialize;
 
 /// The folder, relative to the workspace root, holding every generated file.
 pub const OUTPUT_DIR: &str = "step-templates";
+/// Codegen's configuration (`LastModifiedBy`, the release URL pattern), relative to the root.
+pub const CONFIG_FILE: &str = "templates/codegen.json";
+/// The recorded `SHA256SUMS` of the release of the workspace version, relative to the root.
+pub const PIN_FILE: &str = "release/SHA256SUMS";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ConfigFile {
+    last_modified_by: String,
+    release_url: String,
+}
+
+/// The configuration codegen renders the templates with: [`CONFIG_FILE`] plus the release pin of
+/// `version` from [`PIN_FILE`] (none when that file is missing or names no archive of `version`).
+pub fn config(root: &Path, version: &str) -> anyhow::Result<CodegenConfig> {
+    let path = root.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ConfigFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if file.last_modified_by.trim().is_empty() {
+        bail!("{CONFIG_FILE}: LastModifiedBy is empty: set the GitHub user name of the maintainer");
+    }
+    let archive = release_archive_name(version);
+    let url = file
+        .release_url
+        .replace("{version}", version)
+        .replace("{archive}", &archive);
+    let pins = read_if_exists(&root.join(PIN_FILE))?.unwrap_or_default();
+    let sha256 = pinned_sha256(&pins, &archive)?;
+    Ok(CodegenConfig {
+        last_modified_by: file.last_modified_by,
+        release: ReleasePin {
+            version: version.to_owned(),
+            url,
+            sha256,
+        },
+    })
+}
+
+/// The SHA-256 that `sums` (in `sha256sum` format) gives for `archive`, if any.
+pub fn pinned_sha256(sums: &str, archive: &str) -> anyhow::Result<Option<String>> {
+    for line in sums.lines() {
+        let Some((digest, name)) = line.split_once("  ") else {
+            continue;
+        };
+        if name.trim_start_matches('*') == archive {
+            let valid = digest.len() == 64
+                && digest
+                    .bytes()
+                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+            if !valid {
+                bail!("the SHA-256 of {archive} ({digest:?}) is not 64 lower-case hex digits");
+            }
+            return Ok(Some(digest.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// `cargo xtask pin-release SUMS`: records the `SHA256SUMS` of the release of the workspace
+/// version (which must list its release archive) in [`PIN_FILE`], then regenerates.
+pub fn pin_release(
+    root: &Path,
+    sums_path: &Path,
+    version: &str,
+    now: &str,
+) -> anyhow::Result<String> {
+    let sums = fs::read_to_string(sums_path)
+        .with_context(|| format!("reading {}", sums_path.display()))?;
+    let archive = release_archive_name(version);
+    let Some(sha256) = pinned_sha256(&sums, &archive)? else {
+        bail!(
+            "{} lists no {archive}: pin the SHA256SUMS of the octoshare {version} release",
+            sums_path.display()
+        );
+    };
+    let pin = root.join(PIN_FILE);
+    if let Some(parent) = pin.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    fs::write(&pin, &sums).with_context(|| format!("writing {}", pin.display()))?;
+    generate(Mode::Overwrite, root, now)?;
+    Ok(sha256)
+}
 
 /// What [`generate`] does with a file whose contents differ from the generated ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +124,8 @@ pub fn generate(mode: Mode, root: &Path, now: &str) -> anyhow::Result<Vec<String
         .into_iter()
         .map(|(name, contents)| (name.to_owned(), contents))
         .collect();
-    for template in step_templates()? {
+    let config = config(root, env!("CARGO_PKG_VERSION"))?;
+    for template in step_templates(&config)? {
         let path = output_dir.join(&template.file_name);
         let committed = read_if_exists(&path)?;
         let contents = versioned_json(&template, committed.as_deref(), now)?;
@@ -158,6 +245,38 @@ fn orphans(output_dir: &Path, generated: &BTreeSet<&str>) -> anyhow::Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_config() -> CodegenConfig {
+        CodegenConfig {
+            last_modified_by: "someone".to_owned(),
+            release: ReleasePin {
+                version: "1.2.3".to_owned(),
+                url: "https://example.com/octoshare.tar.gz".to_owned(),
+                sha256: None,
+            },
+        }
+    }
+
+    fn step_templates() -> anyhow::Result<Vec<StepTemplate>> {
+        octoshare_templates::step_templates(&test_config())
+    }
+
+    #[test]
+    fn pins_are_read_from_sha256sum_lines_and_checked() {
+        let archive = release_archive_name("1.2.3");
+        let digest = "ab".repeat(32);
+        let sums = format!(
+            "{}  octoshare.1.2.3.tar.gz\n{digest}  {archive}\n",
+            "cd".repeat(32)
+        );
+        assert_eq!(pinned_sha256(&sums, &archive).unwrap(), Some(digest));
+        assert_eq!(
+            pinned_sha256(&sums, &release_archive_name("1.2.4")).unwrap(),
+            None
+        );
+        let bad = format!("ABC  {archive}\n");
+        assert!(pinned_sha256(&bad, &archive).is_err());
+    }
 
     /// rust-analyzer's pattern: `cargo test` fails when the committed files are stale.
     #[test]

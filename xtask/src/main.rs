@@ -30,8 +30,20 @@ enum Command {
     Tools,
     /// Fail on a declared dependency that its package never uses (or uses only in tests)
     UnusedDeps,
-    /// Build release binaries for glibc 2.31+ and package dist/octoshare.<version>.tar.gz
+    /// Build release binaries for glibc 2.31+ and write dist/: the release archive, the Octopus feed package and SHA256SUMS
     Dist,
+    /// Run the Octopus Library's checks on the step templates in DIR (before a Library pull request)
+    LibraryCheck {
+        /// Folder of step-template JSON files
+        #[arg(default_value = "step-templates")]
+        dir: std::path::PathBuf,
+    },
+    /// Record the SHA256SUMS of this version's published release in release/ and regenerate the step templates, which then download it
+    PinRelease {
+        /// The release's SHA256SUMS
+        #[arg(default_value = "dist/SHA256SUMS")]
+        sums: std::path::PathBuf,
+    },
     /// Benchmark octoshare against the original runbook on the emulator (release build; --help for its flags)
     #[command(disable_help_flag = true)]
     Bench {
@@ -66,6 +78,30 @@ fn main() -> ExitCode {
             }
         }
         Command::Dist => dist::dist(&project_root()).map(drop),
+        Command::LibraryCheck { dir } => {
+            xtask::library_check::check_dir(&dir).and_then(|problems| {
+                if problems.is_empty() {
+                    println!("{}: every Library check passes", dir.display());
+                    Ok(())
+                } else {
+                    anyhow::bail!(
+                        "{} Library check(s) fail:\n  {}",
+                        problems.len(),
+                        problems.join("\n  ")
+                    )
+                }
+            })
+        }
+        Command::PinRelease { sums } => {
+            let now = timestamp::export_timestamp(SystemTime::now());
+            codegen::pin_release(&project_root(), &sums, env!("CARGO_PKG_VERSION"), &now).map(
+                |sha256| {
+                    println!(
+                        "step templates now download the release archive with SHA-256 {sha256}"
+                    )
+                },
+            )
+        }
         Command::Ci => ci::ci(&project_root()),
         Command::Tools => tools::install(&project_root()).map(drop),
         Command::UnusedDeps => deps::check(&project_root()),

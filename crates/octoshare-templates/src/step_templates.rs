@@ -12,8 +12,6 @@ use crate::engine::{self, STEP_TEMPLATE_SCRIPT};
 
 /// `$Meta.OctopusVersion` of every template: the Octopus version whose export format they follow.
 pub const OCTOPUS_VERSION: &str = "2026.3.6158";
-/// `LastModifiedBy` of every template.
-pub const LAST_MODIFIED_BY: &str = "octoshare";
 /// `Category` of every template (the Library has `logos/octopus.png` for it).
 pub const CATEGORY: &str = "octopus";
 /// Name of the package parameter and of its package reference.
@@ -27,6 +25,50 @@ pub const SERVER_URL_PARAMETER: &str = "OctoShare.Server.Url";
 pub const API_KEY_PARAMETER: &str = "OctoShare.Api.Key";
 /// Name of the parameter naming the discover step (wait and share templates).
 pub const DISCOVER_STEP_PARAMETER: &str = "OctoShare.StepName";
+
+/// Name of the parameter holding the release download URL.
+pub const RELEASE_URL_PARAMETER: &str = "OctoShare.Download.Url";
+/// The project's home page, linked from every description.
+pub const PROJECT_URL: &str = "https://github.com/octoshare/octoshare";
+
+/// What `cargo xtask codegen` decides for every template: its author and which release the
+/// templates download when no package is selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodegenConfig {
+    /// `LastModifiedBy`: the GitHub user name of the maintainer submitting to the Library.
+    pub last_modified_by: String,
+    /// The pinned release.
+    pub release: ReleasePin,
+}
+
+/// The release archive a template downloads when no package is selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleasePin {
+    /// The octoshare version (the workspace version).
+    pub version: String,
+    /// Default of [`RELEASE_URL_PARAMETER`]: where the archive is published.
+    pub url: String,
+    /// Lower-case hex SHA-256 of the archive, from the release's `SHA256SUMS`; `None` until the
+    /// release of this version is built and recorded (the templates then never download).
+    pub sha256: Option<String>,
+}
+
+impl ReleasePin {
+    /// The archive's name, `octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`.
+    pub fn archive_name(&self) -> String {
+        release_archive_name(&self.version)
+    }
+}
+
+/// `octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`, the release archive for Linux x86-64.
+pub fn release_archive_name(version: &str) -> String {
+    format!("octoshare-{version}-x86_64-unknown-linux-gnu.tar.gz")
+}
+
+/// A `sha256` that is not 64 lower-case hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("release SHA-256 {0:?} is not 64 lower-case hex digits")]
+pub struct InvalidSha256(pub String);
 
 /// One step template, everything but its `Version` and `$Meta.ExportedAt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +87,8 @@ pub struct StepTemplate {
     pub parameters: Vec<Parameter>,
     /// The Bash script (`Octopus.Action.Script.ScriptBody`).
     pub script_body: String,
+    /// `LastModifiedBy`.
+    pub last_modified_by: String,
 }
 
 /// A `Packages[]` entry: a package chosen when the template is used, through the parameter of
@@ -143,6 +187,7 @@ impl StepTemplate {
                 script_source: "Inline",
                 syntax: "Bash",
                 script_body: &self.script_body,
+                use_bundled_tooling: "False",
             },
             parameters: self
                 .parameters
@@ -174,7 +219,7 @@ impl StepTemplate {
                 octopus_version: OCTOPUS_VERSION,
                 kind: "ActionTemplate",
             },
-            last_modified_by: LAST_MODIFIED_BY,
+            last_modified_by: &self.last_modified_by,
             category: CATEGORY,
         };
         let mut json = serde_json::to_string_pretty(&export)
@@ -234,6 +279,9 @@ struct PropertiesExport<'a> {
     syntax: &'a str,
     #[serde(rename = "Octopus.Action.Script.ScriptBody")]
     script_body: &'a str,
+    /// As current Library exports of Octopus-category script templates have it.
+    #[serde(rename = "OctopusUseBundledTooling")]
+    use_bundled_tooling: &'a str,
 }
 
 #[derive(Serialize)]
@@ -269,10 +317,18 @@ struct MetaExport<'a> {
 }
 
 /// Every step template, content complete (script rendered), in a fixed order.
-pub fn step_templates() -> anyhow::Result<Vec<StepTemplate>> {
+pub fn step_templates(config: &CodegenConfig) -> anyhow::Result<Vec<StepTemplate>> {
+    if let Some(sha256) = &config.release.sha256
+        && !(sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)))
+    {
+        return Err(InvalidSha256(sha256.clone()).into());
+    }
     [discover(), wait(), share(), run()]
         .into_iter()
-        .map(Definition::build)
+        .map(|definition| definition.build(config))
         .collect()
 }
 
@@ -319,13 +375,17 @@ struct Definition {
     binary: &'static str,
     subcommand: Option<&'static str>,
     package_id: &'static str,
+    /// Id of the template's [`RELEASE_URL_PARAMETER`].
+    release_url_id: &'static str,
     parameters: Vec<(Parameter, Binding)>,
 }
 
 impl Definition {
-    fn build(self) -> anyhow::Result<StepTemplate> {
+    fn build(mut self, config: &CodegenConfig) -> anyhow::Result<StepTemplate> {
+        self.parameters
+            .insert(3, release_url(self.release_url_id, &config.release));
         let script_body = self
-            .render_script()
+            .render_script(&config.release)
             .with_context(|| format!("rendering the script of step template {}", self.name))?;
         Ok(StepTemplate {
             file_name: format!("{}.json", kebab_case(self.name)),
@@ -342,10 +402,11 @@ impl Definition {
                 .map(|(parameter, _)| parameter)
                 .collect(),
             script_body,
+            last_modified_by: config.last_modified_by.clone(),
         })
     }
 
-    fn render_script(&self) -> anyhow::Result<String> {
+    fn render_script(&self, release: &ReleasePin) -> anyhow::Result<String> {
         let has_discover_step = self
             .parameters
             .iter()
@@ -403,6 +464,13 @@ impl Definition {
             server_url_parameter: SERVER_URL_PARAMETER,
             api_key_parameter: API_KEY_PARAMETER,
             package_path_variable: PACKAGE_EXTRACTED_PATH_VARIABLE,
+            release_url_parameter: RELEASE_URL_PARAMETER,
+            release_version: release.version.clone(),
+            release_folder: release
+                .archive_name()
+                .trim_end_matches(".tar.gz")
+                .to_owned(),
+            release_sha256: release.sha256.clone().unwrap_or_default(),
             discover_step_parameter: has_discover_step.then_some(DISCOVER_STEP_PARAMETER),
             arguments,
             messages: ScriptMessages {
@@ -414,6 +482,10 @@ impl Definition {
                 ),
                 package_without_binary: format!(
                     "the package selected in {PACKAGE_PARAMETER} has no bin/{}: select the octoshare package built by cargo xtask dist",
+                    self.binary
+                ),
+                download_failed: format!(
+                    "fix {RELEASE_URL_PARAMETER}, select the octoshare package in {PACKAGE_PARAMETER} or put {} on the PATH of the worker",
                     self.binary
                 ),
                 binary_not_found: format!(
@@ -438,6 +510,10 @@ struct ScriptContext {
     server_url_parameter: &'static str,
     api_key_parameter: &'static str,
     package_path_variable: &'static str,
+    release_url_parameter: &'static str,
+    release_version: String,
+    release_folder: String,
+    release_sha256: String,
     discover_step_parameter: Option<&'static str>,
     arguments: Vec<ArgumentContext>,
     messages: ScriptMessages,
@@ -449,6 +525,7 @@ struct ScriptMessages {
     no_api_key: String,
     package_without_binary: String,
     binary_not_found: String,
+    download_failed: String,
 }
 
 /// One argument of the script; fields a kind does not use are empty.
@@ -509,7 +586,7 @@ fn server_url(id: &'static str) -> (Parameter, Binding) {
         id,
         SERVER_URL_PARAMETER,
         "Octopus Server URL",
-        "URL of the Octopus Server whose spaces to manage (`--server`). The default is this server's own URL (`Octopus.Web.ServerUri`).",
+        "URL of the Octopus Server whose spaces to manage (`--server`). Default: `#{Octopus.Web.ServerUri}`, this server's own URL.",
         "#{Octopus.Web.ServerUri}",
         ControlType::SingleLineText,
     );
@@ -534,10 +611,33 @@ fn package(id: &'static str, binary: &str) -> (Parameter, Binding) {
         PACKAGE_PARAMETER,
         "octoshare package",
         format!(
-            "The `octoshare` package (`octoshare.<version>.tar.gz`, built by `cargo xtask dist` and pushed to a feed such as the built-in one). The step runs `bin/{binary}` from it. Leave empty to run `{binary}` from the worker's `PATH`."
+            "Optional `octoshare` package (`octoshare.<version>.tar.gz` from the project's releases, pushed to a feed such as the built-in one). The step runs `bin/{binary}` from it. Empty: the release archive at **Download URL**, else `{binary}` on the worker's `PATH`."
         ),
         "",
         ControlType::Package,
+    );
+    (parameter, Binding::Fixed)
+}
+
+fn release_url(id: &'static str, release: &ReleasePin) -> (Parameter, Binding) {
+    let verification = match &release.sha256 {
+        Some(sha256) => format!("SHA-256 `{sha256}`, pinned in this template"),
+        None => {
+            "none: this version of the template pins no release, so it never downloads".to_owned()
+        }
+    };
+    let parameter = parameter(
+        id,
+        RELEASE_URL_PARAMETER,
+        "Download URL",
+        format!(
+            "Where to download the octoshare {version} release archive (`{archive}`) when no package is selected: a mirror or your own build of the same release tag works too. The archive is checked against the SHA-256 pinned in this template ({verification}) before it is unpacked, and kept per worker under `~/.cache/octoshare/{version}`. Empty: never download. Default: `{url}`.",
+            version = release.version,
+            archive = release.archive_name(),
+            url = release.url,
+        ),
+        &release.url,
+        ControlType::SingleLineText,
     );
     (parameter, Binding::Fixed)
 }
@@ -641,7 +741,7 @@ fn concurrency(id: &'static str, default_value: &str) -> (Parameter, Binding) {
         id,
         "OctoShare.Concurrency",
         "Concurrency",
-        "How many spaces are processed at once (`--concurrency`). Empty: the binary's default.",
+        "How many spaces are processed at once (`--concurrency`). Default: `16`.",
         default_value,
         ControlType::SingleLineText,
     );
@@ -684,7 +784,7 @@ fn timeout(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Timeout",
         "Timeout",
-        "How long to wait for the workers (`--timeout`), e.g. `20m` or `1h`. On timeout the step fails with exit code 4, naming the workers that registered.",
+        "How long to wait for the workers (`--timeout`), e.g. `1h`. On timeout the step fails with exit code 4, naming the workers that registered. Default: `20m`.",
         "20m",
         ControlType::SingleLineText,
     );
@@ -696,7 +796,7 @@ fn poll_interval(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.PollInterval",
         "Poll interval",
-        "How often the pool is read while waiting (`--poll-interval`), e.g. `10s`.",
+        "How often the pool is read while waiting (`--poll-interval`), e.g. `30s`. Default: `10s`.",
         "10s",
         ControlType::SingleLineText,
     );
@@ -711,7 +811,7 @@ fn healthy(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Healthy",
         "Count only healthy workers",
-        "Count only workers whose health status is `Healthy` or `HasWarnings` (`--healthy`).",
+        "Count only workers whose health status is `Healthy` or `HasWarnings` (`--healthy`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
@@ -738,7 +838,7 @@ fn dry_run(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.DryRun",
         "Dry run",
-        "Only read from the server and print the plan; change nothing (`--dry-run`).",
+        "Only read from the server and print the plan; change nothing (`--dry-run`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
@@ -750,7 +850,7 @@ fn prune(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Prune",
         "Prune stale workers",
-        "Delete, in the target pools only, polling workers whose Tentacle is no longer in the source pool (VMs destroyed) and that are not `Healthy` (`--prune`).",
+        "Delete, in the target pools only, polling workers whose Tentacle is no longer in the source pool (VMs destroyed) and that are not `Healthy` (`--prune`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
@@ -762,7 +862,7 @@ fn on_conflict(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.OnConflict",
         "When a worker name is taken",
-        "What to do when a target space already has a worker of the same name whose endpoint is not in the source pool, a stale registration (`--on-conflict`).",
+        "What to do when a target space already has a worker of the same name whose endpoint is not in the source pool, a stale registration (`--on-conflict`). Default: `replace`.",
         "replace",
         ControlType::Select(vec![
             ("replace", "Replace stale registrations"),
@@ -781,7 +881,7 @@ fn report(id: &'static str, file_name: &'static str) -> (Parameter, Binding) {
         "OctoShare.Report",
         "Attach a report",
         format!(
-            "Write the per-space, per-worker result as JSON to `{file_name}` and attach it to the task as an artifact (`--report`)."
+            "Write the per-space, per-worker result as JSON to `{file_name}` and attach it to the task as an artifact (`--report`). Default: `True`."
         ),
         "True",
         ControlType::Checkbox,
@@ -806,7 +906,7 @@ fn verbose(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Verbose",
         "Verbose logging",
-        "Log more detail (`-v`).",
+        "Log more detail (`-v`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
@@ -815,17 +915,20 @@ fn verbose(id: &'static str) -> (Parameter, Binding) {
 
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 internal error, 2 usage error, 3 nothing qualifies or not found, 4 wait timed out, 5 some items failed, 6 authentication or permission refused, 7 server unreachable.";
 
-const BINARY_SOURCE: &str = "The binary comes from the `octoshare` package selected in **octoshare package** (built by `cargo xtask dist`), or else from the worker's `PATH`. The API key reaches it through its environment only.";
+const BINARY_SOURCE: &str = "Runs on a Linux x86-64 worker (glibc 2.31 or newer, bash, curl, tar). The binary comes from the package selected in **octoshare package**, else from the release archive at **Download URL** (downloaded once per worker and checked against the SHA-256 pinned in the template), else from the worker's `PATH`. The API key reaches it through its environment only; it needs permission to view spaces, worker pools and machine policies and to create, edit and delete workers in every space involved.";
+
+const ABOUT: &str = "octoshare shares one fleet of polling Tentacle workers across Octopus spaces: https://github.com/octoshare/octoshare";
 
 fn discover() -> Definition {
     Definition {
         id: "905bcb2c-1655-4ecc-a2a6-f299c8a7619e",
         name: "OctoShare - Discover Spaces",
         description: format!(
-            "Finds every space that has the shared worker pool, by running `octoshare-discover` (step 1 of the *Sharing workers across spaces* runbook). The first qualifying space is the *initial* space, where new workers register.\n\nOutput variables: `InitialSpaceName`, `InitialSpaceId`, `RemainingSpaceIds` (comma-joined), `WorkerPoolName`, `RemainingSpaceNames` (comma-joined) and `QualifyingSpaceCount`. Later steps (**OctoShare - Wait for Workers**, **OctoShare - Share Workers**, Terraform) read them as `Octopus.Action[<this step>].Output.<name>`.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+            "Finds every space of this Octopus Server that has a worker pool of the given name, by running `octoshare-discover`. The first qualifying space (or **Initial space**) is the *initial* space, where new workers register; the others are the spaces the workers are shared into.\n\nInputs: the pool name, optionally the initial space and space-name globs to include or exclude. Output variables: `InitialSpaceName`, `InitialSpaceId`, `RemainingSpaceIds` (comma-joined), `WorkerPoolName`, `RemainingSpaceNames` (comma-joined) and `QualifyingSpaceCount`, read by later steps as `Octopus.Action[<this step>].Output.<name>` (for example by **OctoShare - Wait for Workers** and **OctoShare - Share Workers**, or by the step that creates the worker VMs).\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}\n\n{ABOUT}"
         ),
         binary: "octoshare-discover",
         subcommand: None,
+        release_url_id: "5fb1c9cf-2507-4957-8dab-94ab6427bd59",
         package_id: "ba121b3d-19cc-4ec0-81a4-733af0e86b21",
         parameters: vec![
             server_url("50003735-25a5-4f2d-80e0-b050d20f6ac1"),
@@ -835,7 +938,7 @@ fn discover() -> Definition {
             initial_space("f8697e1e-559a-4db2-a990-30e81d314316"),
             include_spaces("f54e491a-4a1f-48ab-8695-c70adb87f325"),
             exclude_spaces("5832512a-ca86-4032-a1a2-ba984788c7af"),
-            concurrency("498ce0df-bbaa-410c-99b5-32905e95f0e1", ""),
+            concurrency("498ce0df-bbaa-410c-99b5-32905e95f0e1", "16"),
             ca_certificate("2143c135-d4c3-45db-923a-cbfb800818a5"),
             verbose("57ce5c92-18dc-40d2-a26a-0612289688e1"),
         ],
@@ -847,10 +950,11 @@ fn wait() -> Definition {
         id: "9f4a1e9d-ef94-4284-8d63-f829660960d7",
         name: "OctoShare - Wait for Workers",
         description: format!(
-            "Waits until the shared worker pool of the initial space holds the expected number of workers, by running `octoshare-wait` (step 3 of the *Sharing workers across spaces* runbook). Use it after the step that creates the VMs, whose user data runs `configure-worker.sh`.\n\nThe space and pool come from the outputs of the **OctoShare - Discover Spaces** step named in **Discover step**. Output variables: `RegisteredWorkerCount`, `RegisteredWorkerNames` (comma-joined).\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+            "Waits until a worker pool holds at least the expected number of workers, by running `octoshare-wait`. Use it after the step that creates worker VMs which register themselves as polling Tentacles, so the next step sees all of them.\n\nInputs: the space and pool, taken from the outputs of an **OctoShare - Discover Spaces** step named in **Discover step** (or given directly), the worker count, a timeout and a poll interval. Output variables: `RegisteredWorkerCount`, `RegisteredWorkerNames` (comma-joined).\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}\n\n{ABOUT}"
         ),
         binary: "octoshare-wait",
         subcommand: None,
+        release_url_id: "700bfe2a-b20e-469b-81e3-d64a5a6b63b4",
         package_id: "41879fba-faa1-4c55-9d5e-bd91e62a0585",
         parameters: vec![
             server_url("8f81895d-69f1-4ad3-9645-50d9b896cbc6"),
@@ -893,10 +997,11 @@ fn share() -> Definition {
         id: "07ea86d7-3afa-48ee-9248-ba00a1850352",
         name: "OctoShare - Share Workers",
         description: format!(
-            "Adds every worker of the shared pool of the initial space to the same-named pool of every other space, by running `octoshare-share` (step 4 of the *Sharing workers across spaces* runbook). Each copy keeps the worker's polling endpoint, so one Tentacle serves all spaces. Re-running changes nothing; a stale registration of the same name is replaced or skipped; **Prune stale workers** deletes copies of destroyed VMs.\n\nThe spaces and pool come from the outputs of the **OctoShare - Discover Spaces** step named in **Discover step**. Output variables: `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`, `PrunedWorkerCount`, `FailedCount`.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+            "Registers every worker of a pool in one space into the same-named pool of other spaces, by running `octoshare-share`. Each copy keeps the worker's endpoint, so one polling Tentacle serves all those spaces. Re-running changes nothing; a stale registration of the same name (a re-created VM) is replaced or skipped; **Prune stale workers** deletes the copies of destroyed VMs.\n\nInputs: the source space, the target spaces and the pool, taken from the outputs of an **OctoShare - Discover Spaces** step named in **Discover step** (or given directly), plus the machine policy, concurrency, dry run and conflict handling. Output variables: `CreatedWorkerCount`, `UpdatedWorkerCount`, `UnchangedWorkerCount`, `PrunedWorkerCount`, `FailedCount`; optionally a JSON report attached as an artifact.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}\n\n{ABOUT}"
         ),
         binary: "octoshare-share",
         subcommand: None,
+        release_url_id: "8a302b47-69c3-4e1d-917b-3b921bea00cb",
         package_id: "48be1d0a-4a4e-47c5-8c0a-4c9309dcc4cc",
         parameters: vec![
             server_url("114e0558-d015-413e-ab93-00a99d93007f"),
@@ -959,10 +1064,11 @@ fn run() -> Definition {
         id: "ea0bdef4-9756-4460-beda-c9663a36a36e",
         name: "OctoShare - Run",
         description: format!(
-            "Runs the whole *Sharing workers across spaces* runbook in one step with `octoshare run`: finds the spaces that have the shared worker pool, optionally waits until the initial space's pool holds **Worker count** workers, then adds every worker to the same-named pool of the other spaces. Use it after the step that creates the VMs, whose user data runs `configure-worker.sh`; use the separate **OctoShare - Discover Spaces**, **OctoShare - Wait for Workers** and **OctoShare - Share Workers** steps when something (such as Terraform) must run between discovering and waiting.\n\nOutput variables: those of the three separate steps.\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}"
+            "Shares one fleet of polling workers across spaces in one step, with `octoshare run`: finds the spaces that have a worker pool of the given name, optionally waits until the initial space's pool holds **Worker count** workers, then registers every worker of that pool into the same-named pool of the other spaces. Use the separate **OctoShare - Discover Spaces**, **OctoShare - Wait for Workers** and **OctoShare - Share Workers** steps when something (such as creating the worker VMs) must run between discovering and waiting.\n\nInputs: those of the three separate steps. Output variables: those of the three separate steps (`InitialSpaceId`, `RegisteredWorkerCount`, `CreatedWorkerCount` and the others).\n\n{BINARY_SOURCE}\n\n{EXIT_CODES}\n\n{ABOUT}"
         ),
         binary: "octoshare",
         subcommand: Some("run"),
+        release_url_id: "141a2f18-789d-4b3d-987f-87e1846d76c2",
         package_id: "f8aefae3-aa5a-4c7e-ac6a-feff3be2413d",
         parameters: vec![
             server_url("489838fa-2cd8-484f-970c-5cadb7b65821"),
@@ -994,6 +1100,50 @@ fn run() -> Definition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(sha256: Option<&str>) -> CodegenConfig {
+        CodegenConfig {
+            last_modified_by: "someone".to_owned(),
+            release: ReleasePin {
+                version: "1.2.3".to_owned(),
+                url: "https://example.com/octoshare-1.2.3-x86_64-unknown-linux-gnu.tar.gz".to_owned(),
+                sha256: sha256.map(str::to_owned),
+            },
+        }
+    }
+
+    fn step_templates() -> anyhow::Result<Vec<StepTemplate>> {
+        super::step_templates(&config(None))
+    }
+
+    #[test]
+    fn the_pin_is_embedded_only_when_valid() {
+        let digest = "0123456789abcdef".repeat(4);
+        let templates = super::step_templates(&config(Some(&digest))).unwrap();
+        for template in &templates {
+            assert!(
+                template
+                    .script_body
+                    .contains(&format!("release_sha256='{digest}'")),
+                "{}",
+                template.name
+            );
+            let url = template
+                .parameters
+                .iter()
+                .find(|parameter| parameter.name == RELEASE_URL_PARAMETER)
+                .unwrap();
+            assert_eq!(url.default_value, config(None).release.url);
+            assert_eq!(template.last_modified_by, "someone");
+        }
+        let unpinned = step_templates().unwrap();
+        assert!(unpinned[0].script_body.contains("release_sha256=''\n"));
+        let error = super::step_templates(&config(Some("ABC"))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "release SHA-256 \"ABC\" is not 64 lower-case hex digits"
+        );
+    }
 
     #[test]
     fn file_names_are_kebab_case_of_the_names() {

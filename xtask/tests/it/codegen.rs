@@ -7,16 +7,29 @@ use std::path::Path;
 use octoshare_templates::GENERATED_HEADER;
 use serde_json::Value;
 use tempfile::TempDir;
-use xtask::codegen::{Mode, OUTPUT_DIR, generate};
+use xtask::codegen::{CONFIG_FILE, Mode, OUTPUT_DIR, PIN_FILE, generate};
 
 use crate::committed_step_templates;
 
 const EARLIER: &str = "2030-01-01T00:00:00.000Z";
 const LATER: &str = "2031-06-15T12:30:45.678Z";
 
+/// A workspace root holding codegen's configuration (and recorded release pin).
+fn configured_root() -> TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let project = xtask::project_root();
+    for file in [CONFIG_FILE, PIN_FILE] {
+        if project.join(file).is_file() {
+            fs::create_dir_all(root.path().join(file).parent().unwrap()).unwrap();
+            fs::copy(project.join(file), root.path().join(file)).unwrap();
+        }
+    }
+    root
+}
+
 /// A workspace root holding a copy of the committed step-templates/.
 fn copy_of_committed() -> TempDir {
-    let root = tempfile::tempdir().unwrap();
+    let root = configured_root();
     let output = root.path().join(OUTPUT_DIR);
     fs::create_dir(&output).unwrap();
     for entry in fs::read_dir(committed_step_templates()).unwrap() {
@@ -57,7 +70,7 @@ fn codegen_on_fresh_files_changes_nothing_and_bumps_no_version() {
 
 #[test]
 fn codegen_into_an_empty_folder_writes_everything_at_version_1_then_is_stable() {
-    let root = tempfile::tempdir().unwrap();
+    let root = configured_root();
     let written = generate(Mode::Overwrite, root.path(), EARLIER).unwrap();
     assert_eq!(written.len(), 6, "{written:?}");
     let first = snapshot(root.path());

@@ -5,10 +5,12 @@
 mod codegen;
 mod deps;
 mod dist;
+mod library_check;
 mod octostache;
 mod script_lint;
 #[path = "../../../crates/octoshare-templates/tests/it/shell_lint.rs"]
 mod shell_lint;
+mod step_script_download;
 mod step_script_run;
 mod step_template_validation;
 #[path = "../../../crates/octoshare-templates/tests/it/tools.rs"]

@@ -27,7 +27,7 @@ const SERVER: &str = "https://octopus.example.com/octopus/";
 const API_KEY: &str = "API-KEY'\"$(touch pwned)`x` ${y} #{z}";
 const DISCOVER_STEP: &str = "Discover Spaces";
 
-const FAKE_BINARY: &str = r#"#!/usr/bin/env bash
+pub(crate) const FAKE_BINARY: &str = r#"#!/usr/bin/env bash
 sequence=0
 until mkdir "$FAKE_RECORDS/$(printf '%03d' "$sequence")" 2>/dev/null; do
   sequence=$((sequence + 1))
@@ -41,31 +41,31 @@ exit "${FAKE_EXIT_CODE:-0}"
 
 /// Where the fake binary is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FakeLocation {
+pub(crate) enum FakeLocation {
     Path,
     Package,
     PathAndPackage,
     Nowhere,
 }
 
-struct StepRun {
-    exit_code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    work_dir: PathBuf,
-    package_dir: PathBuf,
-    invocations: Vec<Invocation>,
+pub(crate) struct StepRun {
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) work_dir: PathBuf,
+    pub(crate) package_dir: PathBuf,
+    pub(crate) invocations: Vec<Invocation>,
     _sandbox: TempDir,
 }
 
-struct Invocation {
-    program: String,
-    arguments: Vec<String>,
-    environment: BTreeMap<String, String>,
+pub(crate) struct Invocation {
+    pub(crate) program: String,
+    pub(crate) arguments: Vec<String>,
+    pub(crate) environment: BTreeMap<String, String>,
 }
 
 impl StepRun {
-    fn only_invocation(&self) -> &Invocation {
+    pub(crate) fn only_invocation(&self) -> &Invocation {
         assert_eq!(
             self.invocations.len(),
             1,
@@ -123,13 +123,31 @@ fn run_step(
     location: FakeLocation,
     environment: &[(&str, &str)],
 ) -> StepRun {
-    let template = template(file_name);
+    run_template(
+        &template(file_name),
+        binary_name(file_name),
+        overrides,
+        location,
+        environment,
+        None,
+    )
+}
+
+/// Runs `template`'s ScriptBody in a fresh sandbox; `home` (default: the sandbox) is `$HOME`,
+/// where the release cache lives.
+pub(crate) fn run_template(
+    template: &Value,
+    binary: &str,
+    overrides: &[(&str, &str)],
+    location: FakeLocation,
+    environment: &[(&str, &str)],
+    home: Option<&Path>,
+) -> StepRun {
     let body = template["Properties"]["Octopus.Action.Script.ScriptBody"]
         .as_str()
         .unwrap();
     let body = octostache::substitute(body).expect("no unescaped #{ in the body");
-    let mut variables = variables(&template, overrides);
-    let binary = binary_name(file_name);
+    let mut variables = variables(template, overrides);
 
     let sandbox = tempfile::tempdir().unwrap();
     let root = sandbox.path().canonicalize().unwrap();
@@ -178,7 +196,7 @@ fn run_step(
             "PATH",
             format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
         )
-        .env("HOME", &root)
+        .env("HOME", home.unwrap_or(&root))
         .env("FAKE_RECORDS", &records)
         .envs(environment.iter().copied())
         .output()
@@ -320,7 +338,10 @@ fn empty_optional_parameters_are_omitted() {
     let cases: [(&str, Overrides, Vec<String>); 4] = [
         (
             DISCOVER,
-            &[("OctoShare.WorkerPool.Name", "Pool")],
+            &[
+                ("OctoShare.WorkerPool.Name", "Pool"),
+                ("OctoShare.Concurrency", ""),
+            ],
             strings(&["--worker-pool", "Pool"]),
         ),
         (

@@ -654,3 +654,79 @@ fn validator_catches_unescaped_octostache_and_wrong_category_and_file_names() {
     files.push(("README.md".into(), b"notes".to_vec()));
     assert_caught(&files, "only *.json step templates");
 }
+
+/// `Default: `X`` in a help text, if any.
+fn documented_default(help: &str) -> Option<&str> {
+    let start = help.find("Default: `")? + "Default: `".len();
+    let end = help[start..].find('`')?;
+    Some(&help[start..start + end])
+}
+
+#[test]
+fn every_documented_default_is_the_default_value_and_every_default_is_documented() {
+    for (file_name, text) in committed_templates() {
+        let template: Value = serde_json::from_str(&text).unwrap();
+        for parameter in template["Parameters"].as_array().unwrap() {
+            let name = parameter["Name"].as_str().unwrap();
+            let help = parameter["HelpText"].as_str().unwrap();
+            let default = parameter["DefaultValue"].as_str().unwrap_or_default();
+            match documented_default(help) {
+                Some(documented) => assert_eq!(
+                    documented, default,
+                    "{file_name}: {name} documents the default {documented:?} but has {default:?}"
+                ),
+                None => assert!(
+                    default.is_empty(),
+                    "{file_name}: {name} has the default {default:?} but its help does not say `Default: `{default}``"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn templates_stand_alone_in_the_library() {
+    for (file_name, text) in committed_templates() {
+        let template: Value = serde_json::from_str(&text).unwrap();
+        let description = template["Description"].as_str().unwrap();
+        let body = template["Properties"]["Octopus.Action.Script.ScriptBody"]
+            .as_str()
+            .unwrap();
+        for (what, text) in [("Description", description), ("ScriptBody", body)] {
+            for outside in [
+                "templates/",
+                ".hbs",
+                "configure-worker",
+                "runbook",
+                "step 1",
+                "step 3",
+                "step 4",
+            ] {
+                assert!(
+                    !text.contains(outside),
+                    "{file_name}: the {what} mentions {outside:?}, which a Library user does not have"
+                );
+            }
+        }
+        assert!(
+            description.contains("https://github.com/octoshare/octoshare"),
+            "{file_name}: the description links to the project"
+        );
+        for section in ["Inputs", "Output variables", "Exit codes", "Linux x86-64"] {
+            assert!(description.contains(section), "{file_name}: no {section:?}");
+        }
+        assert_eq!(
+            template["Properties"]["OctopusUseBundledTooling"], "False",
+            "{file_name}"
+        );
+    }
+}
+
+#[test]
+fn the_default_checker_catches_a_wrong_help_text() {
+    assert_eq!(
+        documented_default("Log more (`-v`). Default: `False`."),
+        Some("False")
+    );
+    assert_eq!(documented_default("Empty: the binary's default."), None);
+}
