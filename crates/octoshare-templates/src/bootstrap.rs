@@ -15,8 +15,8 @@ use std::str::FromStr;
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::engine::{self, CONFIGURE_WORKER};
-use crate::shell::shell_quote;
+use crate::engine::{self, CONFIGURE_WORKER, CONFIGURE_WORKER_PS1};
+use crate::shell::{powershell_quote, shell_quote};
 
 /// The polling port of an Octopus Server unless configured otherwise.
 pub const DEFAULT_SERVER_COMMS_PORT: u16 = 10943;
@@ -24,6 +24,45 @@ pub const DEFAULT_SERVER_COMMS_PORT: u16 = 10943;
 /// Where a bootstrap script that does not embed the API key reads it at boot (besides the
 /// `OCTOPUS_API_KEY` environment variable). Must be owned by root with mode 0600 or stricter.
 pub const API_KEY_FILE: &str = "/etc/octoshare/api-key";
+
+/// The operating system of the worker VM: which script language the bootstrap script is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BootstrapOs {
+    /// Bash for Debian and Ubuntu: `configure-worker.sh`, Tentacle from Octopus's apt repository.
+    Linux,
+    /// Windows PowerShell 5.1 or later: `configure-worker.ps1`, Tentacle from its MSI.
+    Windows,
+}
+
+impl BootstrapOs {
+    /// Both, Linux first.
+    pub const ALL: [BootstrapOs; 2] = [BootstrapOs::Linux, BootstrapOs::Windows];
+
+    /// The lower-case name used by `--os`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BootstrapOs::Linux => "linux",
+            BootstrapOs::Windows => "windows",
+        }
+    }
+
+    /// The file `cargo xtask codegen` writes `format` to under `step-templates/`, or `None` for
+    /// [`BootstrapFormat::Bash`], which depends on a configuration and is never committed.
+    pub fn generated_file_name(self, format: BootstrapFormat) -> Option<&'static str> {
+        match (self, format) {
+            (_, BootstrapFormat::Bash) => None,
+            (BootstrapOs::Linux, format) => format.generated_file_name(),
+            (BootstrapOs::Windows, BootstrapFormat::Tftpl) => Some("configure-worker.ps1.tftpl"),
+            (BootstrapOs::Windows, BootstrapFormat::Octostache) => Some("configure-worker.ps1"),
+        }
+    }
+}
+
+impl fmt::Display for BootstrapOs {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
 
 /// The three shapes of the worker bootstrap script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,23 +221,48 @@ pub fn render_bootstrap(
     format: BootstrapFormat,
     config: &BootstrapConfig,
 ) -> anyhow::Result<String> {
+    render_bootstrap_for(BootstrapOs::Linux, format, config)
+}
+
+/// [`render_bootstrap`] for the worker's operating system: `configure-worker.sh` for Linux,
+/// `configure-worker.ps1` for Windows, with the same inputs and the same guarantees. In the
+/// [`BootstrapFormat::Bash`] format the Windows script is PowerShell with the values quoted.
+pub fn render_bootstrap_for(
+    os: BootstrapOs,
+    format: BootstrapFormat,
+    config: &BootstrapConfig,
+) -> anyhow::Result<String> {
     let context = match format {
         BootstrapFormat::Bash => {
             validate(config)?;
-            BootstrapContext::concrete(config)
+            BootstrapContext::concrete(os, config)
         }
-        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => BootstrapContext::slots(format),
+        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => BootstrapContext::slots(os, format),
     };
-    let rendered = engine::render(CONFIGURE_WORKER, &context)?;
+    let (template, quote, source): (_, fn(&str) -> String, _) = match os {
+        BootstrapOs::Linux => (
+            CONFIGURE_WORKER,
+            shell_quote,
+            "templates/configure-worker.sh.hbs",
+        ),
+        BootstrapOs::Windows => (
+            CONFIGURE_WORKER_PS1,
+            powershell_quote,
+            "templates/configure-worker.ps1.hbs",
+        ),
+    };
+    let rendered = engine::render_quoted(template, &context, quote)?;
     let script = match format {
         BootstrapFormat::Bash => rendered,
         BootstrapFormat::Tftpl => fill_slots(
             &engine::escape_terraform_literal(&rendered)?,
-            terraform_expression,
+            |input| terraform_expression(os, input),
+            source,
         )?,
         BootstrapFormat::Octostache => fill_slots(
             &engine::escape_octostache_literal(&rendered)?,
             octostache_expression,
+            source,
         )?,
     };
     Ok(script)
@@ -368,6 +432,22 @@ impl Input {
         }
     }
 
+    /// The PowerShell variable the Windows template assigns (named in its concrete messages).
+    fn powershell_variable(self) -> &'static str {
+        match self {
+            Input::ServerUrl => "$serverUrl",
+            Input::ApiKey => "$apiKey",
+            Input::Space => "$space",
+            Input::WorkerPool => "$workerPool",
+            Input::MachinePolicy => "$machinePolicy",
+            Input::ServerCommsAddress => "$serverCommsAddress",
+            Input::ServerCommsPort => "$serverCommsPort",
+            Input::ExtraServerNodes => "$extraServerNodesText",
+            Input::TentacleVersion => "$tentacleVersion",
+            Input::WorkerName => "$workerName",
+        }
+    }
+
     /// The bash variable the template assigns (named in the Bash format's messages).
     fn bash_variable(self) -> &'static str {
         match self {
@@ -385,14 +465,18 @@ impl Input {
     }
 }
 
-/// The text between the single quotes of a Terraform-format input: the variable with every `'`
-/// replaced by `'\''`, so the single-quoted bash word yields the value unchanged.
-fn terraform_expression(input: Input) -> String {
+/// The text between the single quotes of a Terraform-format input. Bash: the variable with every
+/// `'` replaced by `'\''`, so the single-quoted bash word yields the value unchanged. PowerShell:
+/// its base64 (which holds no quote of any kind), decoded by the script.
+fn terraform_expression(os: BootstrapOs, input: Input) -> String {
     let value = match input {
         Input::ExtraServerNodes => format!("join(\"\\n\", {})", input.terraform_variable()),
         _ => input.terraform_variable().to_owned(),
     };
-    format!(r#"${{replace({value}, "'", "'\\''")}}"#)
+    match os {
+        BootstrapOs::Linux => format!(r#"${{replace({value}, "'", "'\\''")}}"#),
+        BootstrapOs::Windows => format!("${{base64encode({value})}}"),
+    }
 }
 
 /// The text between the single quotes of an Octostache-format input: base64 (which holds no
@@ -401,22 +485,23 @@ fn octostache_expression(input: Input) -> String {
     format!("#{{{} | ToBase64}}", input.octopus_variable())
 }
 
-/// Replaces every quoted slot (`'<slot>'`, as the escape function wrote it) by the quoted
+/// Replaces every quoted slot (`'<slot>'`, as either escape function writes it) by the quoted
 /// expression, and checks that each input was placed and no slot is left.
-fn fill_slots(text: &str, expression: fn(Input) -> String) -> anyhow::Result<String> {
+fn fill_slots(
+    text: &str,
+    expression: impl Fn(Input) -> String,
+    source: &str,
+) -> anyhow::Result<String> {
     let mut filled = text.to_owned();
     for input in Input::ALL {
         let quoted_slot = shell_quote(&input.slot());
         if !filled.contains(&quoted_slot) {
-            bail!(
-                "templates/configure-worker.sh.hbs does not use inputs.{}",
-                input.bash_variable()
-            );
+            bail!("{source} does not use inputs.{}", input.bash_variable());
         }
         filled = filled.replace(&quoted_slot, &format!("'{}'", expression(input)));
     }
     if filled.contains("@@octoshare-input:") {
-        bail!("templates/configure-worker.sh.hbs uses an input outside a plain shell word");
+        bail!("{source} uses an input outside a plain quoted word");
     }
     Ok(filled)
 }
@@ -424,6 +509,8 @@ fn fill_slots(text: &str, expression: fn(Input) -> String) -> anyhow::Result<Str
 #[derive(Debug, Serialize)]
 struct BootstrapContext {
     bash: bool,
+    /// The concrete format (the Windows template's name for `bash`).
+    concrete: bool,
     tftpl: bool,
     octostache: bool,
     inputs: Inputs,
@@ -457,9 +544,10 @@ struct Names {
 }
 
 impl BootstrapContext {
-    fn concrete(config: &BootstrapConfig) -> Self {
+    fn concrete(os: BootstrapOs, config: &BootstrapConfig) -> Self {
         BootstrapContext {
             bash: true,
+            concrete: true,
             tftpl: false,
             octostache: false,
             inputs: Inputs {
@@ -478,13 +566,14 @@ impl BootstrapContext {
                 tentacle_version: config.tentacle_version.clone().unwrap_or_default(),
                 worker_name: config.worker_name.clone().unwrap_or_default(),
             },
-            names: Names::of(BootstrapFormat::Bash),
+            names: Names::of(os, BootstrapFormat::Bash),
         }
     }
 
-    fn slots(format: BootstrapFormat) -> Self {
+    fn slots(os: BootstrapOs, format: BootstrapFormat) -> Self {
         BootstrapContext {
             bash: false,
+            concrete: false,
             tftpl: format == BootstrapFormat::Tftpl,
             octostache: format == BootstrapFormat::Octostache,
             inputs: Inputs {
@@ -499,15 +588,18 @@ impl BootstrapContext {
                 tentacle_version: Input::TentacleVersion.slot(),
                 worker_name: Input::WorkerName.slot(),
             },
-            names: Names::of(format),
+            names: Names::of(os, format),
         }
     }
 }
 
 impl Names {
-    fn of(format: BootstrapFormat) -> Self {
+    fn of(os: BootstrapOs, format: BootstrapFormat) -> Self {
         let name = |input: Input| -> String {
             match format {
+                BootstrapFormat::Bash if os == BootstrapOs::Windows => {
+                    input.powershell_variable().to_owned()
+                }
                 BootstrapFormat::Bash => input.bash_variable().to_owned(),
                 BootstrapFormat::Tftpl => input.terraform_variable().to_owned(),
                 BootstrapFormat::Octostache => input.octopus_variable().to_owned(),
@@ -535,15 +627,24 @@ impl Names {
 pub const END_OF_INPUTS_MARKER: &str =
     "# ---- end of inputs; everything below is identical in every format ----";
 
-/// Renders both static formats, as `(file name, contents)` for `cargo xtask codegen`.
+/// Renders both static formats for both operating systems, as `(file name, contents)` for
+/// `cargo xtask codegen`.
 pub fn generated_bootstrap_files() -> anyhow::Result<Vec<(&'static str, String)>> {
     // Any configuration: the static formats ignore it.
     let config = BootstrapConfig::new("unused", "unused", "unused");
-    BootstrapFormat::ALL
+    BootstrapOs::ALL
         .into_iter()
-        .filter_map(|format| format.generated_file_name().map(|name| (format, name)))
-        .map(|(format, name)| {
-            render_bootstrap(format, &config)
+        .flat_map(|os| {
+            BootstrapFormat::ALL
+                .into_iter()
+                .map(move |format| (os, format))
+        })
+        .filter_map(|(os, format)| {
+            os.generated_file_name(format)
+                .map(|name| (os, format, name))
+        })
+        .map(|(os, format, name)| {
+            render_bootstrap_for(os, format, &config)
                 .with_context(|| format!("rendering step-templates/{name}"))
                 .map(|contents| (name, contents))
         })

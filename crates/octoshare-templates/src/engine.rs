@@ -11,13 +11,19 @@ use crate::shell::shell_quote;
 
 /// Registry name of `templates/configure-worker.sh.hbs`.
 pub(crate) const CONFIGURE_WORKER: &str = "configure-worker.sh";
+/// Registry name of `templates/configure-worker.ps1.hbs`.
+pub(crate) const CONFIGURE_WORKER_PS1: &str = "configure-worker.ps1";
 /// Registry name of `templates/step-template.sh.hbs`.
 pub(crate) const STEP_TEMPLATE_SCRIPT: &str = "step-template.sh";
 
-const SOURCES: [(&str, &str); 2] = [
+const SOURCES: [(&str, &str); 3] = [
     (
         CONFIGURE_WORKER,
         include_str!("../../../templates/configure-worker.sh.hbs"),
+    ),
+    (
+        CONFIGURE_WORKER_PS1,
+        include_str!("../../../templates/configure-worker.ps1.hbs"),
     ),
     (
         STEP_TEMPLATE_SCRIPT,
@@ -31,9 +37,18 @@ const SOURCES: [(&str, &str); 2] = [
 /// escape function is [`shell_quote`]: every `{{value}}` becomes one single-quoted bash word.
 /// `{{comment text}}` writes trusted one-line text into a `#` comment unquoted.
 pub(crate) fn render<T: Serialize>(name: &str, context: &T) -> anyhow::Result<String> {
+    render_quoted(name, context, shell_quote)
+}
+
+/// [`render`] with another quoting function as the escape (PowerShell's, for `.ps1` templates).
+pub(crate) fn render_quoted<T: Serialize>(
+    name: &str,
+    context: &T,
+    quote: fn(&str) -> String,
+) -> anyhow::Result<String> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
-    registry.register_escape_fn(shell_quote);
+    registry.register_escape_fn(quote);
     registry.register_helper("comment", Box::new(comment_helper));
     for (template_name, source) in SOURCES {
         registry

@@ -22,11 +22,11 @@ mod shell;
 pub mod step_templates;
 
 pub use bootstrap::{
-    API_KEY_FILE, BootstrapConfig, BootstrapConfigError, BootstrapFormat,
+    API_KEY_FILE, BootstrapConfig, BootstrapConfigError, BootstrapFormat, BootstrapOs,
     DEFAULT_SERVER_COMMS_PORT, END_OF_INPUTS_MARKER, UnknownBootstrapFormat,
-    generated_bootstrap_files, is_https_address, render_bootstrap,
+    generated_bootstrap_files, is_https_address, render_bootstrap, render_bootstrap_for,
 };
-pub use shell::shell_quote;
+pub use shell::{powershell_quote, shell_quote};
 pub use step_templates::{StepTemplate, step_templates};
 
 /// The first words of the header of every file `cargo xtask codegen` writes.

@@ -24,9 +24,41 @@ pub fn shell_quote(value: &str) -> String {
     quoted
 }
 
+/// Quotes `value` as one PowerShell single-quoted string that evaluates to exactly `value`.
+///
+/// Inside single quotes PowerShell expands nothing; a quote character is written twice. PowerShell
+/// treats the typographic single quotes U+2018, U+2019, U+201A and U+201B as quote characters
+/// too, so each of them is doubled as well.
+///
+/// ```
+/// assert_eq!(octoshare_templates::powershell_quote("it's $HOME"), "'it''s $HOME'");
+/// ```
+pub fn powershell_quote(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('\'');
+    for character in value.chars() {
+        if matches!(
+            character,
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}'
+        ) {
+            quoted.push(character);
+        }
+        quoted.push(character);
+    }
+    quoted.push('\'');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{powershell_quote, shell_quote};
+
+    #[test]
+    fn powershell_quotes_double_every_single_quote_character() {
+        assert_eq!(powershell_quote(""), "''");
+        assert_eq!(powershell_quote("a'b"), "'a''b'");
+        assert_eq!(powershell_quote("\u{2019}$x`n"), "'\u{2019}\u{2019}$x`n'");
+    }
 
     #[test]
     fn plain_words_are_single_quoted() {

@@ -1106,7 +1106,8 @@ mod tests {
             last_modified_by: "someone".to_owned(),
             release: ReleasePin {
                 version: "1.2.3".to_owned(),
-                url: "https://example.com/octoshare-1.2.3-x86_64-unknown-linux-gnu.tar.gz".to_owned(),
+                url: "https://example.com/octoshare-1.2.3-x86_64-unknown-linux-gnu.tar.gz"
+                    .to_owned(),
                 sha256: sha256.map(str::to_owned),
             },
         }

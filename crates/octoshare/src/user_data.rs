@@ -1,5 +1,5 @@
-//! `octoshare user-data`: prints the worker bootstrap script (`configure-worker.sh`) that a new
-//! VM runs as user data — install Tentacle, register it as a polling worker into the initial
+//! `octoshare user-data`: prints the worker bootstrap script (`configure-worker.sh`, or with
+//! `--os windows` `configure-worker.ps1`) that a new VM runs as user data — install Tentacle, register it as a polling worker into the initial
 //! space's pool — rendered by [`octoshare_templates::render_bootstrap`], the same renderer
 //! `cargo xtask codegen` uses.
 //!
@@ -12,7 +12,9 @@
 use octoshare_cli::json::UserDataDocument;
 use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, exit_for_error, one_line};
 use octoshare_core::ServerUrl;
-use octoshare_templates::{API_KEY_FILE, BootstrapConfig, BootstrapFormat, render_bootstrap};
+use octoshare_templates::{
+    API_KEY_FILE, BootstrapConfig, BootstrapFormat, BootstrapOs, render_bootstrap_for,
+};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -37,6 +39,27 @@ impl From<FormatArg> for BootstrapFormat {
     }
 }
 
+/// The `--os` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OsArg {
+    /// configure-worker.sh (bash; Tentacle from Octopus's apt repository)
+    Linux,
+    /// configure-worker.ps1 (PowerShell; Tentacle from its MSI)
+    Windows,
+}
+
+impl From<OsArg> for BootstrapOs {
+    fn from(os: OsArg) -> Self {
+        match os {
+            OsArg::Linux => BootstrapOs::Linux,
+            OsArg::Windows => BootstrapOs::Windows,
+        }
+    }
+}
+
+/// Where the Windows script reads the key at boot (besides `OCTOPUS_API_KEY`).
+const WINDOWS_API_KEY_FILE: &str = "%ProgramData%\\octoshare\\api-key";
+
 /// Flags of `octoshare user-data` (besides the global `--server URL`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct UserDataArgs {
@@ -48,9 +71,13 @@ pub struct UserDataArgs {
     #[arg(long, value_name = "NAME")]
     pub worker_pool: Option<String>,
 
-    /// Script shape
+    /// Script shape (bash: a ready-to-run script, PowerShell with --os windows)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = FormatArg::Bash)]
     pub format: FormatArg,
+
+    /// The worker VMs' operating system
+    #[arg(long, value_enum, value_name = "OS", default_value_t = OsArg::Linux)]
+    pub os: OsArg,
 
     /// Machine policy (by name) of the registered worker; default: the space's default policy
     #[arg(long, value_name = "NAME")]
@@ -156,12 +183,18 @@ fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, 
             BootstrapConfig::new("unused", "unused", "unused")
         }
     };
-    let script = render_bootstrap(format, &config).map_err(|error| {
+    let os = BootstrapOs::from(args.os);
+    let script = render_bootstrap_for(os, format, &config).map_err(|error| {
         ExitError::usage(format!("cannot render the bootstrap script: {error:#}"))
     })?;
-    notes.push(format!(
-        "the script holds no API key: at boot it reads OCTOPUS_API_KEY or {API_KEY_FILE} (owned by root, mode 0600)"
-    ));
+    notes.push(match os {
+        BootstrapOs::Linux => format!(
+            "the script holds no API key: at boot it reads OCTOPUS_API_KEY or {API_KEY_FILE} (owned by root, mode 0600)"
+        ),
+        BootstrapOs::Windows => format!(
+            "the script holds no API key: at boot it reads OCTOPUS_API_KEY or {WINDOWS_API_KEY_FILE} (readable by SYSTEM and Administrators only)"
+        ),
+    });
     Ok((script, notes))
 }
 

@@ -46,7 +46,12 @@ const FORBIDDEN_IDS: [&str; 2] = [
 ];
 /// Files of `step-templates/` that are not step templates (the Library would refuse them in its
 /// own folder; this repository keeps the bootstrap script beside the templates).
-const OTHER_FILES: [&str; 2] = ["configure-worker.sh", "configure-worker.sh.tftpl"];
+const OTHER_FILES: [&str; 4] = [
+    "configure-worker.sh",
+    "configure-worker.sh.tftpl",
+    "configure-worker.ps1",
+    "configure-worker.ps1.tftpl",
+];
 
 /// Every problem found in a folder given as `(file name, raw bytes)`.
 pub fn validate(files: &[(String, Vec<u8>)]) -> Vec<String> {

@@ -125,7 +125,15 @@ fn join(args: FuncArgs) -> Result<Value, String> {
     Ok(Value::from(items.join(separator)))
 }
 
-/// `templatefile("configure-worker.sh.tftpl", { ... })` with `values`.
+/// Terraform's `base64encode(string)`: standard base64 of the UTF-8 bytes.
+fn base64encode(args: FuncArgs) -> Result<Value, String> {
+    let text = args[0].as_str().ok_or("base64encode: string expected")?;
+    Ok(Value::from(
+        base64::engine::general_purpose::STANDARD.encode(text),
+    ))
+}
+
+/// `templatefile("configure-worker.sh.tftpl", { ... })` (or the `.ps1.tftpl`) with `values`.
 pub fn evaluate_tftpl(template: &str, values: &Values) -> String {
     let mut context = Context::new();
     context.declare_func(
@@ -134,6 +142,10 @@ pub fn evaluate_tftpl(template: &str, values: &Values) -> String {
             replace,
             [ParamType::String, ParamType::String, ParamType::String],
         ),
+    );
+    context.declare_func(
+        "base64encode",
+        FuncDef::new(base64encode, [ParamType::String]),
     );
     context.declare_func(
         "join",

@@ -4,6 +4,8 @@
 mod bootstrap_lint;
 mod bootstrap_run;
 mod evaluate;
+mod powershell;
 mod sandbox;
 mod shell_lint;
 mod size;
+mod tools;

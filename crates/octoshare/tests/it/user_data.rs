@@ -126,3 +126,52 @@ fn user_data_bash_carries_the_comms_address_and_refuses_one_that_is_not_https() 
         "error: cannot render the bootstrap script: server comms address \"polling.acme.octopus.app\" is not https://host[:port] (Octopus Cloud: https://polling.<instance>.octopus.app)"
     );
 }
+
+#[test]
+fn user_data_for_windows_prints_the_powershell_script_in_every_format() {
+    let committed = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../step-templates")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let tftpl =
+        Run::of(octoshare_offline().args(["user-data", "--os", "windows", "--format", "tftpl"]));
+    assert_eq!(tftpl.code, 0, "{tftpl:?}");
+    assert_eq!(tftpl.stdout, committed("configure-worker.ps1.tftpl"));
+    let octostache = Run::of(octoshare_offline().args([
+        "user-data",
+        "--os",
+        "windows",
+        "--format",
+        "octostache",
+    ]));
+    assert_eq!(octostache.stdout, committed("configure-worker.ps1"));
+
+    let concrete = Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
+        "user-data",
+        "--os",
+        "windows",
+        "--server",
+        "https://octopus.example.com",
+        "--space",
+        "Data 'Science'",
+        "--worker-pool",
+        "Windows Pool",
+    ]));
+    assert_eq!(concrete.code, 0, "{concrete:?}");
+    assert!(
+        concrete
+            .stdout
+            .starts_with("# configure-worker.ps1, rendered by")
+    );
+    assert!(
+        concrete.stdout.contains("$space = 'Data ''Science'''\n"),
+        "{}",
+        concrete.stdout
+    );
+    assert!(!concrete.stdout.contains(SECRET));
+    assert!(concrete.stderr.contains(r"%ProgramData%\octoshare\api-key"));
+}
