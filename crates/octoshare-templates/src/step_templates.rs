@@ -481,7 +481,7 @@ impl Definition {
                     "{API_KEY_PARAMETER} is empty: set it to an API key allowed to manage workers in every space"
                 ),
                 package_without_binary: format!(
-                    "the package selected in {PACKAGE_PARAMETER} has no bin/{}: select the octoshare package built by cargo xtask dist",
+                    "the package selected in {PACKAGE_PARAMETER} has no bin/{}: select the octoshare package (octoshare.<version>.tar.gz of a release)",
                     self.binary
                 ),
                 download_failed: format!(
