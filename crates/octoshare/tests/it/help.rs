@@ -35,8 +35,14 @@ fn run_accepts_every_flag_of_the_run_step_template() {
     let script = template["Properties"]["Octopus.Action.Script.ScriptBody"]
         .as_str()
         .expect("a script body");
+    // The binary's argv is built in `args`; other commands (curl, tar) have flags of their own.
     let mut flags: Vec<&str> = script
-        .split(|c: char| c.is_whitespace() || c == '\'' || c == '(' || c == ')')
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("args=(") || line.starts_with("args+=("))
+        .flat_map(|line| {
+            line.split(|c: char| c.is_whitespace() || c == '\'' || c == '(' || c == ')')
+        })
         .filter(|word| word.starts_with("--") && word.len() > 2)
         .collect();
     flags.sort_unstable();
