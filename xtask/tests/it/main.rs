@@ -13,8 +13,6 @@ mod shell_lint;
 mod step_script_download;
 mod step_script_run;
 mod step_template_validation;
-#[path = "../../../crates/octoshare-templates/tests/it/tools.rs"]
-mod tools;
 mod workflow_lint;
 
 use std::path::PathBuf;

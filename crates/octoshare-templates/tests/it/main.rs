@@ -8,4 +8,3 @@ mod powershell;
 mod sandbox;
 mod shell_lint;
 mod size;
-mod tools;

@@ -1,5 +1,6 @@
 //! The Windows bootstrap script `configure-worker.ps1`: every generated form parses as PowerShell
-//! (tree-sitter-powershell; there is no PowerShell here), the `.ps1.tftpl` renders with an
+//! (tree-sitter-powershell from PyPI, run by the tools virtualenv's Python; there is no PowerShell
+//! here), the `.ps1.tftpl` renders with an
 //! independent HCL implementation and carries every value byte-exact, and the Tentacle.exe
 //! commands and flags are those the bash script runs.
 
@@ -15,7 +16,6 @@ use serde::Deserialize;
 
 use crate::evaluate::{Values, evaluate_octostache, evaluate_tftpl};
 use crate::sandbox::Sandbox;
-use crate::tools::{Tool, require};
 
 /// What the parser found.
 #[derive(Debug, Deserialize)]
@@ -95,7 +95,7 @@ fn every_form() -> Vec<(String, String)> {
 
 #[test]
 fn every_generated_powershell_script_parses_without_errors() {
-    let Some(python) = require(Tool::PowerShellParser) else {
+    let Some(python) = octoshare_test_support::tools::require("tree-sitter-powershell") else {
         return;
     };
     for (name, script) in every_form() {
@@ -110,7 +110,7 @@ fn every_generated_powershell_script_parses_without_errors() {
 
 #[test]
 fn the_parser_reports_a_broken_script() {
-    let Some(python) = require(Tool::PowerShellParser) else {
+    let Some(python) = octoshare_test_support::tools::require("tree-sitter-powershell") else {
         return;
     };
     let script = render(BootstrapFormat::Bash, &Values::typical());
@@ -139,7 +139,7 @@ fn input_literals(parsed: &Parsed) -> &[String] {
 
 #[test]
 fn every_format_carries_each_value_byte_exact() {
-    let Some(python) = require(Tool::PowerShellParser) else {
+    let Some(python) = octoshare_test_support::tools::require("tree-sitter-powershell") else {
         return;
     };
     let values = Values::hostile();
@@ -258,7 +258,7 @@ fn bash_commands() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn tentacle_exe_gets_the_commands_and_flags_the_bash_script_gives_tentacle() {
-    let Some(python) = require(Tool::PowerShellParser) else {
+    let Some(python) = octoshare_test_support::tools::require("tree-sitter-powershell") else {
         return;
     };
     let script = render_bootstrap_for(
