@@ -137,6 +137,73 @@ impl CommonArgs {
     }
 }
 
+/// The largest secret file read (`--api-key-file`, a webhook token file): 64 KiB, far more than
+/// any key or token.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// `--api-key-file`: the API key read from a file, for services that get their secrets as files
+/// (systemd's `LoadCredential=`, Kubernetes secrets mounted as volumes) rather than in the
+/// environment or on a command line.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ApiKeyFileArgs {
+    /// Read the API key from this file (read once, surrounding whitespace trimmed), e.g. $CREDENTIALS_DIRECTORY/octopus-api-key
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl ApiKeyFileArgs {
+    /// `common` with the API key read from `--api-key-file` when it is given. A file that
+    /// cannot be read, is empty or larger than [`MAX_SECRET_FILE_BYTES`], or a key also given
+    /// by `--api-key`/`OCTOPUS_API_KEY` or an access token, is a usage error (2); the key itself
+    /// is never part of a message.
+    pub fn apply(&self, common: &CommonArgs) -> Result<CommonArgs, ExitError> {
+        let Some(path) = &self.api_key_file else {
+            return Ok(common.clone());
+        };
+        if non_empty(common.api_key.as_deref()).is_some()
+            || non_empty(common.access_token.as_deref()).is_some()
+        {
+            return Err(ExitError::usage(
+                "--api-key-file and a key or token in OCTOPUS_API_KEY/--api-key or OCTOPUS_ACCESS_TOKEN/--access-token were both given: keep one",
+            ));
+        }
+        let key = read_secret_file(path, "--api-key-file")?;
+        let mut common = common.clone();
+        common.api_key = Some(key);
+        Ok(common)
+    }
+}
+
+/// Reads a secret from a file given by `flag`: at most [`MAX_SECRET_FILE_BYTES`], UTF-8,
+/// surrounding whitespace (a trailing newline) trimmed, not empty. Failures are usage errors
+/// naming the file, never its content.
+pub fn read_secret_file(path: &Path, flag: &str) -> Result<String, ExitError> {
+    let cannot = |reason: &str| {
+        ExitError::usage(format!("cannot use {} ({flag}): {reason}", path.display()))
+    };
+    if path.is_dir() {
+        return Err(cannot(
+            "it is a directory, give the file holding the secret",
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|error| cannot(&error.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| cannot(&error.to_string()))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(cannot(
+            "it is larger than 64 KiB, more than any key or token",
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8 text"))?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(cannot("it is empty"));
+    }
+    Ok(secret.to_owned())
+}
+
 /// Reads the `--ca-cert` file, at most [`MAX_CA_FILE_BYTES`]: a usage error (2) otherwise.
 fn read_ca_file(path: &Path) -> Result<Vec<u8>, ExitError> {
     let cannot = |reason: String| {
@@ -233,6 +300,49 @@ mod tests {
             .expect_err("a cancelled client sends nothing");
         assert!(error.is_interrupted(), "{error}");
         assert_eq!(client.request_counts().total(), 0);
+    }
+
+    #[test]
+    fn the_api_key_file_is_read_once_and_trimmed() {
+        let dir = tempfile_dir();
+        let key_file = dir.join("octopus-api-key");
+        std::fs::write(&key_file, "  API-FROMFILE0000000000000000\n").unwrap();
+        let args = ApiKeyFileArgs {
+            api_key_file: Some(key_file.clone()),
+        };
+        let bare = Args::try_parse_from(["test", "--server", "https://h"])
+            .unwrap()
+            .common;
+        let common = args.apply(&bare).unwrap();
+        assert_eq!(
+            common.api_key.as_deref(),
+            Some("API-FROMFILE0000000000000000")
+        );
+        let error = args.apply(&parse(&[])).unwrap_err();
+        assert_eq!(error.exit, Exit::Usage);
+        assert!(!error.message.contains("API-K"), "{}", error.message);
+
+        let empty = dir.join("empty-key");
+        std::fs::write(&empty, " \n").unwrap();
+        for (path, reason) in [
+            (empty, "it is empty"),
+            (dir.join("missing-key"), "No such file"),
+            (dir.clone(), "it is a directory"),
+            (PathBuf::from("/dev/zero"), "larger than 64 KiB"),
+        ] {
+            let error = ApiKeyFileArgs {
+                api_key_file: Some(path.clone()),
+            }
+            .apply(&bare)
+            .unwrap_err();
+            assert_eq!(error.exit, Exit::Usage, "{path:?}");
+            assert!(error.message.contains(reason), "{}", error.message);
+            assert!(
+                error.message.contains("--api-key-file"),
+                "{}",
+                error.message
+            );
+        }
     }
 
     fn tempfile_dir() -> PathBuf {

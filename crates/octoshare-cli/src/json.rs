@@ -11,6 +11,7 @@
 use octoshare_core::RequestCounts;
 use octoshare_discover::DiscoverOutcome;
 use octoshare_share::{ShareReport, Totals};
+use octoshare_status::StatusMatrix;
 use octoshare_wait::WaitOutcome;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -381,6 +382,24 @@ pub struct UserDataDocument {
     pub script: String,
 }
 
+/// `octoshare status --output json` (and `--format json`), and the status part of
+/// `octoshare reconcile`'s `/status.json`: the worker × space matrix with where and when it was
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct StatusDocument {
+    /// The matrix: `WorkerPoolName`, `SourceSpace`, `Spaces`, `Workers`, `SkippedWorkers`,
+    /// `Totals`, `Drift`.
+    #[serde(flatten)]
+    pub matrix: StatusMatrix,
+    /// The Octopus server read.
+    pub server_url: String,
+    /// When the matrix was read (RFC 3339, UTC).
+    pub generated_at: String,
+    /// The HTTP attempts reading it took (discover's included).
+    pub requests: Requests,
+}
+
 /// A duration in whole milliseconds, as the documents write them.
 pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -426,6 +445,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         titled(
             "octoshare-user-data",
             schemars::schema_for!(UserDataDocument),
+        ),
+        titled(
+            "octoshare-status",
+            schemars::schema_for!(Document<StatusDocument>),
         ),
     ]
 }

@@ -20,8 +20,9 @@ pub mod logging;
 pub mod output;
 pub mod render;
 pub mod shutdown;
+pub mod timestamp;
 
-pub use args::CommonArgs;
+pub use args::{ApiKeyFileArgs, CommonArgs};
 pub use duration::{format_duration, format_elapsed, parse_duration};
 pub use exit::{Exit, ExitError, error_line, exit_for_error, one_line};
 pub use output::{Emitter, OutputMode, inert};

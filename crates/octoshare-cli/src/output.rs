@@ -151,6 +151,15 @@ impl Emitter {
         }
     }
 
+    /// A command's printed result (a table, a page, a document in another format): on stdout
+    /// as it is (made inert) in text and octopus modes, even with `-q`; nothing in JSON mode,
+    /// where stdout holds the JSON document.
+    pub fn result_text(&mut self, text: &str) {
+        if self.mode != OutputMode::Json {
+            self.stdout_line(&inert(text));
+        }
+    }
+
     /// A warning line: `stdout-warning` in Octopus mode, stderr otherwise.
     pub fn warning(&mut self, line: &str) {
         match self.mode {

@@ -6,6 +6,7 @@ mod demo;
 mod emulator;
 mod install;
 mod run;
+mod status;
 mod user_data;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     Run(run::RunArgs),
     /// Show what octoshare does against a built-in Octopus emulator (no flags, no network)
     Demo(demo::DemoArgs),
+    /// Show which worker of the pool is registered in which space (text, json or html; exit 5 on drift)
+    #[command(after_help = status::EXIT_CODES_HELP)]
+    Status(status::StatusArgs),
     /// Serve the Octopus API emulator for trying octoshare or the step templates locally
     Emulator(emulator::EmulatorArgs),
     /// Import or update octoshare's step templates in Octopus spaces
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::command(args, &cli.common),
+        Command::Status(args) => status::command(args, &cli.common),
         Command::Demo(args) => demo::command(args, &cli.common),
         Command::Emulator(args) => emulator::command(args, &cli.common),
         Command::Install(args) => install::command(args, &cli.common),

@@ -550,7 +550,8 @@ fn describe_status(status: &PhaseStatus) -> String {
     }
 }
 
-fn difference(after: RequestCounts, before: RequestCounts) -> RequestCounts {
+/// The attempts made between two snapshots of a client's counts.
+pub(crate) fn difference(after: RequestCounts, before: RequestCounts) -> RequestCounts {
     RequestCounts {
         get: after.get.saturating_sub(before.get),
         post: after.post.saturating_sub(before.post),

@@ -6,6 +6,7 @@
 
 pub mod discover;
 pub mod share;
+pub mod status;
 pub mod wait;
 
 use octoshare_core::domain::SpaceRef;
