@@ -11,7 +11,7 @@
 use octoshare_core::RequestCounts;
 use octoshare_discover::DiscoverOutcome;
 use octoshare_share::{ShareReport, Totals};
-use octoshare_status::StatusMatrix;
+use octoshare_status::{StatusMatrix, StatusTotals};
 use octoshare_wait::WaitOutcome;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -400,6 +400,123 @@ pub struct StatusDocument {
     pub requests: Requests,
 }
 
+/// What started a reconcile cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum CycleTrigger {
+    /// The first cycle, when the process started.
+    Startup,
+    /// The interval elapsed.
+    Interval,
+    /// A retry after a failed cycle (capped exponential backoff).
+    Retry,
+    /// An authenticated `POST /webhook` (a burst of them starts one cycle).
+    Webhook,
+}
+
+/// How a reconcile cycle ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum CycleResult {
+    /// Everything was read and every write needed was done.
+    Success,
+    /// Something failed (see `Error`); the next cycle retries with backoff.
+    Failure,
+    /// A signal stopped the cycle (SIGINT or SIGTERM): writes in flight finished, no new one
+    /// was sent.
+    Interrupted,
+}
+
+/// One reconcile cycle: discover → status → share when something drifted → status again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReconcileCycle {
+    /// The cycle's number, from 1.
+    pub cycle: u64,
+    /// What started it.
+    pub trigger: CycleTrigger,
+    /// How it ended.
+    pub result: CycleResult,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Other qualifying spaces (the matrix's columns), when discover succeeded.
+    pub spaces: Option<u64>,
+    /// Shared source workers (the matrix's rows), when the matrix was read.
+    pub workers: Option<u64>,
+    /// Whether the matrix drifted at the end of the cycle.
+    pub drift: Option<bool>,
+    /// The matrix's counts at the end of the cycle.
+    pub totals: Option<StatusTotals>,
+    /// Whether share ran (only when the matrix drifted).
+    pub share_ran: bool,
+    /// What share did, when it ran.
+    pub changes: Option<Totals>,
+    /// The HTTP attempts of the cycle (an idle cycle: the space list, each space's pools and
+    /// one worker list per qualifying space).
+    pub requests: Requests,
+    /// The failure, one line.
+    pub error: Option<String>,
+    /// The exit code the cycle stands for (what `--once` exits with).
+    pub exit_code: u8,
+}
+
+/// How many reconcile cycles succeeded and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct CycleCounts {
+    /// Successful cycles.
+    pub success: u64,
+    /// Failed cycles.
+    pub failure: u64,
+}
+
+/// `octoshare reconcile`'s state: `GET /status.json`, and the document `--output json` prints
+/// when it stops (after one cycle with `--once`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReconcileDocument {
+    /// Whether the last successful cycle is younger than 3 intervals (what `/healthz` says).
+    pub healthy: bool,
+    /// The interval, in milliseconds.
+    pub interval_ms: u64,
+    /// Cycles so far, by result.
+    pub cycles: CycleCounts,
+    /// Failed cycles since the last success.
+    pub consecutive_failures: u64,
+    /// When the last successful cycle started (RFC 3339, UTC).
+    pub last_success_at: Option<String>,
+    /// The last cycle.
+    pub last_cycle: Option<ReconcileCycle>,
+    /// The latest matrix read.
+    pub status: Option<StatusDocument>,
+    /// The report of the last share a cycle ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ShareReport>,
+}
+
+/// One line of `octoshare reconcile`'s log with `--log-format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "Event")]
+pub enum ReconcileLogLine {
+    /// The HTTP endpoints are served.
+    Listening {
+        /// `http://ADDRESS`.
+        #[serde(rename = "Url")]
+        url: String,
+    },
+    /// A cycle ended.
+    Cycle(Box<ReconcileCycle>),
+    /// A signal stopped the process.
+    Stopped {
+        /// `SIGINT` or `SIGTERM` (or `None` when it stopped without one).
+        #[serde(rename = "Signal")]
+        signal: Option<String>,
+        /// Cycles run.
+        #[serde(rename = "Cycles")]
+        cycles: CycleCounts,
+    },
+}
+
 /// A duration in whole milliseconds, as the documents write them.
 pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -449,6 +566,14 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         titled(
             "octoshare-status",
             schemars::schema_for!(Document<StatusDocument>),
+        ),
+        titled(
+            "octoshare-reconcile",
+            schemars::schema_for!(Document<ReconcileDocument>),
+        ),
+        titled(
+            "reconcile-log-line",
+            schemars::schema_for!(ReconcileLogLine),
         ),
     ]
 }

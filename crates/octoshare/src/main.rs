@@ -5,6 +5,7 @@
 mod demo;
 mod emulator;
 mod install;
+mod reconcile;
 mod run;
 mod status;
 mod user_data;
@@ -31,6 +32,9 @@ enum Command {
     /// Discover the spaces with the pool, wait for the workers (--count), share them into every other space
     #[command(after_help = run::EXIT_CODES_HELP)]
     Run(run::RunArgs),
+    /// Keep the pool shared continuously: a cycle every --interval and on POST /webhook, metrics, health and a status page on --listen
+    #[command(after_help = reconcile::EXIT_CODES_HELP)]
+    Reconcile(reconcile::ReconcileArgs),
     /// Show what octoshare does against a built-in Octopus emulator (no flags, no network)
     Demo(demo::DemoArgs),
     /// Show which worker of the pool is registered in which space (text, json or html; exit 5 on drift)
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::command(args, &cli.common),
         Command::Status(args) => status::command(args, &cli.common),
+        Command::Reconcile(args) => reconcile::command(args, &cli.common),
         Command::Demo(args) => demo::command(args, &cli.common),
         Command::Emulator(args) => emulator::command(args, &cli.common),
         Command::Install(args) => install::command(args, &cli.common),
