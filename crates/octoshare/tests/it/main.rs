@@ -6,5 +6,6 @@ mod emulator;
 mod help;
 mod install;
 mod run;
+mod status;
 mod support;
 mod user_data;
