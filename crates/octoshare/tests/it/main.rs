@@ -5,6 +5,8 @@ mod documents;
 mod emulator;
 mod help;
 mod install;
+mod reconcile;
+mod reconciler;
 mod run;
 mod status;
 mod support;

@@ -1,0 +1,320 @@
+//! A running `octoshare reconcile` for process tests: started against an emulator with
+//! `--log-format json`, its log lines decoded as they come, its endpoints called over plain
+//! HTTP/1.1, and its end awaited. Every wait is for a state (a log line, an answer), with a
+//! generous deadline only so that a broken build fails instead of hanging.
+
+use octopus_emulator::Emulator;
+use serde_json::Value;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a wait for a state may take before the test fails (never a timing assertion).
+pub const DEADLINE: Duration = Duration::from_secs(90);
+
+/// The webhook secret the tests configure.
+pub const TOKEN: &str = "test-webhook-secret-0123456789";
+
+/// A running reconciler.
+#[derive(Debug)]
+pub struct Reconciler {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    /// `http://127.0.0.1:PORT` when it listens.
+    pub url: Option<String>,
+}
+
+/// The command, pointed at `emulator` through the environment only.
+pub fn command(emulator: &Emulator) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare"));
+    command
+        .env_clear()
+        .env("OCTOPUS_URL", emulator.url())
+        .env("OCTOPUS_API_KEY", emulator.api_key())
+        .args(["--retry-delay", "0ms"]);
+    command
+}
+
+impl Reconciler {
+    /// Starts `octoshare reconcile --worker-pool POOL --log-format json ARGS` and, when `args`
+    /// has `--listen`, waits for its `Listening` line.
+    pub fn start(mut command: Command, args: &[&str]) -> Reconciler {
+        command
+            .args([
+                "reconcile",
+                "--worker-pool",
+                crate::support::POOL,
+                "--log-format",
+                "json",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("octoshare starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        {
+            let lines = Arc::clone(&lines);
+            let stdout = child.stdout.take().expect("piped stdout");
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        {
+            let stderr = Arc::clone(&stderr);
+            let mut pipe = child.stderr.take().expect("piped stderr");
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(read) = pipe.read(&mut buffer) {
+                    if read == 0 {
+                        break;
+                    }
+                    stderr
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buffer[..read]));
+                }
+            });
+        }
+        let mut reconciler = Reconciler {
+            child,
+            lines,
+            stderr,
+            url: None,
+        };
+        if args.contains(&"--listen") {
+            let events = reconciler.wait_for("the Listening line", |events| {
+                events.iter().any(|event| event["Event"] == "Listening")
+            });
+            reconciler.url = events
+                .iter()
+                .find(|event| event["Event"] == "Listening")
+                .and_then(|event| event["Url"].as_str())
+                .map(str::to_owned);
+        }
+        reconciler
+    }
+
+    /// Every log line so far, decoded (each must be one JSON object).
+    pub fn events(&self) -> Vec<Value> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|error| panic!("a log line is not JSON ({error}): {line}"))
+            })
+            .collect()
+    }
+
+    /// The `Cycle` lines so far.
+    pub fn cycles(&self) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|event| event["Event"] == "Cycle")
+            .collect()
+    }
+
+    /// Stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until `condition` holds for the log lines; returns them. Fails if the process
+    /// exits first or the deadline passes.
+    pub fn wait_for(&mut self, what: &str, condition: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let events = self.events();
+            if condition(&events) {
+                return events;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The pipes may still hold the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                let events = self.events();
+                if condition(&events) {
+                    return events;
+                }
+                panic!(
+                    "octoshare exited ({status}) before {what}: {events:#?}\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {DEADLINE:?}: {events:#?}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the first `Cycle` line that satisfies `condition`; returns it.
+    pub fn wait_for_cycle(&mut self, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+        let events = self.wait_for(what, |events| {
+            events
+                .iter()
+                .any(|event| event["Event"] == "Cycle" && condition(event))
+        });
+        events
+            .into_iter()
+            .find(|event| event["Event"] == "Cycle" && condition(event))
+            .unwrap()
+    }
+
+    /// The number of the last cycle logged (0 before the first).
+    pub fn last_cycle(&self) -> u64 {
+        self.cycles()
+            .last()
+            .map_or(0, |cycle| cycle["Cycle"].as_u64().unwrap())
+    }
+
+    /// `method path` on the endpoints: the status and the body.
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let url = self.url.as_deref().expect("the reconciler listens");
+        http(url, method, path, headers, body)
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.http("GET", path, &[], &[])
+    }
+
+    /// `GET /status.json`, decoded.
+    pub fn status_json(&self) -> Value {
+        let (code, body) = self.get("/status.json");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).expect("/status.json is JSON")
+    }
+
+    /// `POST /webhook` with `token` in the header (none: no header); the status code.
+    pub fn webhook(&self, token: Option<&str>) -> u16 {
+        let headers: Vec<(&str, &str)> = token
+            .map(|token| vec![("X-OctoShare-Webhook-Token", token)])
+            .unwrap_or_default();
+        self.http(
+            "POST",
+            "/webhook",
+            &headers,
+            br#"{"EventType":"SubscriptionPayload","Payload":{}}"#,
+        )
+        .0
+    }
+
+    /// Sends `kill -NAME` to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to end: its exit code, every log line, stderr.
+    pub fn wait_exit(mut self) -> (i32, Vec<Value>, String) {
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "octoshare did not exit: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Let the reader threads drain the pipes.
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code().unwrap_or(-1), self.events(), self.stderr())
+    }
+}
+
+impl Drop for Reconciler {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection): the status and the body.
+pub fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("the endpoints accept connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8(response).expect("a UTF-8 response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let code: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {head}"));
+    let chunked = head.lines().any(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (code, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut decoded = String::new();
+    loop {
+        let Some((size, rest)) = body.split_once("\r\n") else {
+            return decoded;
+        };
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            return decoded;
+        }
+        decoded.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+}
