@@ -403,6 +403,13 @@ mod tests {
     fn only_tools_something_needs_are_installed() {
         let names: Vec<&str> = needed().iter().map(|tool| tool.name).collect();
         assert!(names.contains(&"shellcheck"), "{names:?}");
-        assert!(!names.contains(&"chromium"), "{names:?}");
+        for tool in octoshare_test_support::tools::TOOLS {
+            assert_eq!(
+                names.contains(&tool.name),
+                !tool.needed_by.is_empty(),
+                "{}",
+                tool.name
+            );
+        }
     }
 }

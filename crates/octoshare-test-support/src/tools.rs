@@ -194,7 +194,7 @@ pub static TOOLS: &[Tool] = &[
         name: "prometheus-client",
         find: Find::PythonModule("prometheus_client"),
         sources: &[Source::Pip(&["prometheus-client==0.26.0"])],
-        needed_by: &[],
+        needed_by: &["crates/octoshare/tests/it/metrics.rs"],
     },
     Tool {
         name: "kubernetes-validate",
@@ -203,7 +203,7 @@ pub static TOOLS: &[Tool] = &[
             probe: &["--version"],
         },
         sources: &[Source::Pip(&["kubernetes-validate==1.37.0"])],
-        needed_by: &[],
+        needed_by: &["crates/octoshare/tests/it/deploy.rs"],
     },
     Tool {
         name: "chromium",
@@ -212,7 +212,7 @@ pub static TOOLS: &[Tool] = &[
             probe: &["--version"],
         },
         sources: &[Source::Apt("chromium")],
-        needed_by: &[],
+        needed_by: &["crates/octoshare/tests/it/browser.rs"],
     },
     Tool {
         name: "systemd-analyze",
@@ -221,7 +221,7 @@ pub static TOOLS: &[Tool] = &[
             probe: &["--version"],
         },
         sources: &[Source::Apt("systemd")],
-        needed_by: &[],
+        needed_by: &["crates/octoshare/tests/it/deploy.rs"],
     },
 ];
 

@@ -54,6 +54,8 @@ pub fn router(endpoints: Endpoints) -> Router {
         .route("/status.json", get(status_json))
         .route("/", get(page))
         .route("/webhook", post(webhook))
+        // Browsers ask for it; an answer without content keeps their consoles clean.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .with_state(Arc::new(endpoints))
 }
 

@@ -1,10 +1,13 @@
 //! Process-level tests of the `octoshare` binary, each against its own Octopus API emulator.
 
+mod browser;
 mod demo;
+mod deploy;
 mod documents;
 mod emulator;
 mod help;
 mod install;
+mod metrics;
 mod reconcile;
 mod reconciler;
 mod run;

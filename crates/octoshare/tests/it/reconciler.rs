@@ -281,27 +281,60 @@ pub fn http(
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
+    // Read the head, then the body by its length (some servers keep the connection open),
+    // or to the end.
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8(response).expect("a UTF-8 response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let mut buffer = [0u8; 8192];
+    let head_end = loop {
+        if let Some(end) = find(&response, b"\r\n\r\n") {
+            break end;
+        }
+        let read = stream.read(&mut buffer).expect("a response");
+        assert!(
+            read > 0,
+            "the connection closed before a response: {response:?}"
+        );
+        response.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8(response[..head_end].to_vec()).expect("a UTF-8 head");
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    let mut body = response[head_end + 4..].to_vec();
+    match header("content-length").and_then(|length| length.parse::<usize>().ok()) {
+        Some(length) => {
+            while body.len() < length {
+                let read = stream.read(&mut buffer).expect("the body");
+                assert!(read > 0, "the body ended early");
+                body.extend_from_slice(&buffer[..read]);
+            }
+            body.truncate(length);
+        }
+        None => {
+            stream.read_to_end(&mut body).expect("the body");
+        }
+    }
     let code: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no status: {head}"));
-    let chunked = head.lines().any(|line| {
-        line.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
+    let body = String::from_utf8(body).expect("a UTF-8 body");
+    let chunked =
+        header("transfer-encoding").is_some_and(|value| value.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(&body) } else { body };
     (code, body)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn dechunk(mut body: &str) -> String {
