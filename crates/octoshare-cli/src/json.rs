@@ -396,7 +396,8 @@ pub struct StatusDocument {
     pub server_url: String,
     /// When the matrix was read (RFC 3339, UTC).
     pub generated_at: String,
-    /// The HTTP attempts reading it took (discover's included).
+    /// The HTTP attempts reading it took, discover's included (in `octoshare reconcile`: the
+    /// whole cycle's, share's included).
     pub requests: Requests,
 }
 

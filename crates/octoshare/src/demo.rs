@@ -1,8 +1,9 @@
 //! `octoshare demo`: the README's first command. Starts the embedded Octopus API emulator with
 //! the demo's sample instance ([`Scenario::demo`]) on a free loopback port, runs `octoshare run`
 //! against it twice — the first run shares three freshly registering Tentacles, the second
-//! shows that a re-run changes nothing — and explains what happened. No flags, no network,
-//! about five seconds.
+//! shows that a re-run changes nothing — explains what happened, and ends with the instance's
+//! worker × space matrix as `octoshare status` prints it. No flags, no network, about five
+//! seconds.
 //!
 //! With `--output json` the explanation goes to stderr and stdout holds one document:
 //! `{"EmulatorUrl", "Runs": [first, second], "RunRequests": [first, second], "ElapsedMs"}` where
@@ -14,6 +15,7 @@ use crate::run::{self, RunConfig, RunOutcome};
 use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
 use octoshare_cli::format_elapsed;
 use octoshare_cli::json::{self, DemoDocument, LoggedRequests};
+use octoshare_cli::render::status as status_render;
 use octoshare_cli::{
     CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
 };
@@ -156,6 +158,7 @@ async fn demo(
     let second = run_once(&emulator, &config, emitter, shutdown).await?;
 
     explain(emitter, style, &first, &second);
+    show_status(emitter, style, &emulator).await?;
     let result = if second.logged.writes() > 0 {
         Err(ExitError::new(
             Exit::Internal,
@@ -379,6 +382,29 @@ fn demo_config() -> RunConfig {
     }
 }
 
+/// The last section: the status matrix of the demo instance after the re-run, as
+/// `octoshare status` prints it.
+async fn show_status(
+    emitter: &mut Emitter,
+    style: Style,
+    emulator: &Emulator,
+) -> Result<(), ExitError> {
+    let client = demo_client(emulator)?;
+    let snapshot = crate::status::snapshot(&client, &DiscoverConfig::new(DEMO_POOL)).await?;
+    let matrix = &snapshot.matrix;
+    emitter.info("");
+    emitter.info(&style.heading(
+        "Status",
+        &format!("octoshare status --worker-pool '{DEMO_POOL}'"),
+    ));
+    emitter.info(&status_render::heading(matrix));
+    for line in status_render::table(matrix, status_render::terminal_width()) {
+        emitter.info(&line);
+    }
+    emitter.info(&status_render::verdict(matrix));
+    Ok(())
+}
+
 /// One run against the emulator and what the emulator logged meanwhile.
 #[derive(Debug)]
 struct DemoRun {
@@ -534,6 +560,14 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
         (
             "octoshare run --server URL --worker-pool NAME --count N",
             "the real thing (API key in OCTOPUS_API_KEY)",
+        ),
+        (
+            "octoshare status --server URL --worker-pool NAME",
+            "which worker is registered in which space (exit 5 on drift)",
+        ),
+        (
+            "octoshare reconcile --server URL --worker-pool NAME --listen 127.0.0.1:9464",
+            "keep it shared: a cycle every minute and on webhooks, metrics and a status page",
         ),
     ] {
         emitter.info(&format!("  {command}"));

@@ -20,6 +20,32 @@ fn demo_explains_every_phase_and_the_rerun() {
         assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
     }
     assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
+    // It ends with the status matrix: every worker shared into every other space.
+    let status: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|line| !line.contains("━━ Status ━━"))
+        .collect();
+    assert!(!status.is_empty(), "{}", run.stdout);
+    let rows: Vec<Vec<&str>> = status
+        .iter()
+        .filter(|line| line.starts_with("aws-tf-worker-"))
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{status:#?}");
+    for row in &rows {
+        assert_eq!(row.len(), 4, "{row:?}");
+        assert!(
+            row[1..].iter().all(|cell| cell.starts_with("shared")),
+            "{row:?}"
+        );
+    }
+    assert_eq!(status.last(), Some(&"no drift: 9 cells shared"));
 }
 
 #[test]

@@ -34,7 +34,16 @@ fn assert_pascal_case(value: &Value, path: &str) {
                         && key.chars().all(|c| c.is_ascii_alphanumeric()),
                     "{path}.{key} is not PascalCase"
                 );
-                assert_pascal_case(child, &format!("{path}.{key}"));
+                match (key.as_str(), child) {
+                    // The status matrix's cells are keyed by space Id: data, not field names.
+                    ("Cells", Value::Object(cells)) => {
+                        for (space, cell) in cells {
+                            assert!(space.starts_with("Spaces-"), "{path}.Cells.{space}");
+                            assert_pascal_case(cell, &format!("{path}.Cells.{space}"));
+                        }
+                    }
+                    _ => assert_pascal_case(child, &format!("{path}.{key}")),
+                }
             }
         }
         Value::Array(items) => {
@@ -126,4 +135,71 @@ fn install_document_matches_its_schema_and_snapshot() {
     let document = run.json();
     assert_document("octoshare-install", &document);
     insta::assert_json_snapshot!("install", document);
+}
+
+#[test]
+fn status_documents_match_their_schema_and_snapshot() {
+    let emulator = start(instance(Duration::from_secs(3600)));
+    let run = Run::of(octoshare(&emulator).args([
+        "status",
+        "--worker-pool",
+        crate::support::POOL,
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 5, "drift: {run:?}");
+    let document = run.json();
+    assert_document("octoshare-status", &document);
+    insta::assert_json_snapshot!("status", document, {
+        ".ServerUrl" => "[url]",
+        ".GeneratedAt" => "[time]",
+    });
+    let failed =
+        Run::of(octoshare(&emulator).args(["status", "--worker-pool", "Nope", "--output", "json"]));
+    assert_eq!(failed.code, 3);
+    assert_document("octoshare-status", &failed.json());
+}
+
+#[test]
+fn reconcile_documents_and_log_lines_match_their_schemas_and_snapshot() {
+    let emulator = start(instance(Duration::from_secs(3600)));
+    let run = Run::of(octoshare(&emulator).args([
+        "reconcile",
+        "--worker-pool",
+        crate::support::POOL,
+        "--once",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let document = run.json();
+    assert_document("octoshare-reconcile", &document);
+    insta::assert_json_snapshot!("reconcile", document, {
+        ".LastSuccessAt" => "[time]",
+        ".LastCycle.StartedAt" => "[time]",
+        ".LastCycle.DurationMs" => "[ms]",
+        ".Status.ServerUrl" => "[url]",
+        ".Status.GeneratedAt" => "[time]",
+        ".Report.Spaces[].Workers[].WorkerId" => "[worker id]",
+    });
+
+    let logged = Run::of(octoshare(&emulator).args([
+        "reconcile",
+        "--worker-pool",
+        crate::support::POOL,
+        "--once",
+        "--log-format",
+        "json",
+    ]));
+    assert_eq!(logged.code, 0, "{logged:?}");
+    let lines: Vec<Value> = logged
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", logged.stdout);
+    assert_eq!(lines[0]["Event"], "Cycle");
+    for line in &lines {
+        assert_document("reconcile-log-line", line);
+    }
 }

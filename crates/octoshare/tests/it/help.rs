@@ -4,7 +4,15 @@ use crate::support::{Run, octoshare_offline};
 
 #[test]
 fn every_subcommand_has_help() {
-    for subcommand in ["run", "demo", "emulator", "install", "user-data"] {
+    for subcommand in [
+        "run",
+        "status",
+        "reconcile",
+        "demo",
+        "emulator",
+        "install",
+        "user-data",
+    ] {
         let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
         assert_eq!(run.code, 0, "{subcommand}: {run:?}");
         assert!(
