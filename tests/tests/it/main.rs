@@ -11,4 +11,5 @@ mod live;
 mod name_rule;
 mod network;
 mod secrets;
+mod status_reconcile;
 mod support;
