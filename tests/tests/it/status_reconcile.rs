@@ -191,6 +191,18 @@ fn http(url: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, 
     (code, response)
 }
 
+/// One bad-input row: label, server, key, arguments, exit code, whether requests may be made
+/// (no: refused before any), what the error line contains.
+type BadInput = (
+    &'static str,
+    String,
+    String,
+    Vec<String>,
+    i32,
+    bool,
+    &'static str,
+);
+
 #[test]
 fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
     let emulator = Emulator::start(FLEET.scenario()).unwrap();
@@ -211,8 +223,7 @@ fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
     };
     let path = |path: &std::path::Path| path.to_str().unwrap().to_owned();
 
-    // (label, server, key, args, exit code, whether requests may be made, expected text)
-    let rows: Vec<(&str, String, String, Vec<String>, i32, bool, &str)> = vec![
+    let rows: Vec<BadInput> = vec![
         (
             "status: unknown pool",
             url.clone(),
