@@ -364,3 +364,88 @@ fn the_status_page_shows_every_cell_with_its_label_the_legend_and_no_console_err
         std::fs::write(path, png).unwrap();
     }
 }
+
+/// Where the first header cell and the first worker cell are, relative to the scrolled matrix,
+/// after scrolling it to the far right and bottom.
+const SCROLL_AND_MEASURE: &str = r#"(() => {
+  const wrap = document.querySelector('.matrix-wrap');
+  wrap.scrollLeft = wrap.scrollWidth;
+  wrap.scrollTop = wrap.scrollHeight;
+  const box = wrap.getBoundingClientRect();
+  const header = document.querySelector('#matrix thead th.space:last-child').getBoundingClientRect();
+  const rows = document.querySelectorAll('#matrix tbody tr');
+  const worker = rows[rows.length - 1].querySelector('th').getBoundingClientRect();
+  return JSON.stringify({
+    scrolled: [wrap.scrollLeft, wrap.scrollTop],
+    cells: document.querySelectorAll('#matrix tbody td').length,
+    headerTop: header.top - box.top,
+    workerLeft: worker.left - box.left,
+    wrapWidth: box.width,
+    pageWidth: document.documentElement.scrollWidth,
+    viewportWidth: window.innerWidth,
+  });
+})()"#;
+
+/// 100 workers × 200 spaces: 20 000 cells in a page that scrolls the matrix inside its frame,
+/// the space names and worker names staying in view (sticky headers).
+#[test]
+fn a_large_matrix_scrolls_with_its_headers_in_view() {
+    let Some(chromium) = octoshare_test_support::tools::require("chromium") else {
+        return;
+    };
+    let mut source = SpaceSeed::new("Alpha").default_space().pool(POOL);
+    for n in 1..=100 {
+        source = source.worker(polling(&format!("worker-{n:03}"), n));
+    }
+    let mut scenario = Scenario::new().space(source);
+    for n in 1..=200 {
+        scenario = scenario.space(SpaceSeed::new(&format!("Team space {n:03}")).pool(POOL));
+    }
+    let emulator = start(scenario);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("status.html");
+    let run = crate::support::Run::of(crate::support::octoshare(&emulator).args([
+        "status",
+        "--worker-pool",
+        POOL,
+        "--format",
+        "html",
+        "--output-file",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(run.code, 5, "{run:?}");
+
+    let browser = Browser::launch(&chromium);
+    let mut page = browser.page();
+    page.call("Runtime.enable", json!({}));
+    page.call("Page.enable", json!({}));
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("file://{}", file.display())}),
+    );
+    page.wait_for_event("Page.loadEventFired");
+    let seen = page.evaluate(SCROLL_AND_MEASURE);
+    assert_eq!(seen["cells"], 100 * 200, "{seen}");
+    let scrolled = seen["scrolled"].as_array().unwrap();
+    assert!(
+        scrolled.iter().all(|offset| offset.as_f64().unwrap() > 0.0),
+        "the matrix scrolls inside its frame: {seen}"
+    );
+    assert!(
+        seen["headerTop"].as_f64().unwrap().abs() <= 2.0,
+        "the space names stay at the top: {seen}"
+    );
+    assert!(
+        seen["workerLeft"].as_f64().unwrap().abs() <= 2.0,
+        "the worker names stay at the left: {seen}"
+    );
+    assert!(
+        seen["pageWidth"].as_f64().unwrap() <= seen["viewportWidth"].as_f64().unwrap() + 1.0,
+        "the page itself does not scroll sideways: {seen}"
+    );
+    assert!(
+        page.errors().is_empty(),
+        "console errors: {:#?}",
+        page.errors()
+    );
+}
