@@ -89,17 +89,42 @@ impl Write for LogWriter {
             };
             let mut stdout = io::stdout().lock();
             stdout.write_all(open)?;
-            stdout.write_all(inert(&String::from_utf8_lossy(buf)).as_bytes())?;
+            stdout.write_all(one_line(buf).as_bytes())?;
             stdout.write_all(b"##octopus[stdout-default]\n")?;
             stdout.flush()?;
         } else {
             let mut stderr = io::stderr().lock();
-            stderr.write_all(inert(&String::from_utf8_lossy(buf)).as_bytes())?;
+            stderr.write_all(one_line(buf).as_bytes())?;
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// One formatted event as one line: its text made [`inert`] (line breaks and control
+/// characters inside it escaped, `##octopus` defused), then the line end.
+fn one_line(buf: &[u8]) -> String {
+    let text = String::from_utf8_lossy(buf);
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let mut line = inert(text).into_owned();
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_one_line_whatever_it_holds() {
+        assert_eq!(one_line(b"plain\n"), "plain\n");
+        assert_eq!(
+            one_line("worker 'evil\nshared 0 workers' \u{202e}##octopus[x]\n".as_bytes()),
+            "worker 'evil\\nshared 0 workers' \\u{202e}# #octopus[x]\n"
+        );
+        assert_eq!(one_line(b"no line end"), "no line end\n");
     }
 }

@@ -238,7 +238,7 @@ impl Emitter {
                     .get_or_insert_with(|| ProgressBar::new(total));
                 bar.set_length(total);
                 bar.set_position(current.min(total));
-                bar.set_message(message.to_owned());
+                bar.set_message(inert(message).into_owned());
                 if restyle {
                     let template = if prefix.is_some() {
                         "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} {wide_msg}"
@@ -250,7 +250,7 @@ impl Emitter {
                     }
                 }
                 if let Some(prefix) = prefix {
-                    bar.set_prefix(prefix);
+                    bar.set_prefix(inert(&prefix).into_owned());
                 }
                 self.progress_bar_is_spinner = false;
             }
@@ -296,8 +296,8 @@ impl Emitter {
                 {
                     spinner.set_style(style);
                 }
-                spinner.set_prefix(label.to_owned());
-                spinner.set_message(message.to_owned());
+                spinner.set_prefix(inert(label).into_owned());
+                spinner.set_message(inert(message).into_owned());
                 spinner.enable_steady_tick(Duration::from_millis(100));
                 self.progress_bar = Some(spinner);
                 self.progress_bar_is_spinner = true;
@@ -338,7 +338,7 @@ impl Emitter {
     pub fn failure(&mut self, message: &str) {
         self.stderr_line(&format!("error: {message}"));
         if self.mode == OutputMode::Octopus {
-            self.stdout_line(&ServiceMessage::result_message(message).to_line());
+            self.stdout_line(&ServiceMessage::result_message(&inert(message)).to_line());
         }
     }
 
@@ -350,7 +350,7 @@ impl Emitter {
 
     fn octopus_progress(&mut self, percentage: u8, message: &str) {
         self.last_percentage = Some(percentage);
-        self.stdout_line(&ServiceMessage::progress(percentage, message).to_line());
+        self.stdout_line(&ServiceMessage::progress(percentage, &inert(message)).to_line());
     }
 
     fn human_line(&mut self, line: &str) {
@@ -393,22 +393,36 @@ fn write_line(bar: Option<&ProgressBar>, writer: &mut Box<dyn Write + Send>, lin
 const SERVICE_MESSAGE_PREFIX: &str = "##octopus";
 
 /// serde_json's pretty formatter, writing `##octopus` inside JSON strings as `#\u0023octopus`
-/// (the same text once decoded), so that Octopus never reads a service message out of the JSON
-/// document. `##octopus` has no character JSON escapes, so it always lies within one string
-/// fragment; raw fragments are JSON text, where it can only be inside a string too.
+/// and the characters [`inert`] escapes that JSON leaves raw (DEL, C1 controls, the line and
+/// paragraph separators, bidirectional overrides) as `\uXXXX` escapes: the same text once
+/// decoded, but Octopus never reads a service message out of the document and no line of it
+/// breaks or reads in another order. `##octopus` has no character JSON escapes, so it always
+/// lies within one string fragment; raw fragments are JSON text, where both can only be inside
+/// a string too (JSON's own C0 escapes are left to serde_json, so whitespace between the
+/// tokens of a raw fragment stays as it is).
 #[derive(Default)]
 struct InertFormatter(PrettyFormatter<'static>);
 
 impl InertFormatter {
     fn write_inert<W: ?Sized + Write>(writer: &mut W, text: &str) -> io::Result<()> {
-        if text.contains(SERVICE_MESSAGE_PREFIX) {
-            writer.write_all(
-                text.replace(SERVICE_MESSAGE_PREFIX, "#\\u0023octopus")
-                    .as_bytes(),
-            )
-        } else {
-            writer.write_all(text.as_bytes())
+        let needs_escape = |character: char| is_escaped(character) && u32::from(character) >= 0x7f;
+        if !text.contains(SERVICE_MESSAGE_PREFIX) && !text.contains(needs_escape) {
+            return writer.write_all(text.as_bytes());
         }
+        let mut escaped = String::with_capacity(text.len() + 16);
+        for character in text.chars() {
+            if needs_escape(character) {
+                // Every such character is in the Basic Multilingual Plane: one \uXXXX escape.
+                escaped.push_str(&format!("\\u{:04x}", u32::from(character)));
+            } else {
+                escaped.push(character);
+            }
+        }
+        writer.write_all(
+            escaped
+                .replace(SERVICE_MESSAGE_PREFIX, "#\\u0023octopus")
+                .as_bytes(),
+        )
     }
 }
 
@@ -464,19 +478,54 @@ impl Formatter for InertFormatter {
     }
 }
 
-/// Makes text safe to print in an Octopus step: every `##octopus` becomes `# #octopus`.
+/// Makes text safe to print as one human log line: every character that could break the line,
+/// forge another or change how it reads is written visibly, and every `##octopus` becomes
+/// `# #octopus`. This is the one place that does it: the emitter (every human line, warning,
+/// failure, progress message and log line) calls it; service messages octoshare emits itself,
+/// output variables' values and the JSON document keep the exact text.
 ///
-/// Octopus acts on `##octopus[...]` anywhere in the output (not only at the start of a line),
-/// and human lines carry names from the server (spaces, pools, workers) that anyone allowed to
-/// name a worker in any space could choose. Printed as is, such a name could set another step's
-/// output variables or collect a file of the worker (the API key file, say) as an artifact.
-/// Service messages octoshare emits itself are written without this.
+/// * **Line breaks and control characters.** Names of spaces, pools and workers come from the
+///   server and anyone allowed to name a worker can choose them. A name holding a line feed
+///   (`"evil\nshared 0 workers: all OK"`) would print a forged line into the Octopus task log,
+///   and an escape character could drive a terminal. LF, CR and tab are written `\n`, `\r`,
+///   `\t`; every other C0 or C1 control character, DEL, the Unicode line and paragraph
+///   separators (U+2028, U+2029) and the bidirectional embeddings, overrides and isolates
+///   (U+202A–U+202E, U+2066–U+2069), which can make a line read in another order than it is
+///   written, as `\u{..}` (e.g. `\u{1b}`, `\u{202e}`). A backslash stays as it is, so a name
+///   that holds the two characters `\n` prints the same as one holding a line feed: the JSON
+///   document tells them apart.
+/// * **Service messages.** Octopus acts on `##octopus[...]` anywhere in the output (not only at
+///   the start of a line). Printed as is, a crafted name could set another step's output
+///   variables or collect a file of the worker (the API key file, say) as an artifact.
 pub fn inert(text: &str) -> Cow<'_, str> {
-    if text.contains(SERVICE_MESSAGE_PREFIX) {
-        Cow::Owned(text.replace(SERVICE_MESSAGE_PREFIX, "# #octopus"))
-    } else {
-        Cow::Borrowed(text)
+    if !text.chars().any(is_escaped) && !text.contains(SERVICE_MESSAGE_PREFIX) {
+        return Cow::Borrowed(text);
     }
+    let mut line = String::with_capacity(text.len() + 16);
+    for character in text.chars() {
+        match character {
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            '\t' => line.push_str("\\t"),
+            escaped if is_escaped(escaped) => {
+                line.push_str(&format!("\\u{{{:x}}}", u32::from(escaped)));
+            }
+            kept => line.push(kept),
+        }
+    }
+    if line.contains(SERVICE_MESSAGE_PREFIX) {
+        line = line.replace(SERVICE_MESSAGE_PREFIX, "# #octopus");
+    }
+    Cow::Owned(line)
+}
+
+/// Whether [`inert`] writes `character` as an escape: C0 and C1 control characters and DEL,
+/// the Unicode line and paragraph separators, and the bidirectional formatting characters
+/// that reorder text (embeddings, overrides, isolates).
+pub fn is_escaped(character: char) -> bool {
+    character.is_control()
+        || matches!(character, '\u{2028}' | '\u{2029}')
+        || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// An output variable's value as Octopus holds it: text as is, numbers in decimal, lists
@@ -686,6 +735,87 @@ mod tests {
         }
         assert_eq!(inert("a ###octopus[x] b"), "a ## #octopus[x] b");
         assert_eq!(inert("plain"), "plain");
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped_visibly() {
+        assert_eq!(
+            inert("evil\nshared 0 workers: all OK"),
+            "evil\\nshared 0 workers: all OK"
+        );
+        assert_eq!(inert("Beta\r\nfake line"), "Beta\\r\\nfake line");
+        assert_eq!(
+            inert("a\tb\u{0}c\u{1b}[31md\u{7f}e\u{85}f\u{9b}g"),
+            "a\\tb\\u{0}c\\u{1b}[31md\\u{7f}e\\u{85}f\\u{9b}g"
+        );
+        assert_eq!(
+            inert("x\u{202a}\u{202e}\u{2066}\u{2069}\u{2028}\u{2029}y"),
+            "x\\u{202a}\\u{202e}\\u{2066}\\u{2069}\\u{2028}\\u{2029}y"
+        );
+        // Letters of every script, emoji and marks that do not reorder text stay as they are.
+        for kept in [
+            "Zürich",
+            "東京 worker",
+            "שלום",
+            "🚀",
+            "a\u{200f}b",
+            r"C:\Octopus\n",
+        ] {
+            assert_eq!(inert(kept), kept);
+        }
+        // Escaping never makes a service message out of what was not one.
+        assert_eq!(inert("#\n#octopus"), "#\\n#octopus");
+        assert_eq!(
+            inert("##\u{7}octopus##octopus"),
+            "##\\u{7}octopus# #octopus"
+        );
+    }
+
+    #[test]
+    fn every_mode_prints_a_hostile_name_on_one_line_and_keeps_exact_values() {
+        let name = "evil\nshared 0 workers: all OK\r\n\u{202e}##octopus[x]";
+        for mode in [OutputMode::Octopus, OutputMode::Text, OutputMode::Json] {
+            let (mut emitter, stdout, stderr) = emitter(mode);
+            emitter.set_verbose(true);
+            emitter.info(name);
+            emitter.highlight(name);
+            emitter.verbose(name);
+            emitter.warning(name);
+            emitter.progress(1, 2, name);
+            emitter.failure(name);
+            emitter.set_outputs(&serde_json::json!({ "Names": name }));
+            emitter
+                .write_document(&serde_json::json!({ "Names": name }))
+                .unwrap();
+            emitter.finish().unwrap();
+            let (out, err) = (stdout.text(), stderr.text());
+            for line in out.lines().chain(err.lines()) {
+                assert!(!line.contains(is_escaped), "{mode:?}: {line:?}");
+                assert!(
+                    !line.starts_with("shared 0 workers") && !line.contains("\u{202e}"),
+                    "{mode:?}: {line:?}"
+                );
+            }
+            match mode {
+                OutputMode::Octopus => {
+                    let messages = parse_service_messages(&out);
+                    let value = messages
+                        .iter()
+                        .find(|message| message.name == "setVariable")
+                        .and_then(|message| message.get("value"));
+                    assert_eq!(
+                        value,
+                        Some(name),
+                        "the output variable keeps the exact name"
+                    );
+                }
+                OutputMode::Json => {
+                    let document: Value = serde_json::from_str(&out).unwrap();
+                    assert_eq!(document["Names"], Value::String(name.to_owned()));
+                }
+                OutputMode::Text => {}
+            }
+        }
     }
 
     #[test]
