@@ -8,7 +8,7 @@ use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_discover::{DiscoverConfig, FilterSide, PatternError, SpaceFilter};
 use octoshare_share::{OnConflict, ShareOptions, ShareRequest, split_space_list};
 use octoshare_wait::WaitConfig;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `--worker-pool`: the pool every step works on.
@@ -277,6 +277,17 @@ pub struct ShareOptionsArgs {
 }
 
 impl ShareOptionsArgs {
+    /// `--report`, checked before the first request (see [`check_report_path`]).
+    pub fn report_path(&self) -> Result<Option<PathBuf>, ExitError> {
+        match &self.report {
+            None => Ok(None),
+            Some(path) => {
+                check_report_path(path)?;
+                Ok(Some(path.clone()))
+            }
+        }
+    }
+
     /// The share options with `concurrency`; a blank `--machine-policy` is a usage error.
     pub fn options(&self, concurrency: &ConcurrencyArgs) -> Result<ShareOptions, ExitError> {
         let machine_policy = match &self.machine_policy {
@@ -345,8 +356,104 @@ impl ShareArgs {
                 worker_pool,
             },
             options: self.share.options(&self.concurrency)?,
-            report: self.share.report,
+            report: self.share.report_path()?,
         })
+    }
+}
+
+/// Checks that the share report can be written at `path` when the run ends, before anything
+/// is sent to the server, so a bad `--report` is a usage error (exit 2) instead of a failure
+/// after every write. Nothing is left behind: an existing file is opened for writing without
+/// being changed; for a missing one, the first thing the write would create (the file, or its
+/// first missing directory) is created and removed again, which proves it can be.
+///
+/// Refused: a path naming a directory (an existing one, or ending in `/`), a parent that is a
+/// file, and anything the system refuses (no permission, a read-only or virtual file system
+/// such as `/proc`).
+pub fn check_report_path(path: &Path) -> Result<(), ExitError> {
+    let cannot = |reason: String| {
+        ExitError::usage(format!(
+            "cannot write the report to '{}': {reason}: check --report",
+            path.display()
+        ))
+    };
+    let text = path.as_os_str().to_string_lossy();
+    if text.trim().is_empty() {
+        return Err(cannot("the path is empty".to_owned()));
+    }
+    if text.ends_with(std::path::MAIN_SEPARATOR)
+        || text.ends_with('/')
+        || path.file_name().is_none()
+    {
+        return Err(cannot(
+            "it names a directory: give a file name, e.g. share-report.json".to_owned(),
+        ));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(cannot(
+            "it is a directory: give a file name inside it, e.g. share-report.json".to_owned(),
+        )),
+        // Opened without truncation: the file is only replaced when the run ends.
+        Ok(meta) if meta.is_file() => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(drop)
+            .map_err(|error| cannot(format!("it cannot be opened for writing: {error}"))),
+        // A device (e.g. /dev/null) or a pipe: written to as it is.
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            prove_creatable(path).map_err(cannot)
+        }
+        Err(error) => Err(cannot(error.to_string())),
+    }
+}
+
+/// Creates and removes the first missing part of `path` (the file itself, or its first
+/// missing directory): the proof that writing the report there will work.
+fn prove_creatable(path: &Path) -> Result<(), String> {
+    let mut missing = path;
+    let parent = loop {
+        let parent = match missing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        match std::fs::metadata(parent) {
+            Ok(meta) if meta.is_dir() => break parent,
+            Ok(_) => return Err(format!("{} is not a directory", parent.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => missing = parent,
+            Err(error) => return Err(format!("{}: {error}", parent.display())),
+        }
+    };
+    if missing == path {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(file) => {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+                Ok(())
+            }
+            // Created meanwhile by someone else: it can be written, or the end says why not.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(format!(
+                "a file cannot be created in {}: {error}",
+                parent.display()
+            )),
+        }
+    } else {
+        match std::fs::create_dir(missing) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir(missing);
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(format!(
+                "the directory {} cannot be created: {error}",
+                missing.display()
+            )),
+        }
     }
 }
 
@@ -379,6 +486,9 @@ mod tests {
 
     #[test]
     fn share_defaults_and_every_flag() {
+        let directory = tempfile::tempdir().unwrap();
+        let report = directory.path().join("out/report.json");
+        let report_text = report.to_str().unwrap();
         let command = parse_share(&[
             "--from-space",
             "Default",
@@ -405,7 +515,7 @@ mod tests {
             "--on-conflict",
             "skip",
             "--report",
-            "out/report.json",
+            report_text,
         ])
         .unwrap();
         assert_eq!(command.request.to_spaces, ["Spaces-2", "Payments"]);
@@ -413,7 +523,64 @@ mod tests {
         assert_eq!(command.options.concurrency, 3);
         assert!(command.options.dry_run && command.options.prune);
         assert_eq!(command.options.on_conflict, OnConflict::Skip);
-        assert_eq!(command.report, Some(PathBuf::from("out/report.json")));
+        assert_eq!(command.report, Some(report.clone()));
+        assert!(
+            !directory.path().join("out").exists(),
+            "the check creates nothing"
+        );
+    }
+
+    /// `--report` is checked before the first request: a directory, a path under a file, an
+    /// unwritable place and a blank path are usage errors; a writable path leaves no trace.
+    #[test]
+    fn the_report_path_is_checked_without_leaving_anything_behind() {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path();
+        let existing = root.join("existing.json");
+        std::fs::write(&existing, "keep me").unwrap();
+        for fine in [
+            root.join("report.json"),
+            root.join("a/b/c/report.json"),
+            existing.clone(),
+        ] {
+            check_report_path(&fine).unwrap_or_else(|error| panic!("{fine:?}: {error}"));
+        }
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+        let mut left: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["existing.json"], "nothing created");
+
+        let directory_text = format!("{}/", root.join("sub").display());
+        for (bad, reason) in [
+            (root.to_path_buf(), "it is a directory"),
+            (PathBuf::from(&directory_text), "it names a directory"),
+            (existing.join("report.json"), "Not a directory"),
+            (
+                root.join("existing.json/deeper/report.json"),
+                "Not a directory",
+            ),
+            (PathBuf::from(" "), "the path is empty"),
+        ] {
+            let error = check_report_path(&bad).unwrap_err();
+            assert_eq!(error.exit, crate::Exit::Usage, "{bad:?}");
+            assert!(
+                error.message.contains(reason) && error.message.ends_with("check --report"),
+                "{bad:?}: {}",
+                error.message
+            );
+        }
+        // A virtual file system refuses new entries even to root.
+        if Path::new("/proc/self").exists() {
+            let error = check_report_path(Path::new("/proc/nope/report.json")).unwrap_err();
+            assert!(
+                error.message.contains("cannot be created"),
+                "{}",
+                error.message
+            );
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl RunArgs {
             discover,
             wait,
             share: self.share.options(&self.concurrency)?,
-            report: self.share.report,
+            report: self.share.report_path()?,
         })
     }
 }
