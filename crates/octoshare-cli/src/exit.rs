@@ -218,12 +218,13 @@ pub fn exit_for_wait_error(error: &WaitError) -> Exit {
     }
 }
 
-/// How a wait ended: an unsatisfied wait (timed out, or interrupted before enough workers
-/// registered) ends with 4.
+/// How a wait ended: a timeout ends with 4, an interruption with 130/143 (the signal is
+/// attributed by [`crate::run_local`], see [`Exit::attributed_to`]).
 pub fn exit_for_wait_status(status: WaitStatus) -> Exit {
     match status {
         WaitStatus::Satisfied => Exit::Success,
-        WaitStatus::TimedOut | WaitStatus::Interrupted => Exit::TimedOut,
+        WaitStatus::TimedOut => Exit::TimedOut,
+        WaitStatus::Interrupted => Exit::Interrupted(Signal::Interrupt),
     }
 }
 
@@ -240,12 +241,14 @@ pub fn exit_for_share_error(error: &ShareError) -> Exit {
 }
 
 /// How a share ended: 0 when everything was done, 6 when a write was refused for lack of
-/// permission (the fix is the key), 5 when something else failed or was left undone.
+/// permission (the fix is the key), 5 when something else failed, 130/143 when it was
+/// interrupted (whatever else happened: the report still lists every failure).
 pub fn exit_for_share_verdict(verdict: ShareVerdict) -> Exit {
     match verdict {
         ShareVerdict::Done => Exit::Success,
         ShareVerdict::PermissionRefused => Exit::AccessDenied,
-        ShareVerdict::Failed | ShareVerdict::Interrupted => Exit::PartialFailure,
+        ShareVerdict::Failed => Exit::PartialFailure,
+        ShareVerdict::Interrupted => Exit::Interrupted(Signal::Interrupt),
     }
 }
 
@@ -467,7 +470,7 @@ mod tests {
         assert_eq!(exit_for_wait_status(WaitStatus::TimedOut), Exit::TimedOut);
         assert_eq!(
             exit_for_wait_status(WaitStatus::Interrupted),
-            Exit::TimedOut
+            Exit::Interrupted(Signal::Interrupt)
         );
         assert_eq!(exit_for_share_verdict(ShareVerdict::Done), Exit::Success);
         assert_eq!(
@@ -476,7 +479,7 @@ mod tests {
         );
         assert_eq!(
             exit_for_share_verdict(ShareVerdict::Interrupted),
-            Exit::PartialFailure
+            Exit::Interrupted(Signal::Interrupt)
         );
         assert_eq!(
             exit_for_share_verdict(ShareVerdict::PermissionRefused),

@@ -83,22 +83,31 @@ impl DiscoverOutputs {
     }
 }
 
-/// `octoshare-wait`'s output variables.
+/// `octoshare-wait`'s output variables: what the last poll that completed counted. Both are
+/// absent when no poll completed (the wait was interrupted before the first answer, or every
+/// poll failed until the deadline): the number of registered workers is then unknown, which is
+/// not the same as 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct WaitOutputs {
-    /// How many workers were counted at the last successful poll.
-    pub registered_worker_count: u64,
-    /// Their names, sorted (comma-joined as a variable).
-    pub registered_worker_names: Vec<String>,
+    /// How many workers the last completed poll counted (absent: unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub registered_worker_count: Option<u64>,
+    /// Their names, sorted (comma-joined as a variable; absent: unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub registered_worker_names: Option<Vec<String>>,
 }
 
 impl WaitOutputs {
-    /// The outputs of a wait.
+    /// The outputs of a wait: the last completed poll's count and names, or none when no poll
+    /// completed.
     pub fn of(outcome: &WaitOutcome) -> WaitOutputs {
+        let known = outcome.count_is_known();
         WaitOutputs {
-            registered_worker_count: outcome.count,
-            registered_worker_names: outcome.registered_worker_names.clone(),
+            registered_worker_count: known.then_some(outcome.count),
+            registered_worker_names: known.then(|| outcome.registered_worker_names.clone()),
         }
     }
 }
@@ -180,7 +189,9 @@ pub enum PhaseStatus {
     Skipped,
     /// It failed; `Error` says why.
     Failed,
-    /// An earlier phase failed.
+    /// It was interrupted (SIGINT/SIGTERM); `Error` says what was known then.
+    Interrupted,
+    /// An earlier phase failed or was interrupted.
     NotRun,
 }
 
@@ -308,6 +319,9 @@ pub enum TemplateAction {
     Unchanged,
     /// The request failed.
     Failed,
+    /// Not sent because the run was interrupted, or sent and abandoned by the interruption
+    /// before its answer (`Error` says which).
+    NotAttempted,
 }
 
 /// One template in one space.
@@ -587,8 +601,8 @@ mod tests {
     fn a_failure_adds_error_and_exit_code_after_the_keys() {
         let document = Document {
             body: Some(WaitOutputs {
-                registered_worker_count: 1,
-                registered_worker_names: vec!["a".to_owned()],
+                registered_worker_count: Some(1),
+                registered_worker_names: Some(vec!["a".to_owned()]),
             }),
             failure: Some(FailureFields {
                 error: "timed out".to_owned(),

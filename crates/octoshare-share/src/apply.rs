@@ -148,6 +148,24 @@ async fn execute_step(
             }
             Err(error) => error,
         };
+        if error.is_interrupted() {
+            // Abandoned by the interruption: before it was sent (nothing happened), or after,
+            // with no answer in the client's grace period (it may have been applied).
+            let reason = if error.outcome_unknown() {
+                format!(
+                    "{} was sent, but the run was interrupted before its answer arrived: it may or may not have been applied; run the step again to converge",
+                    describe_write(&step)
+                )
+            } else {
+                "not attempted: the run was interrupted".to_owned()
+            };
+            return result(
+                &step,
+                step.worker_id.as_ref(),
+                Outcome::NotAttempted,
+                reason,
+            );
+        }
         if error.is_auth_failure() {
             refused.store(true, Ordering::SeqCst);
             return failed(
@@ -169,6 +187,17 @@ async fn execute_step(
         // Re-read the space, then decide.
         let fresh = match runner.read_workers(context).await {
             Ok(workers) => workers,
+            Err(read_error) if read_error.is_interrupted() => {
+                return result(
+                    &step,
+                    step.worker_id.as_ref(),
+                    Outcome::NotAttempted,
+                    format!(
+                        "interrupted while settling {} ({error}): it may or may not have been applied; run the step again to converge",
+                        describe_write(&step)
+                    ),
+                );
+            }
             Err(read_error) => {
                 return failed(
                     &step,
@@ -251,7 +280,12 @@ async fn execute_step(
         );
         if error.outcome_unknown() {
             unknown = Some(error.to_string());
-            tokio::time::sleep(backoff(runner.retry_delay, attempts)).await;
+            // Cut short by an interruption: the loop then reports the write as not settled.
+            tokio::select! {
+                biased;
+                () = runner.cancel.cancelled() => {}
+                () = tokio::time::sleep(backoff(runner.retry_delay, attempts)) => {}
+            }
         }
         step = next;
     }

@@ -86,8 +86,14 @@
 //! # Interruption
 //!
 //! Once the [`CancellationToken`](tokio_util::sync::CancellationToken) is cancelled no new space
-//! is started and no new write is sent; writes in flight finish; the rest is reported as
-//! `NotAttempted`. Running the step again converges.
+//! is started and no new write is sent, and nothing waits any more: reads in flight are
+//! abandoned (the client is cancelled by the same token), as are the backoff before repeating
+//! a write and the re-read that settles one. A write already sent gets the client's grace
+//! period to finish; one whose answer does not come in time is reported `NotAttempted` with a
+//! reason saying it may or may not have been applied. Everything else not done is
+//! `NotAttempted` too, the report is marked [`ShareReport::interrupted`], and its
+//! [`ShareReport::verdict`] is [`ShareVerdict::Interrupted`] whatever else failed. Running
+//! the step again converges (it re-reads every space, so nothing is ever written twice).
 //!
 //! # Dry run
 //!

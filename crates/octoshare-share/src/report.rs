@@ -17,7 +17,8 @@ pub struct ShareReport {
     pub worker_pool_name: String,
     /// Whether this was a dry run (counts are then planned, not done).
     pub dry_run: bool,
-    /// Whether an interruption stopped the run before everything was attempted.
+    /// Whether the run was interrupted (asked to stop while it ran): what was not done then is
+    /// `NotAttempted`.
     pub interrupted: bool,
     /// Sums over every space.
     pub totals: Totals,
@@ -43,7 +44,8 @@ pub struct Totals {
     pub conflicts: u64,
     /// Failed workers, plus target spaces that failed as a whole.
     pub failed: u64,
-    /// Workers (or whole spaces) not attempted because the run was interrupted.
+    /// Workers (or whole spaces) not attempted because the run was interrupted, and writes
+    /// the interruption left unsettled (sent, but their answer never came: see the reason).
     pub not_attempted: u64,
 }
 
@@ -306,7 +308,9 @@ pub enum Outcome {
     Planned,
     /// Failed; the failure says why.
     Failed,
-    /// Not attempted because the run was interrupted.
+    /// Not attempted because the run was interrupted; or sent, but abandoned by the
+    /// interruption before its answer (the reason says so: it may or may not have been
+    /// applied, and a re-run settles it).
     NotAttempted,
 }
 
@@ -510,7 +514,8 @@ pub enum ShareVerdict {
     Failed,
     /// Some failure was a refused permission (401/403): the fix is the key's permissions.
     PermissionRefused,
-    /// Interrupted before everything was attempted, without other failures.
+    /// The run was interrupted (whatever else happened: the report still lists every failure,
+    /// and the process exits with the signal's code).
     Interrupted,
 }
 
@@ -538,7 +543,9 @@ impl ShareReport {
 
     /// How the share ended.
     pub fn verdict(&self) -> ShareVerdict {
-        if self.permission_refused() {
+        if self.interrupted {
+            ShareVerdict::Interrupted
+        } else if self.permission_refused() {
             ShareVerdict::PermissionRefused
         } else if self.totals.failed > 0 {
             ShareVerdict::Failed
@@ -675,6 +682,13 @@ mod tests {
         )]);
         interrupted.interrupted = true;
         assert_eq!(interrupted.verdict(), ShareVerdict::Interrupted);
+
+        // An interruption decides the verdict even when something also failed: the failures
+        // stay in the report and the totals.
+        let mut failed_then_interrupted = denied.clone();
+        failed_then_interrupted.interrupted = true;
+        assert_eq!(failed_then_interrupted.verdict(), ShareVerdict::Interrupted);
+        assert_eq!(failed_then_interrupted.totals.failed, 1);
     }
 
     #[test]

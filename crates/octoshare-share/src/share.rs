@@ -117,18 +117,27 @@ pub async fn share(
     let source_target = &targets.source;
     let target_spaces = targets.space_count();
     let source = if target_spaces > 0 {
-        let workers = client
+        match client
             .worker_pools(&source_target.space.id)
             .workers(&source_target.pool.id)
             .await
-            .map_err(|error| ShareError::ReadSourceWorkers {
-                source: source_target.clone(),
-                error: Box::new(error),
-            })?;
-        SourcePool::new(workers)
+        {
+            Ok(workers) => Some(SourcePool::new(workers)),
+            // Interrupted before the source was read: nothing is attempted, and the report
+            // says so (every target space not attempted).
+            Err(error) if error.is_interrupted() => None,
+            Err(error) => {
+                return Err(ShareError::ReadSourceWorkers {
+                    source: source_target.clone(),
+                    error: Box::new(error),
+                });
+            }
+        }
     } else {
-        SourcePool::default()
+        Some(SourcePool::default())
     };
+    let source_read = source.is_some();
+    let source = source.unwrap_or_default();
     let mut plan_options = PlanOptions {
         on_conflict: options.on_conflict,
         prune: options.prune,
@@ -137,7 +146,7 @@ pub async fn share(
     if prune_disabled {
         plan_options.prune = false;
     }
-    if target_spaces > 0 {
+    if target_spaces > 0 && source_read {
         sink.source_read(&SourceRead {
             source: source_target,
             workers: &source.results,
@@ -163,10 +172,10 @@ pub async fn share(
         let runner = &runner;
         let mut stream = futures::stream::iter(targets.targets.iter().enumerate())
             .map(|(index, target)| async move {
-                (
-                    index,
-                    share_into_target(runner, targets, options, plan_options, target).await,
-                )
+                let result =
+                    share_into_target(runner, targets, options, plan_options, target, source_read)
+                        .await;
+                (index, result)
             })
             .buffer_unordered(concurrency);
         let mut done = 0;
@@ -184,12 +193,14 @@ pub async fn share(
         source_space: source_target.space.clone(),
         worker_pool_name: source_target.pool.name.clone(),
         dry_run: options.dry_run,
-        interrupted: cancel.is_cancelled(),
+        interrupted: false,
         totals: Totals::default(),
         source_workers: source.results.clone(),
         spaces: results.into_iter().flatten().collect(),
     };
     report.sum_totals();
+    // Cancelled while it ran, or some request was cut short by the client's own cancellation.
+    report.interrupted = cancel.is_cancelled() || !source_read || report.totals.not_attempted > 0;
     Ok(report)
 }
 
@@ -199,6 +210,7 @@ async fn share_into_target(
     options: &ShareOptions,
     plan_options: PlanOptions,
     target: &Target,
+    source_read: bool,
 ) -> SpaceResult {
     match target {
         Target::Unresolved { entry, error } => {
@@ -209,6 +221,10 @@ async fn share_into_target(
             Some(space.clone()),
             "the source space is never a target".to_owned(),
         ),
+        // Interrupted before the source pool was read: nothing to share from.
+        Target::Space { entry, space, .. } if !source_read => {
+            SpaceResult::not_attempted(entry, Some(space.clone()))
+        }
         Target::Space { entry, space, pool } => {
             share_into_space(
                 runner,
@@ -262,12 +278,22 @@ async fn share_into_space(
     );
     let (pool, state) = match (pool, policies, workers) {
         (Ok(pool), Ok(policies), Ok(workers)) => (pool, TargetState { policies, workers }),
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+        (pool, policies, workers) => {
+            // A read cut short by the interruption leaves the space not attempted, unless
+            // another read of it failed for a reason of its own.
+            let errors = [pool.err(), policies.err(), workers.err()];
+            let failure = errors
+                .iter()
+                .flatten()
+                .find(|error| !error.is_interrupted());
+            let Some(error) = failure else {
+                return SpaceResult::not_attempted(entry, Some(space.clone()));
+            };
             return SpaceResult::failed(
                 entry,
                 Some(space.clone()),
                 SpaceFailure::Unreadable {
-                    kind: FailureKind::of(&error),
+                    kind: FailureKind::of(error),
                     message: error.to_string(),
                 },
             );

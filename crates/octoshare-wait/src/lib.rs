@@ -18,6 +18,14 @@
 //! still running at the deadline gets at most one more `poll_interval` to finish. Time is
 //! Tokio's, so tests drive it with `tokio::time::pause`.
 //!
+//! # Interruption
+//!
+//! Cancelling the [`CancellationToken`] stops the wait at once: a poll in flight is dropped
+//! (its answer is never counted) and the sleep until the next poll is cut short. The outcome
+//! ([`WaitStatus::Interrupted`]) then holds the last poll that *completed* — its count and
+//! names, see [`WaitOutcome::counted_polls`] — or, when none completed, says the count is
+//! unknown ([`WaitOutcome::count_is_known`]) rather than 0.
+//!
 //! The library never prints: it reports through a [`WaitSink`] and returns a [`WaitOutcome`].
 
 use octoshare_core::domain::{self, LookupError, ResolvedTarget};
@@ -94,6 +102,10 @@ pub struct WaitOutcome {
     pub unhealthy_worker_names: Vec<String>,
     /// How many polls were made (failed ones included).
     pub polls: u32,
+    /// How many polls counted the workers (the others failed, or were cut short by the
+    /// deadline or an interruption). 0 means the number of registered workers is unknown: the
+    /// counts and names above are then empty, not a poll's answer.
+    pub counted_polls: u32,
     /// The error of the last poll, when it failed (the wait went on until the deadline).
     pub last_error: Option<String>,
     /// How long the wait took.
@@ -110,6 +122,13 @@ impl WaitOutcome {
     /// Whether at least the required number of workers was counted.
     pub fn is_satisfied(&self) -> bool {
         self.status == WaitStatus::Satisfied
+    }
+
+    /// Whether some poll counted the workers, so [`WaitOutcome::count`] and
+    /// [`WaitOutcome::registered_worker_names`] are a poll's answer (the last one that
+    /// completed); otherwise the number of registered workers is unknown.
+    pub fn count_is_known(&self) -> bool {
+        self.counted_polls > 0
     }
 }
 
@@ -248,6 +267,7 @@ pub async fn wait_for_workers(
         healthy_only: config.healthy_only,
         unhealthy_worker_names: Vec::new(),
         polls: 0,
+        counted_polls: 0,
         last_error: None,
         elapsed: Duration::ZERO,
         timeout: config.timeout,
@@ -277,6 +297,7 @@ pub async fn wait_for_workers(
                 outcome.last_error = Some(message);
             }
             PollResult::Counted(pool_count) => {
+                outcome.counted_polls += 1;
                 outcome.last_error = None;
                 let newly_counted: Vec<String> = pool_count
                     .counted
@@ -340,6 +361,8 @@ async fn poll(
     };
     match result {
         Ok(workers) => Ok(PollResult::Counted(count_workers(&workers, healthy_only))),
+        // The client was cancelled (by its own token) before this wait's token: the same stop.
+        Err(error) if error.is_interrupted() => Ok(PollResult::Interrupted),
         Err(error) if error.is_unreachable() => Ok(PollResult::Failed(error.to_string())),
         Err(error) => Err(WaitError::ReadWorkers {
             target: target.clone(),

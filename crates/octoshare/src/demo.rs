@@ -418,10 +418,16 @@ async fn run_once(
     emitter: &mut Emitter,
     shutdown: &Shutdown,
 ) -> Result<DemoRun, ExitError> {
-    let client = demo_client(emulator)?;
+    let client = demo_client(emulator, shutdown)?;
     emulator.clear_requests();
     let outcome = run::execute(&client, config, emitter, shutdown).await;
     let logged = LoggedCounts::of(&emulator.requests());
+    if let Exit::Interrupted(signal) = outcome.exit {
+        return Err(ExitError::new(
+            outcome.exit,
+            format!("the demo was interrupted by {}", signal.name()),
+        ));
+    }
     if outcome.exit != Exit::Success {
         let reason = outcome.failure.as_deref().unwrap_or("see above");
         return Err(ExitError::new(
@@ -432,8 +438,8 @@ async fn run_once(
     Ok(DemoRun { outcome, logged })
 }
 
-/// A client for the emulator with short timeouts and fast retries.
-fn demo_client(emulator: &Emulator) -> Result<Client, ExitError> {
+/// A client for the emulator with short timeouts and fast retries, cancelled by `shutdown`.
+fn demo_client(emulator: &Emulator, shutdown: &Shutdown) -> Result<Client, ExitError> {
     let server = ServerUrl::parse(&emulator.url())?;
     let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
     Ok(Client::builder(server, credentials)
@@ -444,6 +450,7 @@ fn demo_client(emulator: &Emulator) -> Result<Client, ExitError> {
             ..RetryPolicy::default()
         })
         .user_agent(concat!("octoshare-demo/", env!("CARGO_PKG_VERSION")))
+        .cancellation(shutdown.token())
         .build()?)
 }
 

@@ -21,7 +21,9 @@
 //!
 //! Exit code 0 when every space succeeded; 5 when some space failed (the others are done); 6
 //! instead when a failure was a refused permission (a key without `ActionTemplateEdit`), as
-//! for `octoshare-share`; 3/6/7 when the spaces cannot even be listed.
+//! for `octoshare-share`; 3/6/7 when the spaces cannot even be listed; 130/143 when interrupted
+//! by SIGINT/SIGTERM (what was not done is `NotAttempted`; a write whose answer never came
+//! says it may or may not have been applied; installing again settles it).
 
 mod template;
 
@@ -33,7 +35,7 @@ use octoshare_cli::json::{
     self, InstallDocument, InstallOutputs, InstallStatus, InstalledSpace, InstalledTemplate,
 };
 use octoshare_cli::{
-    CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
+    CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, Signal, run_local,
 };
 use octoshare_core::{ActionTemplate, ApiError, Client, Space, SpaceId};
 use serde_json::{Map, Value};
@@ -43,7 +45,7 @@ use std::process::ExitCode;
 /// The exit codes, as `octoshare install --help` lists them.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 5 some spaces failed (the others were \
 installed); 6 credentials or permission refused (the key needs ActionTemplateEdit); 7 server \
-unreachable.";
+unreachable; 130/143 interrupted by SIGINT/SIGTERM.";
 
 /// How many spaces are installed into at once.
 const SPACES_AT_ONCE: usize = 4;
@@ -71,6 +73,9 @@ pub enum TemplateAction {
     Unchanged,
     /// The request failed.
     Failed,
+    /// Not sent because the run was interrupted, or sent and abandoned by the interruption
+    /// before its answer (`error` says which).
+    NotAttempted,
 }
 
 /// One template's result in one space.
@@ -150,6 +155,7 @@ impl SpaceResult {
                         TemplateAction::Updated => json::TemplateAction::Updated,
                         TemplateAction::Unchanged => json::TemplateAction::Unchanged,
                         TemplateAction::Failed => json::TemplateAction::Failed,
+                        TemplateAction::NotAttempted => json::TemplateAction::NotAttempted,
                     },
                     id: template.id.clone(),
                     version: template.version,
@@ -248,7 +254,13 @@ async fn install(
     let results: Vec<SpaceResult> = results.into_iter().flatten().collect();
     print_details(&results, args.dry_run, emitter);
     print_table(&results, emitter);
-    Ok(conclude(&results, args.dry_run, client, emitter))
+    Ok(conclude(
+        &results,
+        args.dry_run,
+        shutdown.is_requested(),
+        client,
+        emitter,
+    ))
 }
 
 /// A `--spaces` entry after resolution.
@@ -340,6 +352,11 @@ async fn install_into_space(
     let handler = client.action_templates(&space.id);
     let existing = match handler.all().await {
         Ok(existing) => existing,
+        Err(error) if error.is_interrupted() => {
+            result.status = "notAttempted";
+            result.error = Some("not attempted: interrupted".to_owned());
+            return result;
+        }
         Err(error) => {
             result.status = "failed";
             result.permission_refused = error.is_auth_failure();
@@ -355,9 +372,15 @@ async fn install_into_space(
             None => create(client, template, space, dry_run).await,
             Some(current) => update(client, template, &space.id, current, dry_run).await,
         };
-        if outcome.action == TemplateAction::Failed {
-            result.status = "failed";
-            result.permission_refused |= outcome.permission_refused;
+        match outcome.action {
+            TemplateAction::Failed => {
+                result.status = "failed";
+                result.permission_refused |= outcome.permission_refused;
+            }
+            TemplateAction::NotAttempted if result.status == "succeeded" => {
+                result.status = "notAttempted";
+            }
+            _ => {}
         }
         result.templates.push(outcome);
     }
@@ -391,18 +414,22 @@ async fn create(
             result.id = Some(created.id.to_string());
             result.version = created.version;
         }
+        Err(error) if error.is_interrupted() => interrupted(&mut result, &error, "creating it"),
         Err(error) if error.outcome_unknown() => {
             // The POST may have been committed: look before deciding, never POST blindly again.
-            let settled = handler.all().await.ok().and_then(|all| {
+            let settled = handler.all().await.map(|all| {
                 all.into_iter()
                     .find(|candidate| template.names(&candidate.name))
             });
             match settled {
-                Some(created) => {
+                Ok(Some(created)) => {
                     result.id = Some(created.id.to_string());
                     result.version = created.version;
                 }
-                None => fail(
+                Err(read_error) if read_error.is_interrupted() => {
+                    interrupted(&mut result, &error, "creating it");
+                }
+                Ok(None) | Err(_) => fail(
                     &mut result,
                     &error,
                     "creating it failed and it is not there: run install again",
@@ -449,9 +476,22 @@ async fn update(
         .await
     {
         Ok(updated) => result.version = updated.version,
+        Err(error) if error.is_interrupted() => interrupted(&mut result, &error, "updating it"),
         Err(error) => fail(&mut result, &error, "updating it failed"),
     }
     result
+}
+
+/// A write cut short by the interruption: not sent, or sent with no answer in the grace period.
+fn interrupted(result: &mut TemplateResult, error: &ApiError, what: &str) {
+    result.action = TemplateAction::NotAttempted;
+    result.error = Some(if error.outcome_unknown() {
+        format!(
+            "{what} was sent, but the run was interrupted before its answer arrived: it may or may not have been applied; run install again"
+        )
+    } else {
+        "not attempted: interrupted".to_owned()
+    });
 }
 
 fn fail(result: &mut TemplateResult, error: &ApiError, what: &str) {
@@ -492,6 +532,11 @@ fn print_details(results: &[SpaceResult], dry_run: bool, emitter: &mut Emitter) 
                 }
                 TemplateAction::Failed => emitter.warning(&format!(
                     "{label}: '{}'{id} failed: {}",
+                    template.name,
+                    template.error.as_deref().unwrap_or_default()
+                )),
+                TemplateAction::NotAttempted => emitter.info(&format!(
+                    "{label}: '{}'{id} {}",
                     template.name,
                     template.error.as_deref().unwrap_or_default()
                 )),
@@ -545,6 +590,7 @@ fn print_table(results: &[SpaceResult], emitter: &mut Emitter) {
 fn conclude(
     results: &[SpaceResult],
     dry_run: bool,
+    interrupted: bool,
     client: &Client,
     emitter: &mut Emitter,
 ) -> Ending<InstallDocument> {
@@ -590,7 +636,23 @@ fn conclude(
             }
         ));
     }
+    if interrupted {
+        verdict.push_str(" (interrupted)");
+    }
     emitter.highlight(&verdict);
+    if interrupted {
+        // The signal decides the exit code (130/143, attributed by the runner); the lines
+        // above say what failed.
+        let failure = ExitError::new(
+            Exit::Interrupted(Signal::Interrupt),
+            format!(
+                "interrupted with {} of {} spaces not finished: run install again to finish",
+                failed_spaces,
+                results.len()
+            ),
+        );
+        return Ending::new(document, Err(failure));
+    }
     if failed_spaces == 0 {
         return Ending::success(document);
     }

@@ -9,13 +9,18 @@
 //!    typed Ids) are handed to wait and share as they are: nothing is resolved twice. Fails with discover's codes: 3 when
 //!    nothing qualifies, 6 when the credentials are refused, 7 when the server is unreachable.
 //! 2. **wait** ([`octoshare_wait::wait_for_workers`]), only with `--count N`: until the initial
-//!    space's pool holds at least N workers. On timeout (or interruption) the wait outputs are
-//!    still set, share is not run, and the exit code is 4.
+//!    space's pool holds at least N workers. On timeout the wait outputs are still set (those
+//!    of the last poll that completed; none when no poll did), share is not run, and the exit
+//!    code is 4.
 //! 3. **share** ([`octoshare_share::share`] of [`octoshare_share::ShareTargets::from_discovered`]):
 //!    the initial pool's workers into the pool of every remaining space; per remaining space it
 //!    reads the machine policies and workers. Per-space failures do not stop the others; the run
 //!    then ends with share's own code ([`octoshare_share::ShareReport::verdict`]): 5, or 6 when a
 //!    write was refused for lack of permission.
+//!
+//! The first SIGINT/SIGTERM stops whichever phase is running at once (see the `Shutdown` of
+//! `octoshare_cli`): its phase is `Interrupted`, later phases do not run, the summary and the
+//! document say what was done, and the exit code is 130 (SIGINT) or 143 (SIGTERM).
 //!
 //! # Output
 //!
@@ -52,7 +57,8 @@ use std::time::{Duration, Instant};
 /// The exit codes, as `octoshare run --help` lists them.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 2 usage error; 3 no space has the pool (or a \
 named space does not exist); 4 the wait timed out (nothing was shared); 5 some spaces or workers \
-failed (the others were shared); 6 credentials or permission refused; 7 server unreachable.";
+failed (the others were shared); 6 credentials or permission refused; 7 server unreachable; 130/143 \
+interrupted by SIGINT/SIGTERM.";
 
 /// Flags of `octoshare run` (the connection and output flags are [`CommonArgs`]): the step
 /// binaries' own argument groups, flattened (declared once, in `octoshare_cli::flags`), minus
@@ -120,7 +126,9 @@ pub enum PhaseStatus {
     Skipped(String),
     /// It failed with this one-line error.
     Failed(String),
-    /// An earlier phase failed.
+    /// It was interrupted (SIGINT/SIGTERM); the one-line message says what was known then.
+    Interrupted(String),
+    /// An earlier phase failed or was interrupted.
     NotRun,
 }
 
@@ -149,6 +157,9 @@ impl PhaseRecord {
                 (json::PhaseStatus::Skipped, Some(reason.clone()), None)
             }
             PhaseStatus::Failed(error) => (json::PhaseStatus::Failed, None, Some(error.clone())),
+            PhaseStatus::Interrupted(error) => {
+                (json::PhaseStatus::Interrupted, None, Some(error.clone()))
+            }
             PhaseStatus::NotRun => (json::PhaseStatus::NotRun, None, None),
         };
         json::Phase {
@@ -280,6 +291,7 @@ pub async fn execute(
         Ok(exit) => (exit, None),
         Err(error) => (error.exit, Some(error.message)),
     };
+    outcome.exit = outcome.exit.attributed_to(shutdown.signal());
     print_summary(&outcome, emitter);
     outcome
 }
@@ -320,7 +332,7 @@ async fn execute_phases(
         Err(error) => {
             emitter.end_phase();
             let error = ExitError::from(error);
-            outcome.discover = failed(phase_started, &error);
+            outcome.discover = ended(phase_started, &error);
             return Err(error);
         }
     };
@@ -367,14 +379,14 @@ async fn execute_phases(
                 Ok(waited) => waited,
                 Err(error) => {
                     let error = ExitError::from(error);
-                    outcome.wait = failed(phase_started, &error);
+                    outcome.wait = ended(phase_started, &error);
                     return Err(error);
                 }
             };
             render::wait::set_outputs(emitter, &waited);
             outcome.waited = Some(waited.clone());
             if let Some(error) = render::wait::unsatisfied(&waited) {
-                outcome.wait = failed(phase_started, &error);
+                outcome.wait = ended(phase_started, &error);
                 return Err(error);
             }
             outcome.wait = done(phase_started);
@@ -424,16 +436,13 @@ async fn execute_phases(
         Ok(report) => report,
         Err(error) => {
             let error = ExitError::from(error);
-            outcome.share = failed(phase_started, &error);
+            outcome.share = ended(phase_started, &error);
             return Err(error);
         }
     };
     let result = render::share::conclude(emitter, &report, config.report.as_deref());
     outcome.share = match &result {
-        Err(error) => PhaseRecord {
-            status: PhaseStatus::Failed(error.message.clone()),
-            elapsed: Some(phase_started.elapsed()),
-        },
+        Err(error) => ended(phase_started, error),
         Ok(_) => done(phase_started),
     };
     outcome.shared = Some(report);
@@ -447,9 +456,14 @@ fn done(started: Instant) -> PhaseRecord {
     }
 }
 
-fn failed(started: Instant, error: &ExitError) -> PhaseRecord {
+/// A phase that ended with `error`: interrupted when its exit code says so, else failed.
+fn ended(started: Instant, error: &ExitError) -> PhaseRecord {
+    let status = match error.exit {
+        Exit::Interrupted(_) => PhaseStatus::Interrupted(error.message.clone()),
+        _ => PhaseStatus::Failed(error.message.clone()),
+    };
     PhaseRecord {
-        status: PhaseStatus::Failed(error.message.clone()),
+        status,
         elapsed: Some(started.elapsed()),
     }
 }
@@ -459,6 +473,11 @@ fn print_summary(outcome: &RunOutcome, emitter: &mut Emitter) {
     let verdict = match outcome.exit {
         Exit::Success if outcome.dry_run => "dry run finished".to_owned(),
         Exit::Success => "finished".to_owned(),
+        Exit::Interrupted(signal) => format!(
+            "interrupted by {} (exit code {})",
+            signal.name(),
+            signal.exit_code()
+        ),
         exit => format!("failed (exit code {})", exit.code()),
     };
     emitter.info("");
@@ -486,11 +505,27 @@ fn print_summary(outcome: &RunOutcome, emitter: &mut Emitter) {
             waited.polls,
             if waited.polls == 1 { "poll" } else { "polls" }
         ),
-        (PhaseStatus::Failed(_), Some(waited)) => format!(
+        (PhaseStatus::Failed(_), Some(waited)) if waited.count_is_known() => format!(
             "gave up with {} of {} workers registered after {}",
             waited.count,
             waited.required,
             format_elapsed(waited.elapsed)
+        ),
+        (PhaseStatus::Failed(_), Some(waited)) => format!(
+            "gave up after {}: no poll succeeded, the number of registered workers is unknown ({} wanted)",
+            format_elapsed(waited.elapsed),
+            waited.required
+        ),
+        (PhaseStatus::Interrupted(_), Some(waited)) if waited.count_is_known() => format!(
+            "interrupted after {}; the last completed poll counted {} of {} workers",
+            format_elapsed(waited.elapsed),
+            waited.count,
+            waited.required
+        ),
+        (PhaseStatus::Interrupted(_), Some(waited)) => format!(
+            "interrupted after {} before any poll completed: the number of registered workers is unknown ({} wanted)",
+            format_elapsed(waited.elapsed),
+            waited.required
         ),
         (status, _) => describe_status(status),
     };
@@ -514,6 +549,12 @@ fn print_summary(outcome: &RunOutcome, emitter: &mut Emitter) {
                 targets,
                 if targets == 1 { "space" } else { "spaces" }
             );
+            if report.interrupted {
+                line.push_str(&format!(
+                    "; interrupted with {} not attempted",
+                    totals.not_attempted
+                ));
+            }
             if totals.conflicts > 0 {
                 line.push_str(&format!(
                     "; {} {} left alone",
@@ -546,6 +587,7 @@ fn describe_status(status: &PhaseStatus) -> String {
         PhaseStatus::Done => "done".to_owned(),
         PhaseStatus::Skipped(reason) => format!("skipped: {reason}"),
         PhaseStatus::Failed(error) => format!("failed: {error}"),
+        PhaseStatus::Interrupted(error) => format!("interrupted: {error}"),
         PhaseStatus::NotRun => "not run".to_owned(),
     }
 }

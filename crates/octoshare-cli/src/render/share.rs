@@ -318,6 +318,12 @@ pub fn failure_message(report: &ShareReport) -> Option<String> {
         .filter(|space| space.status == SpaceStatus::Failed)
         .count();
     let mut parts = Vec::new();
+    if verdict == ShareVerdict::Interrupted {
+        parts.push(format!(
+            "interrupted with {} not attempted: run the step again to finish",
+            plural(report.totals.not_attempted, "item")
+        ));
+    }
     if report.totals.failed > 0 {
         parts.push(format!(
             "{} failed in {} of {} target spaces",
@@ -326,19 +332,15 @@ pub fn failure_message(report: &ShareReport) -> Option<String> {
             targets
         ));
     }
-    if report.interrupted || report.totals.not_attempted > 0 {
-        parts.push(format!(
-            "interrupted with {} not attempted: run the step again to finish",
-            plural(report.totals.not_attempted, "item")
-        ));
-    }
     let mut message = parts.join("; ");
-    if verdict == ShareVerdict::PermissionRefused {
+    if report.permission_refused() {
         message.push_str(
             "; permission refused: the API key needs the ConfigureServer permission in every target space",
         );
-    } else if report.totals.failed > 0 {
+    } else if verdict == ShareVerdict::Failed {
         message.push_str(" (see the lines above; the rest was done)");
+    } else if report.totals.failed > 0 {
+        message.push_str(" (see the lines above)");
     }
     Some(message)
 }

@@ -109,40 +109,58 @@ pub fn finished(out: &mut Emitter, outcome: &WaitOutcome) {
     }
 }
 
-/// Sets `RegisteredWorkerCount` and `RegisteredWorkerNames` (comma-joined, sorted by name).
+/// Sets `RegisteredWorkerCount` and `RegisteredWorkerNames` (comma-joined, sorted by name) to
+/// what the last completed poll counted; sets neither when no poll completed (unknown, not 0).
 pub fn set_outputs(out: &mut Emitter, outcome: &WaitOutcome) {
     out.set_outputs(&WaitOutputs::of(outcome));
 }
 
 /// The one-line message of an unsatisfied wait, e.g. `timed out after 20m: 2 of 3 workers
-/// registered in 'AWS Worker Pool TF' (Spaces-2): worker-a, worker-b; 1 missing`.
+/// registered in 'AWS Worker Pool TF' (Spaces-2): worker-a, worker-b; 1 missing`, or
+/// `interrupted after 4.2s; the last completed poll counted 2 of 3 workers in ...`. When no
+/// poll completed it says the count is unknown instead of claiming 0.
 pub fn unsatisfied_message(outcome: &WaitOutcome) -> String {
-    let ended = match outcome.status {
-        WaitStatus::Interrupted => format!("interrupted after {}", format_elapsed(outcome.elapsed)),
-        WaitStatus::TimedOut | WaitStatus::Satisfied => {
-            format!("timed out after {}", format_duration(outcome.timeout))
-        }
-    };
     let kind = workers_noun(outcome.required, outcome.healthy_only);
-    let mut message = format!(
-        "{ended}: {} of {} {kind} registered in {}",
-        outcome.count,
-        outcome.required,
-        place(&outcome.target)
-    );
-    if !outcome.registered_worker_names.is_empty() {
-        message.push_str(": ");
-        message.push_str(&outcome.registered_worker_names.join(", "));
-    }
-    message.push_str(&format!(
-        "; {} missing",
-        outcome.required.saturating_sub(outcome.count)
-    ));
-    if !outcome.unhealthy_worker_names.is_empty() {
+    let place = place(&outcome.target);
+    let mut message = match (outcome.status, outcome.count_is_known()) {
+        (WaitStatus::Interrupted, true) => format!(
+            "interrupted after {}; the last completed poll counted {} of {} {kind} in {place}",
+            format_elapsed(outcome.elapsed),
+            outcome.count,
+            outcome.required,
+        ),
+        (WaitStatus::Interrupted, false) => format!(
+            "interrupted after {} before any poll of worker pool {place} completed: the number of registered workers is unknown ({} {kind} wanted)",
+            format_elapsed(outcome.elapsed),
+            outcome.required,
+        ),
+        (WaitStatus::TimedOut | WaitStatus::Satisfied, true) => format!(
+            "timed out after {}: {} of {} {kind} registered in {place}",
+            format_duration(outcome.timeout),
+            outcome.count,
+            outcome.required,
+        ),
+        (WaitStatus::TimedOut | WaitStatus::Satisfied, false) => format!(
+            "timed out after {}: no poll of worker pool {place} succeeded, so the number of registered workers is unknown ({} {kind} wanted)",
+            format_duration(outcome.timeout),
+            outcome.required,
+        ),
+    };
+    if outcome.count_is_known() {
+        if !outcome.registered_worker_names.is_empty() {
+            message.push_str(": ");
+            message.push_str(&outcome.registered_worker_names.join(", "));
+        }
         message.push_str(&format!(
-            "; not healthy: {}",
-            outcome.unhealthy_worker_names.join(", ")
+            "; {} missing",
+            outcome.required.saturating_sub(outcome.count)
         ));
+        if !outcome.unhealthy_worker_names.is_empty() {
+            message.push_str(&format!(
+                "; not healthy: {}",
+                outcome.unhealthy_worker_names.join(", ")
+            ));
+        }
     }
     if let Some(error) = &outcome.last_error {
         message.push_str(&format!("; last poll failed: {error}"));
@@ -150,7 +168,8 @@ pub fn unsatisfied_message(outcome: &WaitOutcome) -> String {
     message
 }
 
-/// The failure ending an unsatisfied wait (exit code 4); `None` when it was satisfied.
+/// The failure ending an unsatisfied wait (exit code 4 on timeout, 130/143 when interrupted);
+/// `None` when it was satisfied.
 pub fn unsatisfied(outcome: &WaitOutcome) -> Option<ExitError> {
     match exit_for_wait_status(outcome.status) {
         crate::Exit::Success => None,
@@ -207,6 +226,7 @@ mod tests {
             healthy_only: false,
             unhealthy_worker_names: Vec::new(),
             polls: 120,
+            counted_polls: 120,
             last_error: None,
             elapsed: Duration::from_millis(1_200_345),
             timeout: Duration::from_secs(1200),
@@ -241,12 +261,50 @@ mod tests {
     fn interrupted_and_satisfied_waits() {
         let mut interrupted = outcome(&["worker-a"]);
         interrupted.status = WaitStatus::Interrupted;
+        interrupted.elapsed = Duration::from_millis(4_200);
         let error = unsatisfied(&interrupted).unwrap();
-        assert_eq!(error.exit, crate::Exit::TimedOut);
-        assert!(error.message.starts_with("interrupted after 20m: 1 of 3"));
+        assert_eq!(
+            error.exit,
+            crate::Exit::Interrupted(crate::Signal::Interrupt)
+        );
+        assert_eq!(
+            error.message,
+            "interrupted after 4.2s; the last completed poll counted 1 of 3 workers in 'AWS Worker Pool TF' (Spaces-2): worker-a; 2 missing"
+        );
 
         let mut satisfied = outcome(&["a", "b", "c"]);
         satisfied.status = WaitStatus::Satisfied;
         assert!(unsatisfied(&satisfied).is_none());
+    }
+
+    /// A dropped poll is "unknown", never 0: no count, no names, no missing workers.
+    #[test]
+    fn without_a_completed_poll_the_count_is_unknown() {
+        let mut interrupted = outcome(&[]);
+        interrupted.status = WaitStatus::Interrupted;
+        interrupted.counted_polls = 0;
+        interrupted.polls = 1;
+        interrupted.elapsed = Duration::from_millis(300);
+        assert_eq!(
+            unsatisfied_message(&interrupted),
+            "interrupted after 300ms before any poll of worker pool 'AWS Worker Pool TF' (Spaces-2) completed: the number of registered workers is unknown (3 workers wanted)"
+        );
+        let outputs = WaitOutputs::of(&interrupted);
+        assert_eq!(outputs.registered_worker_count, None);
+        assert_eq!(outputs.registered_worker_names, None);
+
+        let mut timed_out = outcome(&[]);
+        timed_out.counted_polls = 0;
+        timed_out.last_error = Some("server error 503 after 6 attempts".to_owned());
+        assert_eq!(
+            unsatisfied_message(&timed_out),
+            "timed out after 20m: no poll of worker pool 'AWS Worker Pool TF' (Spaces-2) succeeded, so the number of registered workers is unknown (3 workers wanted); last poll failed: server error 503 after 6 attempts"
+        );
+        assert_eq!(WaitOutputs::of(&timed_out).registered_worker_count, None);
+        assert_eq!(
+            WaitOutputs::of(&outcome(&[])).registered_worker_count,
+            Some(0),
+            "a poll that counted nobody is a known 0"
+        );
     }
 }

@@ -3,8 +3,10 @@
 
 use super::support::*;
 use octopus_emulator::{Emulator, Fault, Scenario, SpaceSeed, WorkerSeed};
-use octoshare_cli::{Exit, Shutdown};
+use octoshare_cli::{Exit, Shutdown, Signal};
+use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
 use octoshare_share::Outcome;
+use std::time::Duration;
 
 const TARGETS: u32 = 3;
 const SOURCE_WORKERS: u32 = 3;
@@ -258,7 +260,7 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
     });
     let report = report.unwrap();
     assert!(report.interrupted, "{output}");
-    assert_eq!(exit_of(&report), Exit::PartialFailure);
+    assert_eq!(exit_of(&report), Exit::Interrupted(Signal::Interrupt));
     // The POST in flight finished; nothing else was sent.
     assert_eq!(emulator.count("POST"), 1, "{output}");
     assert_eq!(report.totals.created, 1, "{output}");
@@ -270,6 +272,130 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
     assert_eq!(exit_of(&again), Exit::Success, "{output}");
     assert_eq!((again.totals.created, again.totals.unchanged), (8, 1));
     assert_one_per_identity(&emulator, "after the re-run");
+}
+
+/// A client cancelled by `shutdown`, as the binaries build it, with a short write grace period.
+fn cancellable_client(emulator: &Emulator, shutdown: &Shutdown, base_delay: Duration) -> Client {
+    Client::builder(
+        ServerUrl::parse(&emulator.url()).unwrap(),
+        Credentials::ApiKey(Secret::new(emulator.api_key())),
+    )
+    .retry_policy(RetryPolicy {
+        max_retries: 0,
+        base_delay,
+        ..RetryPolicy::default()
+    })
+    .cancellation(shutdown.token())
+    .write_grace_period(Duration::from_millis(200))
+    .build()
+    .unwrap()
+}
+
+/// A POST the server never answers: the interruption abandons it after the grace period, the
+/// report says it may or may not have been applied (not a failure, not "done"), nothing else
+/// is sent, and a re-run converges.
+#[test]
+fn share_interrupted_during_a_write_with_no_answer_reports_it_unsettled() {
+    let emulator = Emulator::start(
+        target_spaces(Scenario::new().space(source_space(SOURCE_WORKERS)), TARGETS)
+            .fault(Fault::stall(Duration::from_secs(120)).method("POST")),
+    )
+    .unwrap();
+    let runtime = runtime();
+    let shutdown = Shutdown::new();
+    let client = cancellable_client(&emulator, &shutdown, Duration::from_millis(10));
+    let mut config = config(&emulator);
+    config.options.concurrency = 1;
+    let (report, output) = runtime.block_on(async {
+        let share = share_in_process(&client, &config, &shutdown);
+        let interrupt = async {
+            while emulator.count("POST") == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            shutdown.request();
+        };
+        let (result, ()) = tokio::join!(share, interrupt);
+        result
+    });
+    let report = report.unwrap();
+    assert!(report.interrupted, "{output}");
+    assert_eq!(exit_of(&report), Exit::Interrupted(Signal::Interrupt));
+    assert_eq!(report.totals.failed, 0, "{output}");
+    assert_eq!(emulator.count("POST"), 1, "{output}");
+    let unsettled: Vec<_> = report
+        .spaces
+        .iter()
+        .flat_map(|space| &space.workers)
+        .filter(|worker| worker.reason.contains("may or may not have been applied"))
+        .collect();
+    assert_eq!(unsettled.len(), 1, "{output}");
+    assert_eq!(unsettled[0].outcome, Outcome::NotAttempted);
+    assert_eq!(
+        report.totals.not_attempted,
+        u64::from(SOURCE_WORKERS + TARGETS - 1),
+        "the stalled POST, the rest of its space, the spaces not started: {output}"
+    );
+
+    emulator.clear_faults();
+    let fresh = super::support::client(&emulator, &emulator.api_key());
+    let (again, output) = runtime.block_on(share_in_process(&fresh, &config, &Shutdown::new()));
+    let again = again.unwrap();
+    assert_eq!(exit_of(&again), Exit::Success, "{output}");
+    assert_one_per_identity(&emulator, "after the re-run");
+}
+
+/// The backoff before repeating a write whose outcome was unknown (a 500 not committed) is cut
+/// short by the interruption: without that the share would sleep for a minute.
+#[test]
+fn share_interrupted_during_the_backoff_of_a_write_stops_at_once() {
+    let emulator = Emulator::start(
+        target_spaces(Scenario::new().space(source_space(1)), 1)
+            .fault(Fault::status(500).method("POST")),
+    )
+    .unwrap();
+    let runtime = runtime();
+    let shutdown = Shutdown::new();
+    let client = cancellable_client(&emulator, &shutdown, Duration::from_secs(60));
+    let target = emulator.space_id("Target 1").unwrap();
+    let config = ShareConfig::new("Default", &[target.as_str()], POOL);
+    let worker_reads = |emulator: &Emulator| {
+        emulator
+            .requests()
+            .iter()
+            .filter(|request| {
+                request.method == "GET"
+                    && request.path.ends_with("/workers/all")
+                    && request.status == 200
+            })
+            .count()
+    };
+    let (report, output) = runtime.block_on(async {
+        let share = share_in_process(&client, &config, &shutdown);
+        let interrupt = async {
+            // The POST failed and the space was re-read (answered): the backoff has started.
+            while emulator.count("POST") == 0 || worker_reads(&emulator) < 2 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            shutdown.request();
+        };
+        let joined = async { tokio::join!(share, interrupt).0 };
+        // A generous bound: the backoff alone would take 60 s.
+        tokio::time::timeout(Duration::from_secs(30), joined)
+            .await
+            .expect("the backoff was cut short")
+    });
+    let report = report.unwrap();
+    assert_eq!(exit_of(&report), Exit::Interrupted(Signal::Interrupt));
+    assert_eq!(emulator.count("POST"), 1, "{output}");
+    let worker = &report.spaces[0].workers[0];
+    assert_eq!(worker.outcome, Outcome::NotAttempted, "{output}");
+    assert!(
+        worker
+            .reason
+            .starts_with("interrupted after a write whose outcome is unknown"),
+        "{}",
+        worker.reason
+    );
 }
 
 #[test]

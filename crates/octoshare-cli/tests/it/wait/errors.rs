@@ -4,7 +4,8 @@ use super::support::{
     TF_POOL, command, default_space, start, wait, wait_with_key, worker, worker_reads,
 };
 use octopus_emulator::{Fault, Scenario};
-use std::io::{BufRead, BufReader};
+use octoshare_core::service_message::parse_service_messages;
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
 #[test]
@@ -129,7 +130,7 @@ fn zero_poll_interval_is_a_usage_error() {
 }
 
 #[test]
-fn interrupt_stops_waiting_with_a_clear_message() {
+fn interrupt_exits_130_with_the_last_completed_poll() {
     let emulator = start(Scenario::new().space(default_space([worker("worker-a", 1)])));
     let mut child = command(
         &emulator.url(),
@@ -168,16 +169,37 @@ fn interrupt_stops_waiting_with_a_clear_message() {
         .status()
         .expect("kill runs");
     assert!(status.success());
+    stdout.read_to_string(&mut seen).expect("stdout readable");
     let output = child.wait_with_output().expect("the binary ends");
     let stderr = String::from_utf8(output.stderr).expect("UTF-8");
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    // Interrupted, not timed out: 130 for SIGINT.
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
         lines[0].starts_with("error: interrupted after ")
             && lines[0].ends_with(
-                ": 1 of 2 workers registered in 'AWS Worker Pool TF' (Spaces-1): worker-a; 1 missing"
+                "; the last completed poll counted 1 of 2 workers in 'AWS Worker Pool TF' (Spaces-1): worker-a; 1 missing"
             ),
         "{stderr}"
+    );
+    // The outputs are the last completed poll's.
+    let outputs: Vec<(String, String)> = parse_service_messages(&seen)
+        .into_iter()
+        .filter(|message| message.name == "setVariable")
+        .map(|message| {
+            (
+                message.get("name").unwrap_or_default().to_owned(),
+                message.get("value").unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            ("RegisteredWorkerCount".to_owned(), "1".to_owned()),
+            ("RegisteredWorkerNames".to_owned(), "worker-a".to_owned())
+        ],
+        "{seen}"
     );
 }

@@ -406,13 +406,20 @@ fn failing_polls_until_the_deadline_time_out_with_the_last_error() {
     );
     assert_eq!(run.code, Some(4), "{run:?}");
     let line = run.error_line();
+    // No poll answered: the count is unknown, not 0, and no output claims it.
     assert!(
         line.starts_with(
-            "timed out after 300ms: 0 of 1 worker registered in 'AWS Worker Pool TF' (Spaces-1); 1 missing; last poll failed: "
+            "timed out after 300ms: no poll of worker pool 'AWS Worker Pool TF' (Spaces-1) succeeded, so the number of registered workers is unknown (1 worker wanted); last poll failed: "
         ),
         "{line}"
     );
     assert!(line.contains("503"), "{line}");
+    let outputs = run.outputs();
+    assert!(
+        !outputs.contains_key("RegisteredWorkerCount")
+            && !outputs.contains_key("RegisteredWorkerNames"),
+        "{outputs:?}"
+    );
     let polls = polls(&emulator.requests()).len();
     assert!((2..=5).contains(&polls), "{polls} polls in 300ms");
 }
@@ -443,7 +450,7 @@ fn a_hanging_poll_is_abandoned_soon_after_the_deadline() {
     assert_eq!(run.code, Some(4), "{run:?}");
     assert!(
         run.error_line().ends_with(
-            "; 1 missing; last poll failed: no answer before the deadline: the poll was abandoned"
+            "the number of registered workers is unknown (1 worker wanted); last poll failed: no answer before the deadline: the poll was abandoned"
         ),
         "{}",
         run.stderr
