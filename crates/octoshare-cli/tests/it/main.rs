@@ -3,5 +3,6 @@
 
 mod discover;
 mod documents;
+mod render_lines;
 mod share;
 mod wait;
