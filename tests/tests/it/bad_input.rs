@@ -888,3 +888,79 @@ fn bad_input_names_with_quotes_commas_unicode_and_spaces() {
     let line = failed_with(&run, 5);
     assert_contains(&line, &["failed in 2 of 2 target spaces"], &run);
 }
+
+/// `--report` that cannot be written (under `/proc`, an existing directory, under a file) is a
+/// usage error before the first request. Before: share performed every write, then exited 5
+/// "cannot create the directory".
+#[test]
+fn bad_input_unwritable_report_path_is_refused_before_any_request() {
+    let row = Row::new("unwritable report path is refused before any request");
+    let (emulator, fleet) = fleet_emulator();
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, "x").expect("written");
+    let directory = scratch.path().display().to_string();
+    let under_file = file.join("report.json").display().to_string();
+    let mut paths = vec![
+        (directory.as_str(), "it is a directory"),
+        (under_file.as_str(), "Not a directory"),
+    ];
+    if std::path::Path::new("/proc/self").exists() {
+        paths.push(("/proc/nope/report.json", "cannot be created"));
+    }
+    let targets = fleet.target_ids(&emulator);
+    for (path, reason) in paths {
+        for (binary, args) in [
+            (
+                SHARE,
+                vec![
+                    "--from-space",
+                    SOURCE,
+                    "--to-spaces",
+                    targets.as_str(),
+                    "--worker-pool",
+                    POOL,
+                    "--report",
+                    path,
+                ],
+            ),
+            (
+                ORCHESTRATOR,
+                vec![
+                    "run",
+                    "--worker-pool",
+                    POOL,
+                    "--output",
+                    "octopus",
+                    "--report",
+                    path,
+                ],
+            ),
+        ] {
+            emulator.clear_requests();
+            let run = row.invoke(binary, &emulator.url(), &emulator.api_key(), &args);
+            let line = failed_with(&run, 2);
+            assert_contains(
+                &line,
+                &["cannot write the report to", reason, "check --report"],
+                &run,
+            );
+            // Checked before anything was sent: no write, no read either.
+            assert_eq!(emulator.requests(), Vec::new(), "{}", run.describe());
+        }
+    }
+    // Nothing was created while checking.
+    let mut left: Vec<String> = std::fs::read_dir(scratch.path())
+        .expect("readable")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    left.sort();
+    assert_eq!(left, ["a-file"]);
+    assert!(!std::path::Path::new("/proc/nope").exists());
+}

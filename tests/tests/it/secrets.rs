@@ -840,3 +840,154 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
     );
     assert!(check.leaks.is_empty(), "{}", check.leaks.join("\n\n"));
 }
+
+/// Names cannot forge log lines (issue 19, item 7): a worker named
+/// `"evil\nshared 0 workers: all OK"` and a space named `"Beta\r\nfake line"` used to print raw
+/// line breaks, so a forged summary line appeared in the Octopus task log. Every binary and mode
+/// now prints them escaped, on their own line, and the outputs (service messages, JSON) keep the
+/// exact names.
+#[test]
+fn secrets_names_cannot_forge_log_lines() {
+    use octopus_emulator::{Scenario, SpaceSeed};
+    use octoshare_cli::output::is_escaped;
+
+    use crate::support::fleet::polling;
+
+    let evil_worker = "evil\nshared 0 workers: all OK";
+    let evil_space = "Beta\r\nfake line";
+    let emulator = Emulator::start(
+        Scenario::new()
+            .space(
+                SpaceSeed::new(SOURCE)
+                    .default_space()
+                    .pool(POOL)
+                    .worker(polling(evil_worker, 1).in_pool(POOL))
+                    .worker(polling("web-2\u{202e}lmth.exe", 2).in_pool(POOL)),
+            )
+            .space(SpaceSeed::new(evil_space).pool(POOL)),
+    )
+    .expect("the emulator starts");
+    let target = emulator.space_id(evil_space).expect("the evil space");
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        (DISCOVER, vec!["--worker-pool", POOL, "-v"]),
+        (
+            DISCOVER,
+            vec!["--worker-pool", POOL, "--output", "json", "-v"],
+        ),
+        (
+            WAIT,
+            vec![
+                "--space",
+                SOURCE,
+                "--worker-pool",
+                POOL,
+                "--count",
+                "2",
+                "-v",
+            ],
+        ),
+        (
+            SHARE,
+            vec![
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                &target,
+                "--worker-pool",
+                POOL,
+                "-v",
+            ],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                POOL,
+                "--count",
+                "2",
+                "--output",
+                "octopus",
+                "-v",
+            ],
+        ),
+        (ORCHESTRATOR, vec!["run", "--worker-pool", POOL, "-v"]),
+        (
+            ORCHESTRATOR,
+            vec!["run", "--worker-pool", POOL, "--output", "json", "-v"],
+        ),
+        (ORCHESTRATOR, vec!["install", "--dry-run", "-v"]),
+    ];
+    let mut lines_checked = 0;
+    for (binary, args) in &runs {
+        let mut command = binaries::command(binary);
+        command
+            .env("OCTOPUS_URL", emulator.url())
+            .env("OCTOPUS_API_KEY", emulator.api_key())
+            .args(args);
+        let run = Run::of(format!("{binary} {}", args.join(" ")), &mut command);
+        assert_eq!(run.code, 0, "{}", run.describe());
+        run.assert_no_panic();
+        for line in run.stdout.split('\n').chain(run.stderr.split('\n')) {
+            lines_checked += 1;
+            assert!(
+                line != "fake line" && !line.starts_with("shared 0 workers"),
+                "a forged line: {line:?}\n{}",
+                run.describe()
+            );
+            assert!(
+                !line.contains(is_escaped),
+                "a raw control character or bidi override: {line:?}\n{}",
+                run.describe()
+            );
+        }
+        let human = if args.contains(&"json") {
+            &run.stderr
+        } else {
+            &run.stdout
+        };
+        // Shown, escaped visibly.
+        assert!(
+            human.contains("Beta\\r\\nfake line") || human.contains("evil\\nshared 0 workers"),
+            "{}",
+            run.describe()
+        );
+    }
+    // The outputs keep the exact names.
+    let discover = Run::of(
+        "discover",
+        binaries::command(DISCOVER)
+            .env("OCTOPUS_URL", emulator.url())
+            .env("OCTOPUS_API_KEY", emulator.api_key())
+            .args(["--worker-pool", POOL]),
+    );
+    // The emulator lists spaces by name, so the evil space is the initial one.
+    assert_eq!(
+        discover.output("InitialSpaceName").as_deref(),
+        Some(evil_space),
+        "{}",
+        discover.describe()
+    );
+    let wait = Run::of(
+        "wait --output json",
+        binaries::command(WAIT)
+            .env("OCTOPUS_URL", emulator.url())
+            .env("OCTOPUS_API_KEY", emulator.api_key())
+            .args(["--space", SOURCE, "--worker-pool", POOL, "--count", "2"])
+            .args(["--output", "json"]),
+    );
+    assert_eq!(
+        wait.json()["RegisteredWorkerNames"],
+        serde_json::json!([evil_worker, "web-2\u{202e}lmth.exe"]),
+        "{}",
+        wait.describe()
+    );
+    report_figures(
+        "secrets: forged lines",
+        &[
+            ("runs", runs.len().to_string()),
+            ("lines_checked", lines_checked.to_string()),
+            ("forged", "0".to_owned()),
+        ],
+    );
+}
