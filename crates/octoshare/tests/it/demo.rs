@@ -77,3 +77,45 @@ fn demo_json_holds_both_runs_and_the_second_writes_nothing() {
     // The narration went to stderr.
     assert!(run.stderr.contains("What happened"), "{}", run.stderr);
 }
+
+/// SIGTERM while the demo's first run waits for its workers: the demo stops at once and exits
+/// 143 with one line saying so (its client and its steps are cancelled like every binary's).
+#[cfg(unix)]
+#[test]
+fn demo_interrupted_exits_143() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::process::Stdio;
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_octoshare"))
+        .env_clear()
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line).expect("readable");
+        assert!(read > 0, "the demo ended before its wait phase:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("[2/3] wait") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    stdout.read_to_string(&mut seen).expect("readable");
+    let output = child.wait_with_output().expect("the demo ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{seen}\n{stderr}");
+    assert!(
+        stderr.contains("error: the demo was interrupted by SIGTERM"),
+        "{stderr}"
+    );
+    assert!(!seen.contains("Run 2"), "{seen}");
+}
