@@ -383,10 +383,11 @@ fn share_report(names: &Names) -> ShareReport {
         source_workers: names
             .workers
             .iter()
-            .map(|worker| SourceWorkerResult {
+            .enumerate()
+            .map(|(index, worker)| SourceWorkerResult {
                 name: worker.clone(),
-                worker_id: "Workers-1".to_owned(),
-                shared: worker != &names.workers[2],
+                worker_id: format!("Workers-{}", index + 1),
+                shared: index != 2,
                 reason: Some(text.clone()),
             })
             .collect(),
