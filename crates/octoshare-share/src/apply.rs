@@ -281,13 +281,18 @@ async fn execute_step(
         if error.outcome_unknown() {
             unknown = Some(error.to_string());
             // Cut short by an interruption: the loop then reports the write as not settled.
-            tokio::select! {
-                biased;
-                () = runner.cancel.cancelled() => {}
-                () = tokio::time::sleep(backoff(runner.retry_delay, attempts)) => {}
-            }
+            sleep_unless_cancelled(runner.cancel, backoff(runner.retry_delay, attempts)).await;
         }
         step = next;
+    }
+}
+
+/// Sleeps `duration`, or less when `cancel` is cancelled first; whether it slept it out.
+async fn sleep_unless_cancelled(cancel: &CancellationToken, duration: Duration) -> bool {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => false,
+        () = tokio::time::sleep(duration) => true,
     }
 }
 
@@ -355,6 +360,29 @@ fn refusal(step: &Step, error: &ApiError) -> WorkerFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The backoff before repeating a write ends when the run is interrupted, not when it
+    /// would have (time is paused: the clock only moves to the next timer).
+    #[tokio::test(start_paused = true)]
+    async fn an_interruption_cuts_the_backoff_short() {
+        let cancel = CancellationToken::new();
+        let started = tokio::time::Instant::now();
+        let interrupt = async {
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            cancel.cancel();
+        };
+        let (slept_out, ()) = tokio::join!(
+            sleep_unless_cancelled(&cancel, Duration::from_secs(10)),
+            interrupt
+        );
+        assert!(!slept_out);
+        assert_eq!(started.elapsed(), Duration::from_millis(1_500));
+
+        let calm = CancellationToken::new();
+        let started = tokio::time::Instant::now();
+        assert!(sleep_unless_cancelled(&calm, Duration::from_secs(10)).await);
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
