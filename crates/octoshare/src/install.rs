@@ -427,7 +427,10 @@ async fn create(
                     result.version = created.version;
                 }
                 Err(read_error) if read_error.is_interrupted() => {
-                    interrupted(&mut result, &error, "creating it");
+                    result.action = TemplateAction::NotAttempted;
+                    result.error = Some(format!(
+                        "creating it may or may not have been applied ({error}), and the run was interrupted before that could be checked: run install again"
+                    ));
                 }
                 Ok(None) | Err(_) => fail(
                     &mut result,
