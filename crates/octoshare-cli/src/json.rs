@@ -435,8 +435,9 @@ pub enum CycleResult {
     Success,
     /// Something failed (see `Error`); the next cycle retries with backoff.
     Failure,
-    /// A signal stopped the cycle (SIGINT or SIGTERM): writes in flight finished, no new one
-    /// was sent.
+    /// A signal stopped the cycle (SIGINT or SIGTERM): no new write was sent; a write in
+    /// flight finished, or past its 2 s grace period was abandoned (counted `NotAttempted` in
+    /// `Changes`; it may or may not have been applied, and the next cycle settles it).
     Interrupted,
 }
 

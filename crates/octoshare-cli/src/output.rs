@@ -151,12 +151,24 @@ impl Emitter {
         }
     }
 
-    /// A command's printed result (a table, a page, a document in another format): on stdout
-    /// as it is (made inert) in text and octopus modes, even with `-q`; nothing in JSON mode,
-    /// where stdout holds the JSON document.
+    /// A command's printed result (a page, a document in another format) whose lines are the
+    /// renderer's: on stdout line by line, each line made [`inert`], in text and octopus modes,
+    /// even with `-q`; nothing in JSON mode, where stdout holds the JSON document. The renderer
+    /// keeps server text from breaking its lines (a JSON document from [`inert_json_pretty`],
+    /// HTML with control characters as character references); lines that hold names are
+    /// better printed one by one with [`Emitter::result_line`].
     pub fn result_text(&mut self, text: &str) {
         if self.mode != OutputMode::Json {
-            self.stdout_line(&inert(text));
+            let lines: Vec<Cow<'_, str>> = text.split('\n').map(inert).collect();
+            self.stdout_line(&lines.join("\n"));
+        }
+    }
+
+    /// One line of a command's printed result (a row of a table): like
+    /// [`Emitter::result_text`], the whole line made [`inert`], so a name in it cannot break it.
+    pub fn result_line(&mut self, line: &str) {
+        if self.mode != OutputMode::Json {
+            self.stdout_line(&inert(line));
         }
     }
 
@@ -194,8 +206,10 @@ impl Emitter {
         self.document_written = true;
         self.finish_progress();
         let mut writer = io::BufWriter::new(&mut self.stdout);
-        let mut serializer =
-            serde_json::Serializer::with_formatter(&mut writer, InertFormatter::default());
+        let mut serializer = serde_json::Serializer::with_formatter(
+            &mut writer,
+            InertFormatter::<PrettyFormatter>::default(),
+        );
         document
             .serialize(&mut serializer)
             .map_err(io::Error::other)?;
@@ -401,9 +415,9 @@ const SERVICE_MESSAGE_PREFIX: &str = "##octopus";
 /// a string too (JSON's own C0 escapes are left to serde_json, so whitespace between the
 /// tokens of a raw fragment stays as it is).
 #[derive(Default)]
-struct InertFormatter(PrettyFormatter<'static>);
+struct InertFormatter<F = PrettyFormatter<'static>>(F);
 
-impl InertFormatter {
+impl<F> InertFormatter<F> {
     fn write_inert<W: ?Sized + Write>(writer: &mut W, text: &str) -> io::Result<()> {
         let needs_escape = |character: char| is_escaped(character) && u32::from(character) >= 0x7f;
         if !text.contains(SERVICE_MESSAGE_PREFIX) && !text.contains(needs_escape) {
@@ -426,7 +440,7 @@ impl InertFormatter {
     }
 }
 
-impl Formatter for InertFormatter {
+impl<F: Formatter> Formatter for InertFormatter<F> {
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.0.begin_array(writer)
     }
@@ -476,6 +490,31 @@ impl Formatter for InertFormatter {
     ) -> io::Result<()> {
         Self::write_inert(writer, fragment)
     }
+}
+
+/// `value` as pretty JSON (2-space indent, no trailing newline) written as the JSON document
+/// is: the same values once parsed, but `##octopus` and every character [`inert`] escapes are
+/// JSON escapes, so each line of it is safe to print in a log as it is.
+pub fn inert_json_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut text = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut text,
+        InertFormatter::<PrettyFormatter>::default(),
+    );
+    value.serialize(&mut serializer)?;
+    Ok(String::from_utf8(text).unwrap_or_default())
+}
+
+/// `value` as one line of compact JSON, safe to print as a log line as it is (see
+/// [`inert_json_pretty`]).
+pub fn inert_json_line<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut text = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut text,
+        InertFormatter(serde_json::ser::CompactFormatter),
+    );
+    value.serialize(&mut serializer)?;
+    Ok(String::from_utf8(text).unwrap_or_default())
 }
 
 /// Makes text safe to print as one human log line: every character that could break the line,
@@ -816,6 +855,42 @@ mod tests {
                 OutputMode::Text => {}
             }
         }
+    }
+
+    #[test]
+    fn inert_json_keeps_values_and_prints_safe_lines() {
+        let value = serde_json::json!({
+            "Name": "evil\nshared 0 workers\u{202e}\u{85}\u{2028}##octopus[x]",
+            "Count": 2
+        });
+        for text in [
+            inert_json_line(&value).unwrap(),
+            inert_json_pretty(&value).unwrap(),
+        ] {
+            for line in text.lines() {
+                assert!(!line.contains(is_escaped), "{line:?}");
+                assert!(!line.contains("##octopus"), "{line:?}");
+                assert_eq!(inert(line), line, "already inert");
+            }
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(parsed, value);
+        }
+        assert_eq!(inert_json_line(&value).unwrap().lines().count(), 1);
+    }
+
+    #[test]
+    fn result_text_keeps_its_lines_and_escapes_inside_them() {
+        let (mut emitter, stdout, _) = emitter(OutputMode::Text);
+        emitter.result_text("a\u{1b}[2J\n<td>b</td>\n##octopus[x]");
+        emitter.result_line("worker 'evil\nshared 0 workers: all OK'");
+        assert_eq!(
+            stdout.text(),
+            "a\\u{1b}[2J\n<td>b</td>\n# #octopus[x]\nworker 'evil\\nshared 0 workers: all OK'\n"
+        );
+        let (mut json, stdout, _) = self::emitter(OutputMode::Json);
+        json.result_text("table");
+        json.result_line("row");
+        assert_eq!(stdout.text(), "");
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn demo(
     let second = run_once(&emulator, &config, emitter, shutdown).await?;
 
     explain(emitter, style, &first, &second);
-    show_status(emitter, style, &emulator).await?;
+    show_status(emitter, style, &emulator, shutdown).await?;
     let result = if second.logged.writes() > 0 {
         Err(ExitError::new(
             Exit::Internal,
@@ -388,8 +388,9 @@ async fn show_status(
     emitter: &mut Emitter,
     style: Style,
     emulator: &Emulator,
+    shutdown: &Shutdown,
 ) -> Result<(), ExitError> {
-    let client = demo_client(emulator)?;
+    let client = demo_client(emulator, shutdown)?;
     let snapshot = crate::status::snapshot(&client, &DiscoverConfig::new(DEMO_POOL)).await?;
     let matrix = &snapshot.matrix;
     emitter.info("");

@@ -37,7 +37,7 @@ use octoshare_status::{FleetRead, StatusError, StatusMatrix};
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 every cell shared and no orphan; 2 usage error; 3 no \
 space has the pool (or --from-space does not); 5 drift (a cell missing, not in the pool or stale, \
 or an orphan), or a space could not be read; 6 credentials or permission refused; 7 server \
-unreachable.";
+unreachable; 130/143 interrupted by SIGINT/SIGTERM (the spaces not read yet are unknown).";
 
 /// The file `--format html` writes in `octopus` mode without `--output-file`.
 pub const DEFAULT_HTML_FILE: &str = "octoshare-status.html";
@@ -235,15 +235,19 @@ fn present(
     exit: Exit,
 ) -> Result<Exit, ExitError> {
     let matrix = &document.matrix;
-    let content = match config.format {
-        StatusFormat::Text => {
-            let mut lines = vec![render::heading(matrix)];
-            lines.extend(render::table(matrix, render::terminal_width()));
-            lines.push(render::verdict(matrix));
-            lines.join("\n") + "\n"
-        }
-        StatusFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&json::Document {
+    // A table's rows hold names: printed, each row is one line whatever the names hold.
+    let rows = (config.format == StatusFormat::Text).then(|| {
+        let mut lines = vec![render::heading(matrix)];
+        lines.extend(render::table(matrix, render::terminal_width()));
+        lines.push(render::verdict(matrix));
+        lines
+    });
+    let content = match (config.format, &rows) {
+        (StatusFormat::Text, Some(rows)) => rows.join("\n") + "\n",
+        (StatusFormat::Text, None) => String::new(),
+        (StatusFormat::Json, _) => {
+            // Written as the JSON documents are: safe to print line by line, same values.
+            let mut text = octoshare_cli::output::inert_json_pretty(&json::Document {
                 body: Some(document),
                 failure: None,
             })
@@ -251,7 +255,7 @@ fn present(
             text.push('\n');
             text
         }
-        StatusFormat::Html => render::html(document, None),
+        (StatusFormat::Html, _) => render::html(document, None),
     };
     let file = config.output_file.clone().or_else(|| {
         (emitter.mode() == OutputMode::Octopus && config.format == StatusFormat::Html)
@@ -269,13 +273,31 @@ fn present(
                 emitter.info(&render::heading(matrix));
             }
         }
-        None => emitter.result_text(content.trim_end()),
+        None => match &rows {
+            Some(rows) => {
+                for row in rows {
+                    emitter.result_line(row);
+                }
+            }
+            None => emitter.result_text(content.trim_end()),
+        },
     }
     if exit == Exit::Success {
         if file.is_some() && emitter.mode() != OutputMode::Json {
             emitter.highlight(&render::verdict(matrix));
         }
         return Ok(exit);
+    }
+    if let Exit::Interrupted(_) = exit {
+        // Only what was read is reported: the spaces the interruption cut short are unknown.
+        return Err(ExitError::new(
+            exit,
+            format!(
+                "interrupted before every space was read: {} in pool '{}'; run it again for the whole matrix",
+                render::verdict(matrix),
+                matrix.worker_pool_name
+            ),
+        ));
     }
     Err(ExitError::new(
         exit,

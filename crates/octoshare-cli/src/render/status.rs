@@ -23,9 +23,13 @@ pub fn terminal_width() -> usize {
         .unwrap_or(DEFAULT_WIDTH)
 }
 
-/// The exit code of a status: 5 when the matrix drifted or a space could not be read (6 when
-/// every unreadable space refused the credentials), else 0.
+/// The exit code of a status: 130/143 when a read was cut short by an interruption, 5 when the
+/// matrix drifted or a space could not be read (6 when every unreadable space refused the
+/// credentials), else 0.
 pub fn exit_for_matrix(matrix: &StatusMatrix, unreadable: &[&octoshare_core::ApiError]) -> Exit {
+    if unreadable.iter().any(|error| error.is_interrupted()) {
+        return Exit::Interrupted(crate::Signal::Interrupt);
+    }
     if !unreadable.is_empty() {
         if unreadable.iter().all(|error| error.is_auth_failure()) {
             return Exit::AccessDenied;
@@ -261,7 +265,10 @@ pub fn heading(matrix: &StatusMatrix) -> String {
     )
 }
 
-/// Escapes text for HTML (element content and quoted attribute values).
+/// Escapes text for HTML (element content and quoted attribute values). Line breaks, other
+/// control characters, line separators and bidi overrides (what [`crate::inert`] escapes)
+/// become character references: the page shows the same text, and printed line by line it
+/// keeps its lines.
 pub fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
@@ -271,6 +278,9 @@ pub fn escape_html(text: &str) -> String {
             '>' => escaped.push_str("&gt;"),
             '"' => escaped.push_str("&quot;"),
             '\'' => escaped.push_str("&#39;"),
+            other if crate::output::is_escaped(other) => {
+                let _ = write!(escaped, "&#x{:x};", u32::from(other));
+            }
             other => escaped.push(other),
         }
     }
@@ -530,6 +540,10 @@ mod tests {
         assert_eq!(
             escape_html("<a href=\"x\">O'Neil & co</a>"),
             "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+        );
+        assert_eq!(
+            escape_html("evil\nshared 0 workers\r\u{202e}\u{1b}"),
+            "evil&#xa;shared 0 workers&#xd;&#x202e;&#x1b;"
         );
     }
 

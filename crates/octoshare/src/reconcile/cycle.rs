@@ -61,6 +61,8 @@ pub async fn run_cycle(
         Ok((snapshot, exit, error)) => (Some(snapshot), exit, error),
         Err(error) => (None, error.exit, Some(error.message)),
     };
+    // An interruption's code is the signal's (130 or 143), as the process would exit with.
+    let exit = exit.attributed_to(shutdown.signal());
     let interrupted = shutdown.is_requested();
     let result = if interrupted {
         CycleResult::Interrupted

@@ -2,8 +2,10 @@
 //! the status matrix → share (no wait) when something drifted → the matrix again; spaces that
 //! gain the pool later are picked up by the next cycle. A failing cycle (server down, 5xx,
 //! 401, ...) is logged and retried with capped exponential backoff; the process never exits on
-//! its own. SIGTERM/SIGINT let a write in flight finish and exit 0. `--once` runs one cycle and
-//! exits with its code (for cron, CI and scheduled runbook triggers).
+//! its own. SIGTERM/SIGINT stop it promptly — the cycle in flight stops waiting (answers,
+//! retries, backoff), a write already sent gets the client's 2 s grace period — and, being a
+//! service's normal stop, exit 0. `--once` runs one cycle and exits with its code (for cron, CI
+//! and scheduled runbook triggers); interrupted, like every one-shot command, with 130/143.
 //!
 //! With `--listen ADDR` it serves `GET /metrics`, `/healthz`, `/status.json`, `/` and
 //! `POST /webhook` ([`http`]); the webhook needs the secret of `--webhook-token-file` or
@@ -46,7 +48,11 @@ use token::{TOKEN_ENV, WebhookToken};
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (or, with --once, the \
 cycle succeeded); 2 usage error (or --listen cannot be bound). Without --once it never exits on \
 its own: failing cycles are logged and retried. With --once, the cycle's code: 3 no space has the \
-pool; 5 some spaces or workers failed; 6 credentials or permission refused; 7 server unreachable.";
+pool; 5 some spaces or workers failed; 6 credentials or permission refused; 7 server unreachable; \
+130/143 interrupted by SIGINT/SIGTERM.";
+
+/// How long a stop waits for the endpoints' open requests.
+const ENDPOINTS_CLOSE: Duration = Duration::from_secs(1);
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -257,7 +263,9 @@ async fn reconcile(
         .unwrap_or_else(PoisonError::into_inner)
         .cycles();
     if let Some(server) = server {
-        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        // The endpoints answer from memory: closing them takes no time unless a client holds
+        // a request open; the stop does not wait on it for long.
+        let _ = tokio::time::timeout(ENDPOINTS_CLOSE, server).await;
     }
     if !config.once {
         log(
@@ -274,7 +282,9 @@ async fn reconcile(
         .unwrap_or_else(PoisonError::into_inner)
         .document(std::time::Instant::now());
     let exit = if !config.once {
-        // Stopped by a signal: the write in flight finished, nothing is half done.
+        // A service stopped by a signal: its normal end (systemd and Kubernetes count 143 as a
+        // failed stop). A write in flight was settled or, past its grace period, is reported
+        // in the cycle's line; the next start re-reads before writing.
         Exit::Success
     } else if last.record.result == CycleResult::Interrupted {
         Exit::Interrupted(octoshare_cli::Signal::Interrupt)
@@ -295,7 +305,8 @@ async fn reconcile(
 /// holds the final document).
 fn log(emitter: &mut Emitter, format: LogFormat, line: &ReconcileLogLine) {
     let text = match format {
-        LogFormat::Json => serde_json::to_string(line).unwrap_or_default(),
+        // One line whatever the names hold, the same values once parsed.
+        LogFormat::Json => octoshare_cli::output::inert_json_line(line).unwrap_or_default(),
         LogFormat::Text => text_line(line),
     };
     emitter.info(&text);
@@ -357,10 +368,18 @@ fn cycle_text(cycle: &ReconcileCycle) -> String {
         ));
     }
     match &cycle.changes {
-        Some(changes) => line.push_str(&format!(
-            "; shared: {} created, {} updated, {} pruned, {} failed",
-            changes.created, changes.updated, changes.pruned, changes.failed
-        )),
+        Some(changes) => {
+            line.push_str(&format!(
+                "; shared: {} created, {} updated, {} pruned, {} failed",
+                changes.created, changes.updated, changes.pruned, changes.failed
+            ));
+            if changes.not_attempted > 0 {
+                line.push_str(&format!(
+                    ", {} not attempted (interrupted)",
+                    changes.not_attempted
+                ));
+            }
+        }
         None if cycle.error.is_none() => line.push_str("; nothing to share"),
         None => {}
     }
