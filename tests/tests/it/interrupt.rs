@@ -6,10 +6,14 @@
 //!   exactly the expected state. POSTs are slowed down by the emulator and the spaces are
 //!   shared one at a time, so once the first POST shows in the emulator's log the process is
 //!   certainly mid-write when signalled.
-//! - Stalled: every binary that talks to the server (discover, wait, share, run, install),
-//!   stalled on a request the emulator never answers, exits 143 after one SIGTERM (a write in
-//!   flight gets its 2 s grace period first) with no panic, and a re-run converges; against a
-//!   server that answers nothing, one SIGINT gives 130; a `Retry-After` wait is cut short.
+//! - Stalled: every binary that talks to the server (discover, wait, share, run, status,
+//!   reconcile --once, install), stalled on a request the emulator never answers, exits 143
+//!   after one SIGTERM (a write in flight gets its 2 s grace period first) with no panic, and a
+//!   re-run converges; against a server that answers nothing, one SIGINT gives 130; a
+//!   `Retry-After` wait is cut short.
+//! - Reconcile as a service (no `--once`): stalled mid-write, one SIGTERM stops it just as
+//!   promptly, and it exits 0 — a service's normal stop — logging the cycle as interrupted and
+//!   the stop with its signal.
 //! - Wait: an interrupted wait exits 143, not 4 ("timed out"), and reports the last completed
 //!   poll, or an unknown count when the poll in flight was dropped — never 0.
 //!
@@ -427,6 +431,25 @@ fn stalled_cases() -> Vec<StalledCase> {
             stall: Fault::stall(STALL).method("POST"),
         },
         StalledCase {
+            label: "status, stalled reading a space's workers",
+            binary: ORCHESTRATOR,
+            args: strings(&["status", "--worker-pool", POOL, "--output", "json"]),
+            stall: Fault::stall(STALL).path("/api/*/workers/all"),
+        },
+        StalledCase {
+            label: "reconcile --once, stalled on a POST",
+            binary: ORCHESTRATOR,
+            args: strings(&[
+                "reconcile",
+                "--worker-pool",
+                POOL,
+                "--once",
+                "--output",
+                "json",
+            ]),
+            stall: Fault::stall(STALL).method("POST"),
+        },
+        StalledCase {
             label: "install, stalled on a POST",
             binary: ORCHESTRATOR,
             args: strings(&["install", "--output", "json"]),
@@ -487,8 +510,10 @@ fn interrupt_every_binary_stalled_mid_run_exits_143_and_a_rerun_converges() {
 
         emulator.clear_faults();
         let again = Run::of(format!("{} again", case.label), &mut command);
-        assert_eq!(again.code, 0, "{}", again.describe());
-        if case.binary == SHARE || case.args[0] == "run" {
+        // status reports the fleet's drift (nothing is shared yet): 5, with the whole matrix.
+        let expected = if case.args[0] == "status" { 5 } else { 0 };
+        assert_eq!(again.code, expected, "{}", again.describe());
+        if case.binary == SHARE || ["run", "reconcile"].contains(&case.args[0].as_str()) {
             FLEET.assert_converged(&emulator, false, &ids_before, case.label);
         }
         slowest = slowest.max(exited_after);
@@ -514,7 +539,7 @@ fn interrupt_every_binary_stalled_mid_run_exits_143_and_a_rerun_converges() {
 #[test]
 fn interrupt_every_binary_against_a_silent_server_exits_130_on_sigint() {
     let mut figures = Vec::new();
-    let runs: [(&str, &str, &[&str]); 5] = [
+    let runs: [(&str, &str, &[&str]); 7] = [
         ("discover", DISCOVER, &["--worker-pool", POOL]),
         (
             "wait",
@@ -535,6 +560,12 @@ fn interrupt_every_binary_against_a_silent_server_exits_130_on_sigint() {
         ),
         ("run", ORCHESTRATOR, &["run", "--worker-pool", POOL]),
         ("install", ORCHESTRATOR, &["install"]),
+        ("status", ORCHESTRATOR, &["status", "--worker-pool", POOL]),
+        (
+            "reconcile --once",
+            ORCHESTRATOR,
+            &["reconcile", "--worker-pool", POOL, "--once"],
+        ),
     ];
     for (label, binary, args) in runs {
         let server = CannedServer::start(|_| CannedResponse::stall());
@@ -553,6 +584,132 @@ fn interrupt_every_binary_against_a_silent_server_exits_130_on_sigint() {
         figures.push((label, format!("{}ms", exited_after.as_millis())));
     }
     report_figures("interrupt: silent server, one SIGINT", &figures);
+}
+
+/// `octoshare reconcile` as a service, stalled on a write of its first cycle: one SIGTERM stops
+/// it as promptly as the one-shot commands (the write in flight gets its grace period), and it
+/// exits 0 — SIGTERM is how systemd and Kubernetes stop a service, which counts 143 as a failed
+/// stop — with the cycle logged as interrupted and the stop with its signal. A re-run
+/// converges.
+#[test]
+fn interrupt_reconcile_as_a_service_stops_promptly_and_exits_0() {
+    let emulator = Emulator::start(FLEET.scenario().fault(Fault::stall(STALL).method("POST")))
+        .expect("the emulator starts");
+    let ids_before = worker_ids(&emulator, &FLEET.all_space_names());
+    let mut command = binaries::command(ORCHESTRATOR);
+    command
+        .env("OCTOPUS_URL", emulator.url())
+        .env("OCTOPUS_API_KEY", emulator.api_key())
+        .args([
+            "reconcile",
+            "--worker-pool",
+            POOL,
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+    let mut watched = Watched::spawn(&mut command);
+    watched.until("the stalled POST arrives", || stalled(&emulator));
+    let (run, exited_after) = watched.signal_and_wait("reconcile, stalled on a POST", "TERM");
+    assert_eq!(run.code, 0, "{}", run.describe());
+    run.assert_no_panic();
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+        .collect();
+    let cycles: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|event| event["Event"] == "Cycle")
+        .collect();
+    assert_eq!(cycles.len(), 1, "{}", run.describe());
+    assert_eq!(cycles[0]["Result"], "Interrupted", "{}", run.describe());
+    assert_eq!(cycles[0]["ShareRan"], true, "{}", run.describe());
+    let stopped = events.last().expect("a last line");
+    assert_eq!(stopped["Event"], "Stopped", "{}", run.describe());
+    assert_eq!(stopped["Signal"], "SIGTERM", "{}", run.describe());
+    assert_eq!(FLEET.tally(&emulator).duplicates, 0, "{}", run.describe());
+
+    emulator.clear_faults();
+    let again = Run::of(
+        "reconcile --once again",
+        binaries::command(ORCHESTRATOR)
+            .env("OCTOPUS_URL", emulator.url())
+            .env("OCTOPUS_API_KEY", emulator.api_key())
+            .args(["reconcile", "--worker-pool", POOL, "--once"]),
+    );
+    assert_eq!(again.code, 0, "{}", again.describe());
+    FLEET.assert_converged(&emulator, false, &ids_before, "reconcile again");
+    report_figures(
+        "interrupt: reconcile service stalled on a POST, one SIGTERM",
+        &[("sigterm_exit_ms", exited_after.as_millis().to_string())],
+    );
+}
+
+/// `octoshare status` stalled on one other space's workers: one SIGTERM exits 143 with the
+/// matrix of what was read — the stalled space's cells `Unknown` with the interruption as its
+/// error, every other space read — and a line saying it was interrupted, not a drift.
+#[test]
+fn interrupt_status_reports_the_spaces_it_read_and_the_rest_unknown() {
+    let emulator = Emulator::start(FLEET.scenario()).expect("the emulator starts");
+    let stalled_space = emulator
+        .space_id(&FLEET.target_names()[1])
+        .expect("the second target");
+    emulator.add_fault(Fault::stall(STALL).path(&format!("/api/{stalled_space}/workers/all")));
+    let mut command = binaries::command(ORCHESTRATOR);
+    command
+        .env("OCTOPUS_URL", emulator.url())
+        .env("OCTOPUS_API_KEY", emulator.api_key())
+        .args(["status", "--worker-pool", POOL, "--output", "json"]);
+    let mut watched = Watched::spawn(&mut command);
+    // Once the stalled read has arrived and every other space's read has been answered.
+    let others = FLEET.targets as usize; // the source and the other targets
+    watched.until("the stalled read and every other read", || {
+        stalled(&emulator)
+            && emulator
+                .requests()
+                .iter()
+                .filter(|request| request.path.ends_with("/workers/all") && request.status == 200)
+                .count()
+                == others
+    });
+    let (run, exited_after) = watched.signal_and_wait("status, one space stalled", "TERM");
+    assert_eq!(run.code, 143, "{}", run.describe());
+    let document = run.json();
+    assert_eq!(document["ExitCode"], 143, "{}", run.describe());
+    let error = document["Error"].as_str().expect("an error line");
+    assert!(
+        error.starts_with("interrupted before every space was read"),
+        "{}",
+        run.describe()
+    );
+    let spaces = document["Spaces"].as_array().expect("the columns");
+    assert_eq!(spaces.len(), FLEET.targets as usize, "{}", run.describe());
+    for space in spaces {
+        if space["Id"] == stalled_space.as_str() {
+            assert!(
+                space["Error"]
+                    .as_str()
+                    .is_some_and(|error| error.contains("interrupted")),
+                "{}",
+                run.describe()
+            );
+        } else {
+            assert!(space.get("Error").is_none(), "{}", run.describe());
+        }
+    }
+    // Only the stalled space's cells are unknown: one per source worker.
+    assert_eq!(
+        document["Totals"]["Unknown"],
+        u64::from(FLEET.source_workers),
+        "{}",
+        run.describe()
+    );
+    report_figures(
+        "interrupt: status with one space stalled, one SIGTERM",
+        &[("sigterm_exit_ms", exited_after.as_millis().to_string())],
+    );
 }
 
 /// A `Retry-After: 120` backoff is cut short by the signal (it used to be slept out).

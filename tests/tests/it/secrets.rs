@@ -327,6 +327,11 @@ fn failing_invocations<'a>(servers: &[String]) -> Vec<Invocation<'a>> {
             ),
             (ORCHESTRATOR, strings(&["run", "--worker-pool", POOL])),
             (ORCHESTRATOR, strings(&["install", "--spaces", "Nowhere"])),
+            (ORCHESTRATOR, strings(&["status", "--worker-pool", POOL])),
+            (
+                ORCHESTRATOR,
+                strings(&["reconcile", "--worker-pool", POOL, "--once"]),
+            ),
         ] {
             for output in ["octopus", "json"] {
                 let mut args = args.clone();
@@ -784,6 +789,11 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
                 ]),
             ),
             (ORCHESTRATOR, strings(&["run", "--worker-pool", POOL])),
+            (ORCHESTRATOR, strings(&["status", "--worker-pool", POOL])),
+            (
+                ORCHESTRATOR,
+                strings(&["reconcile", "--worker-pool", POOL, "--once"]),
+            ),
         ] {
             let invocation = Invocation {
                 binary,
@@ -848,7 +858,7 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
 /// exact names.
 #[test]
 fn secrets_names_cannot_forge_log_lines() {
-    use octopus_emulator::{Scenario, SpaceSeed};
+    use octopus_emulator::{Fault, Scenario, SpaceSeed};
     use octoshare_cli::output::is_escaped;
 
     use crate::support::fleet::polling;
@@ -917,6 +927,19 @@ fn secrets_names_cannot_forge_log_lines() {
             vec!["run", "--worker-pool", POOL, "--output", "json", "-v"],
         ),
         (ORCHESTRATOR, vec!["install", "--dry-run", "-v"]),
+        (ORCHESTRATOR, vec!["status", "--worker-pool", POOL]),
+        (
+            ORCHESTRATOR,
+            vec!["status", "--worker-pool", POOL, "--format", "json"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["status", "--worker-pool", POOL, "--format", "html"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["status", "--worker-pool", POOL, "--output", "octopus"],
+        ),
     ];
     let mut lines_checked = 0;
     for (binary, args) in &runs {
@@ -941,18 +964,92 @@ fn secrets_names_cannot_forge_log_lines() {
                 run.describe()
             );
         }
-        let human = if args.contains(&"json") {
+        let human = if args.windows(2).any(|pair| pair == ["--output", "json"]) {
             &run.stderr
         } else {
             &run.stdout
         };
-        // Shown, escaped visibly.
+        // Shown, escaped visibly (in a line, a JSON string, or HTML character references).
         assert!(
-            human.contains("Beta\\r\\nfake line") || human.contains("evil\\nshared 0 workers"),
+            [
+                "Beta\\r\\nfake line",
+                "evil\\nshared 0 workers",
+                "Beta&#xd;&#xa;fake line",
+            ]
+            .iter()
+            .any(|shown| human.contains(shown)),
             "{}",
             run.describe()
         );
     }
+    // A space that cannot be read: its name is in status's and reconcile's failure lines and
+    // in each reconcile cycle's log line (text and JSON).
+    emulator.add_fault(Fault::status(500).path(&format!("/api/{target}/workers/all")));
+    // (From the source space: the evil space, first by name, is the initial one otherwise.)
+    let failing: Vec<Vec<&str>> = vec![
+        vec!["status", "--worker-pool", POOL],
+        vec!["reconcile", "--worker-pool", POOL, "--once"],
+        vec![
+            "reconcile",
+            "--worker-pool",
+            POOL,
+            "--once",
+            "--log-format",
+            "json",
+        ],
+        vec![
+            "reconcile",
+            "--worker-pool",
+            POOL,
+            "--once",
+            "--output",
+            "octopus",
+        ],
+    ];
+    for args in &failing {
+        let mut command = binaries::command(ORCHESTRATOR);
+        command
+            .env("OCTOPUS_URL", emulator.url())
+            .env("OCTOPUS_API_KEY", emulator.api_key())
+            .args(args)
+            .args(["--initial-space", SOURCE])
+            .args(["--max-retries", "0", "--retry-delay", "0ms"]);
+        let run = Run::of(format!("octoshare {}", args.join(" ")), &mut command);
+        assert_eq!(run.code, 5, "{}", run.describe());
+        run.assert_no_panic();
+        for line in run.stdout.split('\n').chain(run.stderr.split('\n')) {
+            lines_checked += 1;
+            assert!(
+                line != "fake line" && !line.contains(is_escaped),
+                "a forged line or a raw control character: {line:?}\n{}",
+                run.describe()
+            );
+        }
+        // Shown, escaped, in the failure line (and the cycle's log line).
+        let shown = run
+            .stdout
+            .lines()
+            .chain(run.stderr.lines())
+            .filter(|line| line.contains("Beta\\r\\nfake line"))
+            .count();
+        assert!(shown >= 1, "{}", run.describe());
+        if args.contains(&"json") {
+            // The JSON log line keeps the exact name once parsed.
+            let cycle: serde_json::Value = run
+                .stdout
+                .lines()
+                .find_map(|line| serde_json::from_str(line).ok())
+                .expect("a JSON log line");
+            assert!(
+                cycle["Error"]
+                    .as_str()
+                    .is_some_and(|error| error.contains(evil_space)),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+    emulator.clear_faults();
     // The outputs keep the exact names.
     let discover = Run::of(
         "discover",
@@ -985,7 +1082,7 @@ fn secrets_names_cannot_forge_log_lines() {
     report_figures(
         "secrets: forged lines",
         &[
-            ("runs", runs.len().to_string()),
+            ("runs", (runs.len() + failing.len()).to_string()),
             ("lines_checked", lines_checked.to_string()),
             ("forged", "0".to_owned()),
         ],
