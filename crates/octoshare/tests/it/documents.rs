@@ -77,6 +77,7 @@ fn run_documents_match_their_schema_and_snapshot() {
         ".Phases.*.ElapsedMs" => "[ms]",
         ".Phases.Wait.Outcome.ElapsedMs" => "[ms]",
         ".Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Phases.Wait.Outcome.CountedPolls" => "[polls]",
         ".Requests.Get" => "[gets]",
         ".Report.Spaces[].Workers[].WorkerId" => "[worker id]",
     });
@@ -102,6 +103,7 @@ fn run_documents_match_their_schema_and_snapshot() {
         ".Phases.*.ElapsedMs" => "[ms]",
         ".Phases.Wait.Outcome.ElapsedMs" => "[ms]",
         ".Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Phases.Wait.Outcome.CountedPolls" => "[polls]",
         ".Requests.Get" => "[gets]",
         ".Error" => "[timed out after 200ms: 2 of 5 workers ...]",
     });
@@ -120,6 +122,7 @@ fn demo_document_matches_its_schema_and_snapshot() {
         ".Runs[].Phases.*.ElapsedMs" => "[ms]",
         ".Runs[].Phases.Wait.Outcome.ElapsedMs" => "[ms]",
         ".Runs[].Phases.Wait.Outcome.Polls" => "[polls]",
+        ".Runs[].Phases.Wait.Outcome.CountedPolls" => "[polls]",
         ".Runs[].Requests.Get" => "[gets]",
         ".RunRequests[].Get" => "[gets]",
         ".Runs[].Report.Spaces[].Workers[].WorkerId" => "[worker id]",
