@@ -4,7 +4,9 @@
 //! line is checked: no control character, line separator or bidi override survives, no
 //! service message appears except octoshare's own at the start of a line, the number of lines
 //! is the same as with plain names (a name cannot add a line), and the output variables and
-//! the JSON document still hold the exact names.
+//! the JSON document still hold the exact names. `octoshare status`'s renderers (the table's
+//! rows, the HTML page, the `--format json` text) have a property of their own: the table's
+//! shape depends on the names' widths, so the lines are counted from what was rendered.
 
 use octoshare_cli::json::{DiscoverOutputs, ShareDocument, ShareOutputs, WaitOutputs};
 use octoshare_cli::output::is_escaped;
@@ -640,4 +642,157 @@ fn the_forged_lines_of_the_issue_stay_inside_their_line() {
         }
     }
     assert_eq!(inert("Beta\r\nfake line"), "Beta\\r\\nfake line");
+}
+
+/// The status matrix of `names`: the source space (the first) holds the three workers; the
+/// second space has the first worker registered (under the second worker's name, so `Stale`
+/// and `RegisteredAs` hold names too) and an orphan named after the third; the third space
+/// could not be read, with the server's text as its error.
+fn status_document(names: &Names) -> octoshare_cli::json::StatusDocument {
+    use octoshare_core::Worker;
+    use octoshare_status::{FleetRead, SpaceRead};
+    let worker = |id: &str, name: &str, pool: &str, uri: &str| -> Worker {
+        serde_json::from_value(serde_json::json!({
+            "Id": id,
+            "Name": name,
+            "WorkerPoolIds": [pool],
+            "IsDisabled": false,
+            "HealthStatus": "Healthy",
+            "Endpoint": {"CommunicationStyle": "TentacleActive", "Uri": uri, "Thumbprint": "AAAA"},
+        }))
+        .expect("a worker")
+    };
+    let source_workers = (0..3)
+        .map(|index| {
+            worker(
+                &format!("Workers-{}", index + 1),
+                &names.workers[index],
+                "WorkerPools-1",
+                &format!("poll://worker-{index}/"),
+            )
+        })
+        .collect();
+    let read = FleetRead {
+        source: names.target(0),
+        source_workers,
+        spaces: vec![
+            SpaceRead {
+                target: names.target(1),
+                workers: Ok(vec![
+                    worker(
+                        "Workers-11",
+                        &names.workers[1],
+                        "WorkerPools-2",
+                        "poll://worker-0/",
+                    ),
+                    worker(
+                        "Workers-12",
+                        &names.workers[2],
+                        "WorkerPools-2",
+                        "poll://gone/",
+                    ),
+                ]),
+            },
+            SpaceRead {
+                target: names.target(2),
+                workers: Err(server_error(&names.server_text)),
+            },
+        ],
+    };
+    octoshare_cli::json::StatusDocument {
+        matrix: octoshare_status::build(&read),
+        server_url: "https://octopus.example/".to_owned(),
+        generated_at: "2026-01-01T00:00:00Z".to_owned(),
+        requests: octoshare_cli::json::Requests::default(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(64),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// `octoshare status`'s renderers, printed as the command prints them: the table's rows one
+    /// by one, the HTML page and the `--format json` text as results, the failure line, the
+    /// JSON document. Every printed line is checked; each row is still one line, the page and
+    /// the JSON text keep their own lines; the page carries no raw control character; the JSON
+    /// document and the `--format json` text hold the exact names.
+    #[test]
+    fn status_renderers_print_any_name_on_one_line(names in names()) {
+        use octoshare_cli::render::status as status_render;
+        let document = status_document(&names);
+        let matrix = &document.matrix;
+        let mut rows = vec![status_render::heading(matrix)];
+        rows.extend(status_render::table(matrix, 120));
+        rows.push(status_render::verdict(matrix));
+        let page = status_render::html(&document, None);
+        prop_assert!(
+            page.split('\n').all(|line| !line.contains(is_escaped)),
+            "a raw control character in the page"
+        );
+        let json_text = octoshare_cli::output::inert_json_pretty(&octoshare_cli::json::Document {
+            body: Some(&document),
+            failure: None,
+        })
+        .expect("serialised");
+        let parsed: Value = serde_json::from_str(&json_text).expect("JSON");
+        let failure = format!(
+            "{} in pool '{}'",
+            status_render::verdict(matrix),
+            matrix.worker_pool_name
+        );
+        for mode in MODES {
+            let context = format!("status in {mode:?}");
+            let printed = render(mode, |out| {
+                for row in &rows {
+                    out.result_line(row);
+                }
+                out.result_text(&page);
+                out.result_text(&json_text);
+                out.failure(&failure);
+                out.write_document(&octoshare_cli::json::Document {
+                    body: Some(&document),
+                    failure: None,
+                })
+                .expect("written");
+            });
+            check_lines(&format!("{context}, stdout"), &printed.stdout)?;
+            check_lines(&format!("{context}, stderr"), &printed.stderr)?;
+            let documents = [parsed.clone()].into_iter().chain(
+                (mode == OutputMode::Json)
+                    .then(|| serde_json::from_str::<Value>(&printed.stdout).expect("the document")),
+            );
+            for document in documents {
+                prop_assert_eq!(&document["WorkerPoolName"], &Value::from(names.pool.clone()));
+                prop_assert_eq!(&document["Spaces"][0]["Name"], &Value::from(names.spaces[1].clone()));
+                prop_assert_eq!(&document["Spaces"][1]["Name"], &Value::from(names.spaces[2].clone()));
+                let workers: Vec<Value> = document["Workers"]
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .map(|row| row["Name"].clone())
+                    .collect();
+                for name in &names.workers {
+                    prop_assert!(workers.contains(&Value::from(name.clone())), "{}: {:?}", context, name);
+                }
+            }
+            if mode != OutputMode::Json {
+                // What the failure line itself prints on stdout in this mode.
+                let failure_lines = render(mode, |out| out.failure("plain")).stdout.lines().count();
+                let expected = rows.len()
+                    + page.split('\n').count()
+                    + json_text.split('\n').count()
+                    + failure_lines;
+                prop_assert_eq!(
+                    printed.stdout.lines().count(),
+                    expected,
+                    "{}: a name changed the number of lines:\n{}",
+                    context,
+                    printed.stdout
+                );
+            }
+        }
+    }
 }
