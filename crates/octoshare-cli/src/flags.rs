@@ -371,9 +371,20 @@ impl ShareArgs {
 /// file, and anything the system refuses (no permission, a read-only or virtual file system
 /// such as `/proc`).
 pub fn check_report_path(path: &Path) -> Result<(), ExitError> {
+    check_output_path(path, "the report", "--report", "share-report.json")
+}
+
+/// [`check_report_path`] for any file a command writes when it ends: `what` names it in the
+/// error line (`the report`), `flag` is the flag that gave the path, `example` a file name.
+pub fn check_output_path(
+    path: &Path,
+    what: &str,
+    flag: &str,
+    example: &str,
+) -> Result<(), ExitError> {
     let cannot = |reason: String| {
         ExitError::usage(format!(
-            "cannot write the report to '{}': {reason}: check --report",
+            "cannot write {what} to '{}': {reason}: check {flag}",
             path.display()
         ))
     };
@@ -385,14 +396,14 @@ pub fn check_report_path(path: &Path) -> Result<(), ExitError> {
         || text.ends_with('/')
         || path.file_name().is_none()
     {
-        return Err(cannot(
-            "it names a directory: give a file name, e.g. share-report.json".to_owned(),
-        ));
+        return Err(cannot(format!(
+            "it names a directory: give a file name, e.g. {example}"
+        )));
     }
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(cannot(
-            "it is a directory: give a file name inside it, e.g. share-report.json".to_owned(),
-        )),
+        Ok(meta) if meta.is_dir() => Err(cannot(format!(
+            "it is a directory: give a file name inside it, e.g. {example}"
+        ))),
         // Opened without truncation: the file is only replaced when the run ends.
         Ok(meta) if meta.is_file() => std::fs::OpenOptions::new()
             .write(true)

@@ -110,6 +110,15 @@ impl StatusArgs {
                 "with --output json stdout holds the JSON document: give --output-file PATH for --format html or text",
             ));
         }
+        // The file is written once the matrix is read: whether it can be is checked before the
+        // first request (exit 2), creating nothing.
+        let file = self.output_file.clone().or_else(|| {
+            (mode == OutputMode::Octopus && format == StatusFormat::Html)
+                .then(|| PathBuf::from(DEFAULT_HTML_FILE))
+        });
+        if let Some(path) = &file {
+            flags::check_output_path(path, "the status", "--output-file", DEFAULT_HTML_FILE)?;
+        }
         Ok(StatusConfig {
             discover,
             format,
@@ -315,6 +324,19 @@ fn present(
 }
 
 fn write_file(path: &Path, content: &str) -> Result<(), ExitError> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            ExitError::new(
+                Exit::Internal,
+                format!(
+                    "cannot create the directory {}: {error}: check --output-file",
+                    parent.display()
+                ),
+            )
+        })?;
+    }
     std::fs::write(path, content).map_err(|error| {
         ExitError::new(
             Exit::Internal,

@@ -214,7 +214,8 @@ fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
     let missing = dir.path().join("missing");
     let key_file = dir.path().join("key");
     std::fs::write(&key_file, &key).unwrap();
-    let unwritable = dir.path().join("no-such-dir").join("status.html");
+    // Under a file: nothing can be created there.
+    let unwritable = empty.join("status.html");
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_address = busy.local_addr().unwrap().to_string();
     let closed = {
@@ -263,9 +264,26 @@ fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
                 "--output-file".into(),
                 path(&unwritable),
             ],
-            1,
-            true,
+            2,
+            false,
             "check --output-file",
+        ),
+        (
+            "status: --output-file is a directory",
+            url.clone(),
+            key.clone(),
+            vec![
+                "status".into(),
+                "--worker-pool".into(),
+                POOL.into(),
+                "--format".into(),
+                "html".into(),
+                "--output-file".into(),
+                path(dir.path()),
+            ],
+            2,
+            false,
+            "it is a directory",
         ),
         (
             "status: refused key",
@@ -395,6 +413,22 @@ fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
             2,
             false,
             "it is empty",
+        ),
+        (
+            "reconcile: unwritable --report",
+            url.clone(),
+            key.clone(),
+            vec![
+                "reconcile".into(),
+                "--worker-pool".into(),
+                POOL.into(),
+                "--once".into(),
+                "--report".into(),
+                path(&unwritable),
+            ],
+            2,
+            false,
+            "check --report",
         ),
         (
             "reconcile --once: unknown pool",

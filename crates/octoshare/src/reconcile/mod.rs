@@ -141,7 +141,8 @@ impl ReconcileArgs {
             listen: self.listen,
             once: self.once,
             log_format: self.log_format,
-            report: self.share.report,
+            // Checked now (exit 2), not when the first cycle ends.
+            report: self.share.report_path()?,
             token,
         })
     }
