@@ -374,7 +374,18 @@ fn share_interrupted_during_the_backoff_of_a_write_reports_it_unsettled() {
     let (report, output) = runtime.block_on(async {
         let share = share_in_process(&client, &config, &shutdown);
         let interrupt = async {
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
             while !logs.text().contains("retrying") {
+                // Another test's thread may have registered the step's warning callsite
+                // while no subscriber of this thread existed, caching "never" for it (a
+                // known race of tracing's per-callsite interest cache, which made this test
+                // wait forever under load): recompute the cached interests with this
+                // thread's subscriber until the line arrives.
+                tracing::callsite::rebuild_interest_cache();
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the step never logged that it would retry"
+                );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             shutdown.request();
