@@ -57,20 +57,38 @@ impl WorkerKind {
         }
     }
 
-    /// Whether workers of this kind are shared into other spaces: polling and listening
-    /// Tentacles (one Tentacle can be registered in several spaces). SSH targets and Kubernetes
-    /// agents need per-space accounts and proxies, so they are not shared (yet); other kinds
-    /// have no endpoint another space could register.
+    /// Whether workers of this kind are shared into other spaces (and, being shared, pruned
+    /// from a target pool when they leave the source pool): polling and listening Tentacles,
+    /// SSH workers and Kubernetes agents. One machine can be registered in several spaces for
+    /// each of them; the per-space references they carry (a proxy, an SSH account, see
+    /// [`EndpointReference`](super::EndpointReference)) are mapped by name. Other kinds
+    /// (offline drops, cloud targets, styles this client does not know) are skipped.
     pub fn is_shared(&self) -> bool {
         matches!(
             self,
-            WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle
+            WorkerKind::PollingTentacle
+                | WorkerKind::ListeningTentacle
+                | WorkerKind::Ssh
+                | WorkerKind::KubernetesAgent
         )
     }
 
-    /// Whether this is a polling Tentacle (the only kind pruning considers).
+    /// Whether this is a polling Tentacle (what the bootstrap script registers).
     pub fn is_polling_tentacle(&self) -> bool {
         matches!(self, WorkerKind::PollingTentacle)
+    }
+
+    /// A short description for messages: `polling Tentacle`, `listening Tentacle`, `SSH
+    /// worker`, `Kubernetes agent`, `OfflineDrop endpoint`, `endpoint of an unknown type`.
+    pub fn describe(&self) -> String {
+        match self {
+            WorkerKind::PollingTentacle => "polling Tentacle".to_owned(),
+            WorkerKind::ListeningTentacle => "listening Tentacle".to_owned(),
+            WorkerKind::Ssh => "SSH worker".to_owned(),
+            WorkerKind::KubernetesAgent => "Kubernetes agent".to_owned(),
+            WorkerKind::Other(style) => format!("{style} endpoint"),
+            WorkerKind::Unknown => "endpoint of an unknown type".to_owned(),
+        }
     }
 }
 
@@ -232,9 +250,12 @@ mod tests {
         assert_eq!(WorkerKind::of(&endpoint(json!({}))), WorkerKind::Unknown);
         assert!(kind("tentacleActive").is_shared());
         assert!(kind("TentaclePassive").is_shared());
-        assert!(!kind("Ssh").is_shared());
-        assert!(!kind("KubernetesTentacle").is_shared());
+        assert!(kind("Ssh").is_shared());
+        assert!(kind("KubernetesTentacle").is_shared());
         assert!(!kind("OfflineDrop").is_shared());
+        assert!(!WorkerKind::Unknown.is_shared());
+        assert_eq!(kind("KubernetesTentacle").describe(), "Kubernetes agent");
+        assert_eq!(kind("OfflineDrop").describe(), "OfflineDrop endpoint");
         assert_eq!(kind("ssh").to_string(), "Ssh");
         assert_eq!(WorkerKind::Unknown.to_string(), "of an unknown type");
     }

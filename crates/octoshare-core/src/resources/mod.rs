@@ -1,14 +1,18 @@
 //! Octopus resources: one file per resource with its model, typed id and handler.
 
+pub mod accounts;
 pub mod action_templates;
 pub mod machine_policies;
+pub mod proxies;
 pub mod root;
 pub mod spaces;
 pub mod worker_pools;
 pub mod workers;
 
+pub use accounts::{Account, AccountId, AccountsHandler};
 pub use action_templates::{ActionTemplate, ActionTemplateId, ActionTemplatesHandler};
 pub use machine_policies::{MachinePoliciesHandler, MachinePolicy, MachinePolicyId};
+pub use proxies::{ProxiesHandler, Proxy, ProxyId};
 pub use root::RootDocument;
 pub use spaces::{Space, SpaceId, SpacesHandler};
 pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler};
