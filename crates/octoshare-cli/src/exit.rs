@@ -3,7 +3,7 @@
 use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
-use octoshare_discover::DiscoverError;
+use octoshare_discover::{DiscoverError, SkipCause};
 use octoshare_share::{ShareError, ShareVerdict};
 use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
@@ -204,6 +204,13 @@ pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
         DiscoverError::AmbiguousPool(error) | DiscoverError::InitialSpace(error) => {
             exit_for_resolve_error(error)
         }
+        DiscoverError::NoQualifyingSpace { .. } if error.every_space_refused() => {
+            Exit::AccessDenied
+        }
+        DiscoverError::InitialSpaceSkipped { skipped, .. } => match skipped.cause {
+            SkipCause::PermissionRefused(_) => Exit::AccessDenied,
+            SkipCause::DynamicPool(_) => Exit::NotFound,
+        },
         DiscoverError::NoQualifyingSpace { .. }
         | DiscoverError::InitialSpaceExcluded { .. }
         | DiscoverError::InitialSpaceLacksPool { .. } => Exit::NotFound,
@@ -214,6 +221,7 @@ pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
 pub fn exit_for_wait_error(error: &WaitError) -> Exit {
     match error {
         WaitError::Lookup(error) => exit_for_lookup_error(error),
+        WaitError::DynamicPool { .. } => Exit::NotFound,
         WaitError::ReadWorkers { error, .. } => exit_for_api_error(error),
     }
 }
@@ -236,11 +244,13 @@ pub fn exit_for_share_error(error: &ShareError) -> Exit {
         ShareError::SourceSpace(error) | ShareError::SourcePool(error) => {
             exit_for_resolve_error(error)
         }
+        ShareError::DynamicSourcePool { .. } => Exit::NotFound,
     }
 }
 
-/// How a share ended: 0 when everything was done, 6 when a write was refused for lack of
-/// permission (the fix is the key), 5 when something else failed or was left undone.
+/// How a share ended: 0 when everything was done, 6 when every failure was a refused
+/// permission and no write was done (the fix is the key), 5 when something else failed, some
+/// writes were refused while others were done, or something was left undone.
 pub fn exit_for_share_verdict(verdict: ShareVerdict) -> Exit {
     match verdict {
         ShareVerdict::Done => Exit::Success,
@@ -447,6 +457,7 @@ mod tests {
                 worker_pool: "P".into(),
                 searched: 3,
                 excluded: None,
+                skipped: Vec::new(),
             },
             DiscoverError::InitialSpaceExcluded {
                 space: space.clone(),
@@ -463,6 +474,18 @@ mod tests {
                 "{discover}"
             );
         }
+        assert_eq!(
+            exit_for_wait_error(&WaitError::DynamicPool {
+                target: target.clone()
+            }),
+            Exit::NotFound
+        );
+        assert_eq!(
+            exit_for_share_error(&ShareError::DynamicSourcePool {
+                pool: target.clone()
+            }),
+            Exit::NotFound
+        );
         assert_eq!(exit_for_wait_status(WaitStatus::Satisfied), Exit::Success);
         assert_eq!(exit_for_wait_status(WaitStatus::TimedOut), Exit::TimedOut);
         assert_eq!(

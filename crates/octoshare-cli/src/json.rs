@@ -9,7 +9,7 @@
 //! arrays, counts as numbers), so a runbook or CI script reads the same names in either mode.
 
 use octoshare_core::RequestCounts;
-use octoshare_discover::DiscoverOutcome;
+use octoshare_discover::{DiscoverOutcome, SkippedSpace};
 use octoshare_share::{ShareReport, Totals};
 use octoshare_status::{StatusMatrix, StatusTotals};
 use octoshare_wait::WaitOutcome;
@@ -79,6 +79,28 @@ impl DiscoverOutputs {
                 .map(|target| target.space.name.clone())
                 .collect(),
             qualifying_space_count: outcome.qualifying_space_count() as u64,
+        }
+    }
+}
+
+/// `octoshare-discover --output json`: the output variables and the spaces that were skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct DiscoverDocument {
+    /// The output variables.
+    #[serde(flatten)]
+    pub outputs: DiscoverOutputs,
+    /// Searched spaces that could not qualify: their worker pools may not be read (403), or
+    /// their pool of that name is a dynamic worker pool. `Id`, `Name`, `Reason` each.
+    pub skipped_spaces: Vec<SkippedSpace>,
+}
+
+impl DiscoverDocument {
+    /// The document of a discovery.
+    pub fn of(outcome: &DiscoverOutcome) -> DiscoverDocument {
+        DiscoverDocument {
+            outputs: DiscoverOutputs::of(outcome),
+            skipped_spaces: outcome.skipped_spaces.clone(),
         }
     }
 }
@@ -533,7 +555,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
         titled(
             "octoshare-discover",
-            schemars::schema_for!(Document<DiscoverOutputs>),
+            schemars::schema_for!(Document<DiscoverDocument>),
         ),
         titled(
             "octoshare-wait",

@@ -78,6 +78,21 @@ impl WorkerKind {
         matches!(self, WorkerKind::PollingTentacle)
     }
 
+    /// The endpoint fields that identify a machine of this kind (see [`EndpointIdentity`]), for
+    /// messages; `None` for kinds without an identity.
+    pub fn identity_fields(&self) -> Option<&'static str> {
+        match self {
+            WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle => {
+                Some("a Uri and a Thumbprint")
+            }
+            WorkerKind::Ssh => Some("a Host, a Port and a Fingerprint"),
+            WorkerKind::KubernetesAgent => {
+                Some("a Uri and a Thumbprint in its TentacleEndpointConfiguration")
+            }
+            WorkerKind::Other(_) | WorkerKind::Unknown => None,
+        }
+    }
+
     /// A short description for messages: `polling Tentacle`, `listening Tentacle`, `SSH
     /// worker`, `Kubernetes agent`, `OfflineDrop endpoint`, `endpoint of an unknown type`.
     pub fn describe(&self) -> String {
