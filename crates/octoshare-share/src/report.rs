@@ -465,7 +465,8 @@ pub enum WorkerFailure {
     /// The source worker refers to a proxy or account the target space has none of (by name):
     /// nothing was written for this worker.
     #[error(
-        "the space has no {reference} named '{name}' (the source worker's {reference}, which its copy must use; {reference}s there: {}): nothing was written for this worker",
+        "the space has no {reference} named '{name}' (the source worker's {reference}, which its copy must use; {} there: {}): nothing was written for this worker",
+        reference.plural(),
         quoted(available)
     )]
     ReferenceNotFound {
@@ -479,8 +480,9 @@ pub enum WorkerFailure {
     /// Several proxies or accounts of the target space match the name ignoring case, none
     /// exactly: nothing was written for this worker.
     #[error(
-        "the space has {} {reference}s named '{name}' ignoring case and none exactly ({}): nothing was written for this worker",
+        "the space has {} {} named '{name}' ignoring case and none exactly ({}): nothing was written for this worker",
         candidates.len(),
+        reference.plural(),
         quoted(candidates)
     )]
     AmbiguousReference {
@@ -503,7 +505,7 @@ pub enum WorkerFailure {
         id: String,
     },
     /// Reading the proxies or accounts needed to map the worker's reference failed.
-    #[error("cannot read the {reference}s of the {} space: {message}", if *in_source { "source" } else { "target" })]
+    #[error("cannot read the {} of the {} space: {message}", reference.plural(), if *in_source { "source" } else { "target" })]
     ReferencesUnreadable {
         /// Proxy or account.
         reference: ReferenceKind,

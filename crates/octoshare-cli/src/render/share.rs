@@ -134,10 +134,12 @@ pub fn worker_failure_message(failure: &WorkerFailure) -> String {
             "{failure}; delete the stale worker in this space (or rename the source worker), then run the step again"
         ),
         WorkerFailure::ReferenceNotFound { reference, .. } => format!(
-            "{failure}; create a {reference} of that name in this space, then run the step again"
+            "{failure}; create {} of that name in this space, then run the step again",
+            reference.with_article()
         ),
         WorkerFailure::AmbiguousReference { reference, .. } => format!(
-            "{failure}; rename {reference}s in this space so exactly one has the source's name"
+            "{failure}; rename {} in this space so exactly one has the source's name",
+            reference.plural()
         ),
         WorkerFailure::MachinePolicyUnavailable { .. } => {
             format!("{failure}; check --machine-policy")

@@ -40,6 +40,22 @@ impl ReferenceKind {
         }
     }
 
+    /// `proxies` or `accounts`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ReferenceKind::Proxy => "proxies",
+            ReferenceKind::Account => "accounts",
+        }
+    }
+
+    /// `a proxy` or `an account`.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            ReferenceKind::Proxy => "a proxy",
+            ReferenceKind::Account => "an account",
+        }
+    }
+
     /// The endpoint field holding the Id: `ProxyId` or `AccountId`.
     pub fn field(self) -> &'static str {
         match self {
