@@ -10,6 +10,7 @@ mod install;
 mod metrics;
 mod reconcile;
 mod reconciler;
+mod requests;
 mod run;
 mod status;
 mod support;
