@@ -207,7 +207,7 @@ mod timestamp;
 pub use access::{Access, ApiKeySeed, Permission};
 pub use app::{DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY};
 pub use control::{HeldLease, RequestHold};
-pub use demo::DEMO_POOL;
+pub use demo::{DEMO_API_KEY, DEMO_POOL, DEMO_PROXY};
 pub use fault::{Fault, FaultKind};
 pub use load::{ConcurrencyLimit, OutageKind, OutageSeed, OverLimit};
 pub use request_log::{LoggedRequest, REQUEST_LOG_CAPACITY};
