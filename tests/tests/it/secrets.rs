@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use octopus_emulator::Emulator;
+use octopus_emulator::{Emulator, Fault};
 use octoshare_core::service_message::parse_service_messages;
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT, workspace_root};
@@ -427,9 +427,12 @@ fn strace_can_trace(strace: &Path) -> Result<(), String> {
 
 #[test]
 fn secrets_the_canary_key_never_leaves_a_request_header() {
+    // Every kind of worker: the proxy and account lookups (and their failure messages) run
+    // with the canary key too.
     let fleet = Fleet {
         source_workers: 2,
         targets: 2,
+        every_kind: true,
     };
     let emulator = Emulator::start(
         fleet
@@ -439,6 +442,16 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
     )
     .expect("the emulator starts");
     let refusing = Emulator::start(fleet.scenario()).expect("the emulator starts");
+    // Accepts the canary but refuses to show proxies and accounts (403): the listening and SSH
+    // copies fail with the refusal in their reason.
+    let lookups_refused = Emulator::start(
+        fleet
+            .scenario()
+            .api_key(CANARY_KEY)
+            .fault(Fault::status(403).path("/api/*/proxies/all"))
+            .fault(Fault::status(403).path("/api/*/accounts/all")),
+    )
+    .expect("the emulator starts");
     let home = tempfile::tempdir().expect("a temp dir");
     let reports = home.path().join("reports");
     std::fs::create_dir_all(&reports).expect("reports dir");
@@ -466,6 +479,7 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
     let servers = [
         refusing.url(),
         emulator.url(),
+        lookups_refused.url(),
         echo_text.url(),
         echo_html.url(),
         echo_envelope.url(),
@@ -484,6 +498,13 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
         run.assert_no_panic();
         check.check_run(&run);
     }
+    // The lookups were really refused with the canary key.
+    assert!(
+        lookups_refused
+            .requests()
+            .iter()
+            .any(|request| request.path.ends_with("/proxies/all") && request.status == 403)
+    );
     // The echoing servers really received the canary (in the header) and sent it back.
     assert!(echo_text.requests().iter().any(|request| {
         request
@@ -527,6 +548,7 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
     let fleet = Fleet {
         source_workers: 1,
         targets: 1,
+        every_kind: false,
     };
     let emulator =
         Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
