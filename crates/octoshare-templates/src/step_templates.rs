@@ -850,7 +850,7 @@ fn prune(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Prune",
         "Prune stale workers",
-        "Delete, in the target pools only, polling workers whose Tentacle is no longer in the source pool (VMs destroyed) and that are not `Healthy` (`--prune`). Default: `False`.",
+        "Delete, in the target pools only, workers (polling or listening Tentacles, SSH workers, Kubernetes agents) that are no longer in the source pool (machines destroyed) and that are neither `Healthy` nor `HasWarnings` (`--prune`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
