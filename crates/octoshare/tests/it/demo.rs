@@ -36,7 +36,11 @@ fn demo_explains_every_phase_and_the_rerun() {
     assert!(!status.is_empty(), "{}", run.stdout);
     let rows: Vec<Vec<&str>> = status
         .iter()
-        .filter(|line| line.starts_with("aws-tf-worker-"))
+        .filter(|line| {
+            ["aws-tf-worker-", "gpu-listener-", "k8s-agent-"]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        })
         .map(|line| {
             line.split("  ")
                 .map(str::trim)
@@ -44,7 +48,7 @@ fn demo_explains_every_phase_and_the_rerun() {
                 .collect()
         })
         .collect();
-    assert_eq!(rows.len(), 3, "{status:#?}");
+    assert_eq!(rows.len(), 5, "{status:#?}");
     for row in &rows {
         assert_eq!(row.len(), 4, "{row:?}");
         assert!(
@@ -52,7 +56,7 @@ fn demo_explains_every_phase_and_the_rerun() {
             "{row:?}"
         );
     }
-    assert_eq!(status.last(), Some(&"no drift: 9 cells shared"));
+    assert_eq!(status.last(), Some(&"no drift: 15 cells shared"));
 }
 
 #[test]
