@@ -37,8 +37,10 @@ pub use page::Page;
 pub use resources::{
     Account, AccountId, AccountsHandler, ActionTemplate, ActionTemplateId, ActionTemplatesHandler,
     Endpoint, HealthStatus, MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker,
-    ProxiesHandler, Proxy, ProxyId, RootDocument, Space, SpaceId, SpacesHandler, Worker, WorkerId,
-    WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler, WorkersHandler,
+    ProxiesHandler, Proxy, ProxyId, RootDocument, Space, SpaceId, SpacesHandler, Task, TaskId,
+    TasksHandler, Worker, WorkerId, WorkerPool, WorkerPoolId, WorkerPoolSummary,
+    WorkerPoolsHandler, WorkerTaskLease, WorkerTaskLeaseId, WorkerTaskLeasesHandler,
+    WorkersHandler,
 };
 pub use retry::RetryPolicy;
 pub use server_url::ServerUrl;

@@ -36,7 +36,8 @@ use crate::credentials::Credentials;
 use crate::error::{ApiError, redact_query_secrets};
 use crate::resources::{
     AccountsHandler, ActionTemplatesHandler, MachinePoliciesHandler, ProxiesHandler, RootDocument,
-    SpaceId, SpacesHandler, WorkerPoolsHandler, WorkersHandler,
+    SpaceId, SpacesHandler, TasksHandler, WorkerPoolsHandler, WorkerTaskLeasesHandler,
+    WorkersHandler,
 };
 use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
@@ -248,6 +249,16 @@ impl Client {
     /// Accounts of a space.
     pub fn accounts(&self, space: &SpaceId) -> AccountsHandler<'_> {
         AccountsHandler::new(self, space.clone())
+    }
+
+    /// Worker task leases of a space.
+    pub fn worker_task_leases(&self, space: &SpaceId) -> WorkerTaskLeasesHandler<'_> {
+        WorkerTaskLeasesHandler::new(self, space.clone())
+    }
+
+    /// Server tasks.
+    pub fn tasks(&self) -> TasksHandler<'_> {
+        TasksHandler::new(self)
     }
 
     /// Action (step) templates of a space.

@@ -191,6 +191,22 @@ impl EndpointIdentity {
             WorkerKind::Other(_) | WorkerKind::Unknown => None,
         }
     }
+
+    /// Whether this identity holds the certificate `thumbprint` (trimmed, any case): a
+    /// Tentacle's (polling or listening) or a Kubernetes agent's Tentacle configuration. SSH
+    /// identities hold a host key fingerprint, never a thumbprint. One Tentacle instance has
+    /// one certificate, so this finds every registration of that machine's Tentacle, whatever
+    /// its Uri (as `Tentacle deregister-worker --multiple` does).
+    pub fn has_thumbprint(&self, thumbprint: &str) -> bool {
+        let wanted = thumbprint.trim();
+        match &self.key {
+            IdentityKey::Tentacle { thumbprint, .. }
+            | IdentityKey::KubernetesAgent { thumbprint, .. } => {
+                !wanted.is_empty() && thumbprint.eq_ignore_ascii_case(wanted)
+            }
+            IdentityKey::Ssh { .. } => false,
+        }
+    }
 }
 
 fn text(value: Option<&Value>) -> Option<&str> {
@@ -354,6 +370,28 @@ mod tests {
             agent("poll://k8s/", "AB"),
             EndpointIdentity::of(&Endpoint::polling("poll://k8s/", "AB")).unwrap(),
             "a Kubernetes agent is not the polling Tentacle with the same Uri"
+        );
+    }
+
+    #[test]
+    fn thumbprints_match_tentacles_and_kubernetes_agents_only() {
+        let polling = EndpointIdentity::of(&Endpoint::polling("poll://a/", "8A9F3B6D")).unwrap();
+        assert!(polling.has_thumbprint(" 8a9f3b6d "));
+        assert!(!polling.has_thumbprint("8A9F3B6E"));
+        assert!(!polling.has_thumbprint(" "));
+        let agent = EndpointIdentity::of(&endpoint(json!({
+            "CommunicationStyle": "KubernetesTentacle",
+            "TentacleEndpointConfiguration": {"Uri": "poll://k8s/", "Thumbprint": "AB"}
+        })))
+        .unwrap();
+        assert!(agent.has_thumbprint("ab"));
+        let ssh = EndpointIdentity::of(&endpoint(json!({
+            "CommunicationStyle": "Ssh", "Host": "box", "Port": 22, "Fingerprint": "AB"
+        })))
+        .unwrap();
+        assert!(
+            !ssh.has_thumbprint("AB"),
+            "a fingerprint is not a thumbprint"
         );
     }
 }

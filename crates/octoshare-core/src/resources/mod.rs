@@ -6,7 +6,9 @@ pub mod machine_policies;
 pub mod proxies;
 pub mod root;
 pub mod spaces;
+pub mod tasks;
 pub mod worker_pools;
+pub mod worker_task_leases;
 pub mod workers;
 
 pub use accounts::{Account, AccountId, AccountsHandler};
@@ -15,7 +17,9 @@ pub use machine_policies::{MachinePoliciesHandler, MachinePolicy, MachinePolicyI
 pub use proxies::{ProxiesHandler, Proxy, ProxyId};
 pub use root::RootDocument;
 pub use spaces::{Space, SpaceId, SpacesHandler};
+pub use tasks::{Task, TaskId, TasksHandler};
 pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler};
+pub use worker_task_leases::{WorkerTaskLease, WorkerTaskLeaseId, WorkerTaskLeasesHandler};
 pub use workers::{Endpoint, HealthStatus, NewWorker, Worker, WorkerId, WorkersHandler};
 
 /// Defines a typed resource id: a `String` newtype, serde-transparent.
