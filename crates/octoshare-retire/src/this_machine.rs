@@ -109,10 +109,12 @@ pub async fn thumbprint_from_tentacle(
     for variable in SECRET_VARIABLES {
         command.env_remove(variable);
     }
-    let child = command.spawn().map_err(|error| ThisMachineError::Start {
-        program: program.to_path_buf(),
-        reason: error.to_string(),
-    })?;
+    let child = spawn(&mut command)
+        .await
+        .map_err(|error| ThisMachineError::Start {
+            program: program.to_path_buf(),
+            reason: error.to_string(),
+        })?;
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(error)) => {
@@ -151,6 +153,23 @@ pub async fn thumbprint_from_tentacle(
         program: program.to_path_buf(),
         output: stdout.trim().chars().take(120).collect(),
     })
+}
+
+/// Starts the child. "Text file busy" (the executable was just written, and another thread's
+/// fork still holds it open for writing until its exec) passes in moments: tried again.
+async fn spawn(command: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 5 =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// The thumbprint in `show-thumbprint`'s output: `{"Thumbprint": "..."}`, or the one 40-digit

@@ -5,3 +5,4 @@ mod drain;
 mod faults;
 mod kinds;
 mod support;
+mod this_machine;
