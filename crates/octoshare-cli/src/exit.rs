@@ -5,6 +5,7 @@ use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
 use octoshare_discover::{DiscoverError, SkipCause};
 use octoshare_share::{ShareError, ShareVerdict};
+use octoshare_retire::{RetireError, RetireOutcome, RetireStatus};
 use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
 
@@ -256,6 +257,28 @@ pub fn exit_for_share_verdict(verdict: ShareVerdict) -> Exit {
         ShareVerdict::Done => Exit::Success,
         ShareVerdict::PermissionRefused => Exit::AccessDenied,
         ShareVerdict::Failed | ShareVerdict::Interrupted => Exit::PartialFailure,
+    }
+}
+
+/// A retirement that could not start.
+pub fn exit_for_retire_error(error: &RetireError) -> Exit {
+    match error {
+        RetireError::ListSpaces(error) => exit_for_api_error(error),
+    }
+}
+
+/// How a retirement ended: an interruption first, then a write refused for lack of permission
+/// (6), then any failure (5), then registrations still held by a task (4).
+pub fn exit_for_retire_outcome(outcome: &RetireOutcome) -> Exit {
+    match outcome.status {
+        // Until interruptions have their own code, as for share: some items were not done.
+        RetireStatus::Interrupted => Exit::PartialFailure,
+        _ if outcome.permission_refused => Exit::AccessDenied,
+        RetireStatus::Failed => Exit::PartialFailure,
+        RetireStatus::StillBusy => Exit::TimedOut,
+        RetireStatus::Retired | RetireStatus::NothingToRetire | RetireStatus::DryRun => {
+            Exit::Success
+        }
     }
 }
 

@@ -289,11 +289,14 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
                     if !self.force().await {
                         return Ok(Some(RetireStatus::Interrupted));
                     }
-                    let grace = self.clock.now() + self.config.force_grace;
-                    if self.drain(grace, true).await == DrainEnd::Interrupted {
-                        return Ok(Some(RetireStatus::Interrupted));
+                    // Only a cancelled task lets its leases go: without one, waiting is moot.
+                    if self.outcome.forced_tasks.iter().any(|task| task.cancelled) {
+                        let grace = self.clock.now() + self.config.force_grace;
+                        if self.drain(grace, true).await == DrainEnd::Interrupted {
+                            return Ok(Some(RetireStatus::Interrupted));
+                        }
+                        self.describe_tasks().await;
                     }
-                    self.describe_tasks().await;
                 }
             }
         }

@@ -350,15 +350,21 @@ async fn force_cannot_clear_an_orphaned_lease() {
     config.force = true;
     config.force_grace = Duration::from_secs(3);
     emulator.clear_requests();
+    let mut recorder = Recorder::default();
     let outcome = run(
         &client(&emulator),
         &config,
-        &mut Recorder::default(),
+        &mut recorder,
         &CancellationToken::new(),
     )
     .await;
 
     assert_eq!(outcome.status, RetireStatus::StillBusy);
+    assert_eq!(
+        recorder.rounds.len(),
+        1,
+        "no grace period: no task was cancelled"
+    );
     let forced = &outcome.forced_tasks[0];
     assert!(!forced.cancelled);
     assert!(

@@ -12,6 +12,7 @@ fn every_subcommand_has_help() {
         "emulator",
         "install",
         "user-data",
+        "retire",
     ] {
         let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
         assert_eq!(run.code, 0, "{subcommand}: {run:?}");

@@ -11,6 +11,7 @@ mod metrics;
 mod reconcile;
 mod reconciler;
 mod requests;
+mod retire;
 mod run;
 mod status;
 mod support;
