@@ -40,9 +40,8 @@ TaskCancel); 7 server unreachable.";
 /// Flags of `octoshare retire` (the connection and output flags are [`CommonArgs`]).
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(
-    clap::ArgGroup::new("what")
-        .required(true)
-        .args(["worker", "thumbprint", "this_machine"]),
+    // Not `required`: the missing case gets one line naming the three flags (into_request).
+    clap::ArgGroup::new("what").args(["worker", "thumbprint", "this_machine"]),
 ))]
 pub struct RetireArgs {
     /// Retire the endpoint(s) of the worker named NAME, in every space it is registered in (whatever its name there)
@@ -58,25 +57,15 @@ pub struct RetireArgs {
     pub this_machine: bool,
 
     /// The Tentacle executable --this-machine runs [default: /opt/octopus/tentacle/Tentacle, else Tentacle on PATH]
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "this_machine",
-        help_heading = "What to retire"
-    )]
+    #[arg(long, value_name = "PATH", help_heading = "What to retire")]
     pub tentacle_path: Option<PathBuf>,
 
-    /// The Tentacle instance --this-machine asks
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_TENTACLE_INSTANCE, help_heading = "What to retire")]
-    pub tentacle_instance: String,
+    /// The Tentacle instance --this-machine asks [default: Tentacle]
+    #[arg(long, value_name = "NAME", help_heading = "What to retire")]
+    pub tentacle_instance: Option<String>,
 
     /// Read the thumbprint from this Tentacle instance configuration file instead of running Tentacle
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "this_machine",
-        help_heading = "What to retire"
-    )]
+    #[arg(long, value_name = "FILE", help_heading = "What to retire")]
     pub tentacle_config: Option<PathBuf>,
 
     /// Only search the spaces having this worker pool (trimmed, case-insensitive)
@@ -146,6 +135,25 @@ pub struct RetireRequest {
 impl RetireArgs {
     /// Validates the flags once, before any request (usage errors, exit code 2).
     pub fn into_request(self) -> Result<RetireRequest, ExitError> {
+        if !self.this_machine {
+            let tentacle_flags = [
+                ("--tentacle-path", self.tentacle_path.is_some()),
+                ("--tentacle-instance", self.tentacle_instance.is_some()),
+                ("--tentacle-config", self.tentacle_config.is_some()),
+            ];
+            if let Some((flag, _)) = tentacle_flags.iter().find(|(_, given)| *given) {
+                return Err(ExitError::usage(format!(
+                    "{flag} only applies to --this-machine: add --this-machine, or leave {flag} out"
+                )));
+            }
+        }
+        if self.tentacle_config.is_some()
+            && (self.tentacle_path.is_some() || self.tentacle_instance.is_some())
+        {
+            return Err(ExitError::usage(
+                "--tentacle-config reads the thumbprint from the file without running Tentacle: leave out --tentacle-path and --tentacle-instance",
+            ));
+        }
         let target = match (self.worker, self.thumbprint, self.this_machine) {
             (Some(name), None, false) => {
                 let name = name.trim();
@@ -163,12 +171,17 @@ impl RetireArgs {
                 Some(path) => ThisMachineSource::Config(path),
                 None => ThisMachineSource::Tentacle {
                     path: self.tentacle_path.unwrap_or_else(default_tentacle_path),
-                    instance: nonblank(&self.tentacle_instance, "--tentacle-instance")?,
+                    instance: nonblank(
+                        self.tentacle_instance
+                            .as_deref()
+                            .unwrap_or(DEFAULT_TENTACLE_INSTANCE),
+                        "--tentacle-instance",
+                    )?,
                 },
             }),
             _ => {
                 return Err(ExitError::usage(
-                    "give exactly one of --worker NAME, --thumbprint THUMBPRINT and --this-machine",
+                    "nothing to retire named: give exactly one of --worker NAME, --thumbprint THUMBPRINT and --this-machine",
                 ));
             }
         };
@@ -333,11 +346,32 @@ mod tests {
 
     #[test]
     fn exactly_one_target_is_required() {
-        assert!(parse(&[]).is_err());
-        assert!(parse(&["--worker", "a", "--thumbprint", "b"]).is_err());
         assert!(
-            parse(&["--tentacle-config", "/x"]).is_err(),
-            "needs --this-machine"
+            parse(&[])
+                .unwrap_err()
+                .starts_with("nothing to retire named")
+        );
+        assert!(parse(&["--worker", "a", "--thumbprint", "b"]).is_err());
+        let error = parse(&["--worker", "a", "--tentacle-config", "/x"]).unwrap_err();
+        assert!(
+            error.starts_with("--tentacle-config only applies to --this-machine"),
+            "{error}"
+        );
+        let thumbprint = "A".repeat(40);
+        let error = parse(&["--thumbprint", &thumbprint, "--tentacle-instance", "T"]).unwrap_err();
+        assert!(
+            error.starts_with("--tentacle-instance only applies"),
+            "{error}"
+        );
+        assert!(
+            parse(&[
+                "--this-machine",
+                "--tentacle-config",
+                "/x",
+                "--tentacle-path",
+                "/t"
+            ])
+            .is_err()
         );
         let request = parse(&["--worker", " vm-1 "]).unwrap();
         assert_eq!(

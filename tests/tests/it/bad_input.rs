@@ -59,9 +59,9 @@ impl Drop for Row {
     }
 }
 
-/// Each step binary and `octoshare run` (in octopus mode, so stderr holds only the error line)
-/// with arguments that would succeed against the fleet scenario.
-fn steps() -> [(&'static str, Vec<&'static str>); 4] {
+/// Each step binary, `octoshare run` and `octoshare retire` (in octopus mode, so stderr holds
+/// only the error line) with arguments that would succeed against the fleet scenario.
+fn steps() -> [(&'static str, Vec<&'static str>); 5] {
     [
         (DISCOVER, vec!["--worker-pool", POOL]),
         (
@@ -99,6 +99,20 @@ fn steps() -> [(&'static str, Vec<&'static str>); 4] {
                 "--count",
                 "1",
                 "--timeout",
+                "2s",
+                "--poll-interval",
+                "10ms",
+                "--output",
+                "octopus",
+            ],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "retire",
+                "--worker",
+                "web-1",
+                "--drain-timeout",
                 "2s",
                 "--poll-interval",
                 "10ms",
@@ -894,6 +908,37 @@ fn bad_input_invalid_durations_and_counts_are_usage_errors() {
             vec!["run", "--worker-pool", POOL, "--concurrency=-2"],
             "--concurrency",
         ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--drain-timeout", "soon"],
+            "--drain-timeout",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--poll-interval", "0s"],
+            "--poll-interval",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--thumbprint", "not-a-thumbprint"],
+            "--thumbprint",
+        ),
+        (ORCHESTRATOR, vec!["retire"], "--worker"),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--this-machine"],
+            "--this-machine",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--force", "--dry-run"],
+            "--dry-run",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--tentacle-config", "/x"],
+            "--this-machine",
+        ),
     ];
     for (binary, args, flag) in cases {
         let mut command = binaries::command(binary);
@@ -1064,4 +1109,88 @@ fn bad_input_names_with_quotes_commas_unicode_and_spaces() {
     );
     let line = failed_with(&run, 5);
     assert_contains(&line, &["failed in 2 of 2 target spaces"], &run);
+}
+
+#[test]
+fn bad_input_retire_unknown_pool_read_only_key_and_unreadable_tentacle() {
+    let row = Row::new("retire: unknown pool, read-only key, unreadable tentacle");
+    let (emulator, fleet) = fleet_emulator();
+    let url = emulator.url();
+    let key = emulator.api_key();
+    // A pool no space has: exit 3 naming the flag, nothing written.
+    let run = row.invoke(
+        ORCHESTRATOR,
+        &url,
+        &key,
+        &[
+            "retire",
+            "--worker",
+            "web-1",
+            "--worker-pool",
+            "No Such Pool",
+            "--output",
+            "octopus",
+        ],
+    );
+    let line = failed_with(&run, 3);
+    assert_contains(&line, &["No Such Pool", "check --worker-pool"], &run);
+    // A key that may only read: every disable refused once with 403 naming WorkerEdit, exit 6,
+    // nothing deleted (no DELETE is sent for a registration that could not be disabled).
+    emulator.clear_requests();
+    let ids_before = worker_ids(&emulator, &fleet.all_space_names());
+    let run = row.invoke(
+        ORCHESTRATOR,
+        &url,
+        &emulator.read_only_api_key(),
+        &[
+            "retire",
+            "--worker",
+            "web-1",
+            "--drain-timeout",
+            "2s",
+            "--output",
+            "octopus",
+        ],
+    );
+    let line = failed_with(&run, 6);
+    assert_contains(&line, &["while disabling web-1", "WorkerEdit"], &run);
+    let writes: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.method != "GET")
+        .collect();
+    assert!(
+        !writes.is_empty() && writes.iter().all(|w| w.method == "PUT" && w.status == 403),
+        "{writes:#?}"
+    );
+    assert_eq!(worker_ids(&emulator, &fleet.all_space_names()), ids_before);
+    // --this-machine without a Tentacle: a usage error before any request.
+    emulator.clear_requests();
+    for args in [
+        vec![
+            "retire",
+            "--this-machine",
+            "--tentacle-path",
+            "/nonexistent/Tentacle",
+            "--output",
+            "octopus",
+        ],
+        vec![
+            "retire",
+            "--this-machine",
+            "--tentacle-config",
+            "/nonexistent/tentacle.config",
+            "--output",
+            "octopus",
+        ],
+    ] {
+        let run = row.invoke(ORCHESTRATOR, &url, &key, &args);
+        let line = failed_with(&run, 2);
+        assert_contains(
+            &line,
+            &["--this-machine", "/nonexistent/", "give --thumbprint"],
+            &run,
+        );
+    }
+    assert!(emulator.requests().is_empty());
 }

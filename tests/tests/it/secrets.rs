@@ -189,6 +189,10 @@ fn successful_invocations<'a>(
             ]),
         ),
         (ORCHESTRATOR, strings(&["install", "--dry-run"])),
+        (
+            ORCHESTRATOR,
+            strings(&["retire", "--worker", "web-1", "--dry-run"]),
+        ),
     ];
     for (binary, args) in &steps {
         for output in ["octopus", "json", "text"] {
@@ -261,6 +265,17 @@ fn successful_invocations<'a>(
             });
         }
     }
+    // A real retirement (disable, lease polls, delete), last: it removes web-2 everywhere.
+    for secret in [Secret::KeyInEnvironment, Secret::KeyFlag] {
+        for output in ["octopus", "json"] {
+            invocations.push(Invocation {
+                binary: ORCHESTRATOR,
+                args: strings(&["retire", "--worker", "web-2", "-vvv", "--output", output]),
+                secret,
+                server: server.to_owned(),
+            });
+        }
+    }
     // The bootstrap script never embeds the key, whatever the environment holds.
     for format in ["bash", "tftpl", "octostache"] {
         invocations.push(Invocation {
@@ -327,6 +342,14 @@ fn failing_invocations<'a>(servers: &[String]) -> Vec<Invocation<'a>> {
             ),
             (ORCHESTRATOR, strings(&["run", "--worker-pool", POOL])),
             (ORCHESTRATOR, strings(&["install", "--spaces", "Nowhere"])),
+            (
+                ORCHESTRATOR,
+                strings(&["retire", "--worker", "web-1", "--drain-timeout", "1s"]),
+            ),
+            (
+                ORCHESTRATOR,
+                strings(&["retire", "--worker", "web-1", "--worker-pool", "Nowhere"]),
+            ),
         ] {
             for output in ["octopus", "json"] {
                 let mut args = args.clone();
@@ -597,6 +620,12 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
         },
         Invocation {
             binary: ORCHESTRATOR,
+            args: strings(&["retire", "--worker", "web-1", "--output", "json"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: ORCHESTRATOR,
             args: strings(&[
                 "user-data",
                 "--server",
@@ -630,6 +659,105 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
         &[
             ("binaries_traced", invocations.len().to_string()),
             ("child_processes", "0".to_owned()),
+        ],
+    );
+}
+
+/// `octoshare retire --this-machine` is the one command that starts a program: the local
+/// `Tentacle show-thumbprint`. Traced with its environment (`strace -v`), that child holds the
+/// key neither on its argv nor in its environment, though the retire process got it there.
+#[test]
+fn secrets_this_machine_hands_tentacle_neither_the_key_nor_the_token() {
+    if !strace_works() {
+        println!(
+            "notice: strace is not available here (or ptrace is not allowed): the child-process check is skipped"
+        );
+        return;
+    }
+    let fleet = Fleet {
+        source_workers: 1,
+        targets: 1,
+    };
+    let emulator =
+        Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
+    let home = tempfile::tempdir().expect("a temp dir");
+    let tentacle = home.path().join("Tentacle");
+    std::fs::write(
+        &tentacle,
+        format!(
+            "#!/bin/sh\nprintf '%s' '{}'\n",
+            crate::support::fleet::thumbprint(1)
+        ),
+    )
+    .expect("the fake Tentacle is written");
+    std::fs::set_permissions(
+        &tentacle,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    let invocation = Invocation {
+        binary: ORCHESTRATOR,
+        args: strings(&[
+            "retire",
+            "--this-machine",
+            "--tentacle-path",
+            &tentacle.to_string_lossy(),
+            "--output",
+            "json",
+        ]),
+        secret: Secret::KeyInEnvironment,
+        server: emulator.url(),
+    };
+    let command = command_for(&invocation, home.path());
+    let trace = home.path().join("trace.txt");
+    let mut traced = Command::new("strace");
+    traced.args([
+        "-f",
+        "-qq",
+        "-v",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve,execveat",
+        "-o",
+    ]);
+    traced
+        .arg(&trace)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .current_dir(home.path());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => traced.env(name, value),
+            None => traced.env_remove(name),
+        };
+    }
+    let run = Run::of("strace octoshare retire --this-machine", &mut traced);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_eq!(
+        run.json()["RetiredWorkerCount"],
+        2,
+        "web-1 in the source and the target"
+    );
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    let execs: Vec<&str> = log.lines().filter(|line| line.contains("execve")).collect();
+    assert!(execs.len() >= 2, "Tentacle was not started: {execs:#?}");
+    assert!(
+        execs[0].contains(CANARY_KEY),
+        "the retire process got the key in its environment"
+    );
+    for exec in &execs[1..] {
+        assert!(
+            !exec.contains(CANARY_KEY),
+            "a child got the key on its argv or in its environment: {exec}"
+        );
+    }
+    assert!(execs[1].contains("show-thumbprint"), "{execs:#?}");
+    report_figures(
+        "secrets: this machine",
+        &[
+            ("children_traced", (execs.len() - 1).to_string()),
+            ("children_with_the_key", "0".to_owned()),
         ],
     );
 }
