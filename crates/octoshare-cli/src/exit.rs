@@ -271,8 +271,8 @@ pub fn exit_for_retire_error(error: &RetireError) -> Exit {
 /// (6), then any failure (5), then registrations still held by a task (4).
 pub fn exit_for_retire_outcome(outcome: &RetireOutcome) -> Exit {
     match outcome.status {
-        // Until interruptions have their own code, as for share: some items were not done.
-        RetireStatus::Interrupted => Exit::PartialFailure,
+        // The signal is not known here: `run_local` attributes it (130 or 143).
+        RetireStatus::Interrupted => Exit::Interrupted(Signal::Interrupt),
         _ if outcome.permission_refused => Exit::AccessDenied,
         RetireStatus::Failed => Exit::PartialFailure,
         RetireStatus::StillBusy => Exit::TimedOut,

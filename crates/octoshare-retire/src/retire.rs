@@ -106,7 +106,12 @@ enum Step {
     Gone,
     Busy(Vec<WorkerTaskLease>),
     Refused(String),
-    Transient(String),
+    /// A transient failure; `unsettled` when a write may have been applied and reading it back
+    /// failed too (the registration's state is then unknown until a later round settles it).
+    Transient {
+        message: String,
+        unsettled: bool,
+    },
     Failed {
         message: String,
         status: Option<u16>,
@@ -186,6 +191,7 @@ pub async fn retire_with_clock(
             drain_timeout: config.drain_timeout,
         },
         last_refusal: HashMap::new(),
+        unsettled: std::collections::HashSet::new(),
     };
     let status = run.go(scope).await?;
     Ok(run.finish(status))
@@ -203,6 +209,8 @@ struct Run<'a, S, C> {
     outcome: RetireOutcome,
     /// The last delete refusal reported per registration (reported again only when it changes).
     last_refusal: HashMap<usize, String>,
+    /// Registrations a write may have changed without the change being read back.
+    unsettled: std::collections::HashSet<usize>,
 }
 
 impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
@@ -378,7 +386,13 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
                 if cancel.is_cancelled() {
                     return (index, None);
                 }
-                (index, Some(disable_one(client, &space, worker).await))
+                match disable_one(client, &space, worker).await {
+                    // Cancelled before it was sent: nothing happened to it.
+                    Err(error) if error.is_interrupted() && !error.outcome_unknown() => {
+                        (index, None)
+                    }
+                    result => (index, Some(result)),
+                }
             })
             .buffer_unordered(self.concurrency());
         while let Some((index, result)) = results.next().await {
@@ -518,6 +532,9 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
     }
 
     fn apply(&mut self, index: usize, step: Step) {
+        if !matches!(step, Step::NotStarted | Step::Transient { .. }) {
+            self.unsettled.remove(&index);
+        }
         let drain_timeout = self.config.drain_timeout;
         let report = &mut self.reports[index];
         let change = match step {
@@ -539,8 +556,11 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
                 report.error = None;
                 return;
             }
-            Step::Transient(error) => {
-                report.error = Some(error);
+            Step::Transient { message, unsettled } => {
+                report.error = Some(message);
+                if unsettled {
+                    self.unsettled.insert(index);
+                }
                 return;
             }
             Step::Refused(message) => {
@@ -770,9 +790,10 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
     fn settle_timed_out(&mut self) {
         for index in self.pending() {
             let report = &mut self.reports[index];
-            let transient = report.leases.is_empty()
+            let transient = (report.leases.is_empty()
                 && report.error.is_some()
-                && !self.last_refusal.contains_key(&index);
+                && !self.last_refusal.contains_key(&index))
+                || self.unsettled.contains(&index);
             report.state = if transient {
                 RegistrationState::Failed
             } else {
@@ -782,6 +803,15 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
     }
 
     fn finish(mut self, status: Option<RetireStatus>) -> RetireOutcome {
+        for &index in &self.unsettled {
+            let report = &mut self.reports[index];
+            if matches!(
+                report.state,
+                RegistrationState::Found | RegistrationState::Disabled
+            ) {
+                report.state = RegistrationState::Failed;
+            }
+        }
         self.outcome.registrations = std::mem::take(&mut self.reports);
         self.outcome.elapsed = self.clock.now().saturating_sub(self.started);
         self.outcome.status = status.unwrap_or_else(|| {
@@ -866,12 +896,22 @@ async fn drain_space(
             Err(error) => {
                 let message = error.to_string();
                 round.transient = Some(message.clone());
+                if error.is_interrupted() {
+                    round.steps = items
+                        .into_iter()
+                        .map(|(index, _)| (index, Step::NotStarted))
+                        .collect();
+                    return round;
+                }
                 let transient = error.is_unreachable();
                 round.steps = items
                     .into_iter()
                     .map(|(index, _)| {
                         let step = if transient {
-                            Step::Transient(message.clone())
+                            Step::Transient {
+                                message: message.clone(),
+                                unsettled: false,
+                            }
                         } else {
                             Step::Failed {
                                 message: format!(
@@ -919,10 +959,20 @@ async fn delete_one(client: &Client, space: &SpaceId, worker: &octoshare_core::W
         }) => Step::Refused(refusal_text(&message, &errors)),
         Err(error) if error.outcome_unknown() => match workers.get(worker).await {
             Err(reread) if reread.is_not_found() => Step::Deleted,
-            Ok(_) => Step::Transient(error.to_string()),
-            Err(reread) => Step::Transient(reread.to_string()),
+            Ok(_) => Step::Transient {
+                message: error.to_string(),
+                unsettled: false,
+            },
+            Err(reread) => Step::Transient {
+                message: format!("{error}; reading it back failed: {reread}"),
+                unsettled: true,
+            },
         },
-        Err(error) if error.is_unreachable() => Step::Transient(error.to_string()),
+        Err(error) if error.is_interrupted() => Step::NotStarted,
+        Err(error) if error.is_unreachable() => Step::Transient {
+            message: error.to_string(),
+            unsettled: false,
+        },
         Err(error) => Step::Failed {
             message: format!("while deleting {worker} in {space}: {error}"),
             status: error.status(),

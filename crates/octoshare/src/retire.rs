@@ -247,7 +247,7 @@ fn default_tentacle_path() -> PathBuf {
 pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let request = args.into_request()?;
-        let mut builder = common.client_builder()?;
+        let mut builder = common.client_builder(&shutdown)?;
         if request.config.dry_run {
             // A dry run cannot write: the client refuses POST/PUT/DELETE before sending.
             builder = builder.read_only();
@@ -277,7 +277,7 @@ pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
             &scope,
             &config,
             &mut RetireRenderer::new(emitter),
-            shutdown.token(),
+            &shutdown.token(),
         )
         .await?;
         render::finished(emitter, &outcome);
@@ -299,13 +299,9 @@ async fn scope(
     };
     let mut config = DiscoverConfig::new(worker_pool);
     config.concurrency = concurrency;
-    let outcome = discover(client, &config, &mut ()).await.map_err(|error| {
-        let exit = octoshare_cli::exit::exit_for_discover_error(&error);
-        ExitError::new(
-            exit,
-            format!("{}: check --worker-pool", octoshare_cli::error_line(&error)),
-        )
-    })?;
+    let outcome = discover(client, &config, &mut ())
+        .await
+        .map_err(|error| render::worker_pool_error(&error))?;
     let spaces: Vec<SpaceRef> = outcome
         .qualifying()
         .iter()

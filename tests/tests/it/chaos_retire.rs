@@ -55,7 +55,7 @@ struct Profile {
 
 impl Profile {
     fn of(seed: u64) -> Profile {
-        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5E71_2E);
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x005E_712E);
         let spaces = rng.random_range(3..=6);
         let leases = (0..spaces)
             .map(|_| {

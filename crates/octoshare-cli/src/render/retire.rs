@@ -480,11 +480,38 @@ pub fn failure_message(outcome: &RetireOutcome) -> String {
     parts.join("; ")
 }
 
-/// The one-line message of a retirement that could not start.
+/// The one-line message of a retirement that could not start, with the command line's advice.
 pub fn error_message(error: &RetireError) -> String {
     match error {
-        RetireError::ListSpaces(_) => error_line(error),
+        RetireError::ListSpaces(api) => with_api_hint(error_line(error), api),
     }
+}
+
+/// `line; advice` when the CLI has advice for the API error behind it.
+fn with_api_hint(line: String, api: &octoshare_core::ApiError) -> String {
+    match crate::hints::hint_for_api_error(api) {
+        Some(advice) => format!("{line}; {advice}"),
+        None => line,
+    }
+}
+
+/// `--worker-pool` could not narrow the search: no space has the pool (3, check the flag), or
+/// reading the spaces and pools failed (that error's own code and advice).
+pub fn worker_pool_error(error: &octoshare_discover::DiscoverError) -> ExitError {
+    use octoshare_discover::DiscoverError;
+    let exit = crate::exit::exit_for_discover_error(error);
+    let line = error_line(error);
+    let message = match error {
+        DiscoverError::ListSpaces(api) | DiscoverError::ListPools { error: api, .. } => {
+            with_api_hint(line, api)
+        }
+        DiscoverError::NoQualifyingSpace { .. }
+        | DiscoverError::AmbiguousPool(_)
+        | DiscoverError::InitialSpace(_)
+        | DiscoverError::InitialSpaceExcluded { .. }
+        | DiscoverError::InitialSpaceLacksPool { .. } => format!("{line}: check --worker-pool"),
+    };
+    ExitError::new(exit, message)
 }
 
 impl From<RetireError> for ExitError {

@@ -361,6 +361,18 @@ fn signal(child: &Child, name: &str) {
 
 #[test]
 fn sigterm_mid_drain_leaves_the_rest_disabled_and_a_rerun_finishes() {
+    interrupted_mid_drain("TERM", 143);
+}
+
+#[test]
+fn sigint_mid_drain_exits_130_and_a_rerun_finishes() {
+    interrupted_mid_drain("INT", 130);
+}
+
+/// Signals the process once its first drain round is reported; it must exit `code` (128 + the
+/// signal), having started no write after the signal, with the idle spaces' registrations
+/// deleted and the busy ones disabled; a re-run after the tasks end finishes with no PUT.
+fn interrupted_mid_drain(signal_name: &str, code: i32) {
     let emulator = start(fleet());
     let mut child = spawn(
         &emulator,
@@ -380,9 +392,9 @@ fn sigterm_mid_drain_leaves_the_rest_disabled_and_a_rerun_finishes() {
     let (_, first) = next_progress(&mut stdout, &mut seen);
     assert!(first.starts_with("3 of 5"), "{first}");
     let signalled = Instant::now();
-    signal(&child, "TERM");
+    signal(&child, signal_name);
     let run = finish(child, stdout, seen);
-    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(run.code, code, "128 + SIG{signal_name}: {run:?}");
     assert!(
         run.stderr
             .contains("interrupted: 3 deleted, 2 left disabled"),
@@ -395,7 +407,7 @@ fn sigterm_mid_drain_leaves_the_rest_disabled_and_a_rerun_finishes() {
             .iter()
             .filter(|r| r.method != "GET")
             .all(|r| r.started < signalled),
-        "no write started after SIGTERM"
+        "no write started after SIG{signal_name}"
     );
     for space in ["Mobile", "Payments"] {
         assert_eq!(
