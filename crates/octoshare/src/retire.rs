@@ -34,8 +34,8 @@ use std::time::Duration;
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 retired, or nothing to retire; 2 usage error (or \
 the local Tentacle's thumbprint cannot be read); 3 no space has --worker-pool; 4 the drain timed \
 out: a task still holds a registration, left disabled; 5 some spaces or registrations failed (the \
-rest was done) or the run was interrupted; 6 credentials or permission refused (WorkerEdit, \
-TaskCancel); 7 server unreachable.";
+rest was done); 6 credentials or permission refused (WorkerEdit, TaskCancel); 7 server \
+unreachable; 130/143 interrupted (run it again to finish).";
 
 /// Flags of `octoshare retire` (the connection and output flags are [`CommonArgs`]).
 #[derive(Debug, Clone, clap::Args)]
