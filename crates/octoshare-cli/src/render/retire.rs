@@ -182,13 +182,12 @@ impl RetireSink for RetireRenderer<'_> {
                     format!("{} by {}", busy.registration.space, tasks.join(", "))
                 }
             });
+            // No clock in the message: a line (or an Octopus progress message) is written only
+            // when it changes, so a long drain does not repeat itself every round.
             message.push_str(&format!(
                 "; still held in {}",
                 abbreviated(held.collect::<Vec<_>>().into_iter(), SPACES_IN_LOG_LINES)
             ));
-            if !progress.time_left.is_zero() {
-                message.push_str(&format!(" ({} left)", format_elapsed(progress.time_left)));
-            }
         }
         if progress.forcing {
             message.push_str(" [--force]");
