@@ -240,6 +240,7 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
             selector: &selector,
             spaces: spaces.len(),
             dry_run: self.config.dry_run,
+            by_name: matches!(self.config.selector, WorkerSelector::Name(_)),
         });
 
         // Search: one listing per space.

@@ -16,6 +16,9 @@ pub struct SearchStart<'a> {
     pub spaces: usize,
     /// Whether this is a dry run.
     pub dry_run: bool,
+    /// Whether the registrations are found by a worker's name (`--worker`): then every
+    /// endpoint that name has is retired, which may be several machines.
+    pub by_name: bool,
 }
 
 /// Something happened to one registration.

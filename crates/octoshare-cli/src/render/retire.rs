@@ -21,12 +21,18 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct RetireRenderer<'a> {
     out: &'a mut Emitter,
+    selector: String,
+    by_name: bool,
 }
 
 impl<'a> RetireRenderer<'a> {
     /// A renderer writing to `out`.
     pub fn new(out: &'a mut Emitter) -> RetireRenderer<'a> {
-        RetireRenderer { out }
+        RetireRenderer {
+            out,
+            selector: String::new(),
+            by_name: false,
+        }
     }
 }
 
@@ -68,6 +74,8 @@ fn lease_text(lease: &LeaseReport) -> String {
 
 impl RetireSink for RetireRenderer<'_> {
     fn searching(&mut self, start: &SearchStart<'_>) {
+        start.selector.clone_into(&mut self.selector);
+        self.by_name = start.by_name;
         let mut line = format!(
             "looking for the registrations of {} in {}",
             start.selector,
@@ -128,6 +136,20 @@ impl RetireSink for RetireRenderer<'_> {
             self.out.info(&format!(
                 "  and {} more (-v lists them)",
                 registrations.len() - SPACES_IN_LOG_LINES
+            ));
+        }
+        let mut endpoints: Vec<&str> = registrations
+            .iter()
+            .filter_map(|registration| registration.endpoint.as_deref())
+            .collect();
+        endpoints.sort_unstable();
+        endpoints.dedup();
+        if self.by_name && endpoints.len() > 1 {
+            self.out.warning(&format!(
+                "{} has {} different endpoints in the spaces where it is found, and each is retired everywhere: {}; if these are different machines, retire the one you mean with --thumbprint",
+                self.selector,
+                endpoints.len(),
+                endpoints.join(", ")
             ));
         }
     }

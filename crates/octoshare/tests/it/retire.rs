@@ -563,3 +563,30 @@ fn worker_pool_narrows_the_search_to_the_spaces_having_it() {
         missing.stderr
     );
 }
+
+#[test]
+fn a_name_with_several_endpoints_retires_each_and_says_so() {
+    let other_machine =
+        WorkerSeed::polling("vm-1", "poll://anothermachineaaaaa/", &"B".repeat(40)).in_pool(POOL);
+    let emulator = start(
+        Scenario::new()
+            .space(
+                SpaceSeed::new("Default")
+                    .default_space()
+                    .pool(POOL)
+                    .worker(vm("vm-1")),
+            )
+            .space(SpaceSeed::new("Payments").pool(POOL).worker(other_machine)),
+    );
+    let run =
+        Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["RetiredWorkerCount"], 2);
+    assert!(
+        run.stderr.contains(
+            "warning: worker 'vm-1' has 2 different endpoints in the spaces where it is found"
+        ),
+        "{}",
+        run.stderr
+    );
+}
