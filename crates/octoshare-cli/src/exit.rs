@@ -4,8 +4,8 @@ use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
 use octoshare_discover::{DiscoverError, SkipCause};
-use octoshare_share::{ShareError, ShareVerdict};
 use octoshare_retire::{RetireError, RetireOutcome, RetireStatus};
+use octoshare_share::{ShareError, ShareVerdict};
 use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
 

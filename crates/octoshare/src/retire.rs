@@ -14,11 +14,11 @@
 //! `--worker-pool NAME` narrows the search to the spaces having that pool (found as
 //! `octoshare-discover` finds them); without it every space the key can read is searched.
 
-use crate::run::DEFAULT_CONCURRENCY;
 use octoshare_cli::duration::parse_duration;
 use octoshare_cli::render::retire::{self as render, RetireRenderer};
-use octoshare_cli::{CommonArgs, ExitError, OutputMode, run_local};
+use octoshare_cli::{CommonArgs, Ending, ExitError, OutputMode, run_local};
 use octoshare_core::Client;
+use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_core::domain::SpaceRef;
 use octoshare_discover::{DiscoverConfig, discover};
 use octoshare_retire::this_machine::{
@@ -271,7 +271,6 @@ pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
             }
         };
         let scope = scope(&client, request.worker_pool.as_deref(), config.concurrency).await?;
-        let before = client.request_counts();
         let outcome = retire(
             &client,
             &scope,
@@ -282,9 +281,10 @@ pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
         .await?;
         render::finished(emitter, &outcome);
         render::set_outputs(emitter, &outcome);
-        let after = client.request_counts();
-        render::set_details(emitter, &outcome, difference(after, before));
-        render::conclude(&outcome)
+        let result = render::conclude(&outcome);
+        // Every request of the command: the search for --worker-pool's spaces included.
+        let document = render::document(outcome, client.request_counts());
+        Ok(Ending::new(document, result))
     })
 }
 
@@ -299,28 +299,14 @@ async fn scope(
     };
     let mut config = DiscoverConfig::new(worker_pool);
     config.concurrency = concurrency;
-    let outcome = discover(client, &config, &mut ())
-        .await
-        .map_err(|error| render::worker_pool_error(&error))?;
+    // Discover's own failures: "no space has a worker pool named ...: check --worker-pool".
+    let outcome = discover(client, &config, &mut ()).await?;
     let spaces: Vec<SpaceRef> = outcome
         .qualifying()
         .iter()
         .map(|target| target.space.clone())
         .collect();
     Ok(RetireScope::Spaces(spaces))
-}
-
-fn difference(
-    after: octoshare_core::RequestCounts,
-    before: octoshare_core::RequestCounts,
-) -> octoshare_core::RequestCounts {
-    octoshare_core::RequestCounts {
-        get: after.get - before.get,
-        post: after.post - before.post,
-        put: after.put - before.put,
-        delete: after.delete - before.delete,
-        retries: after.retries - before.retries,
-    }
 }
 
 #[cfg(test)]

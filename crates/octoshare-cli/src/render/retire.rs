@@ -4,8 +4,9 @@
 
 use super::{SPACES_IN_LOG_LINES, abbreviated, plural};
 use crate::duration::{format_duration, format_elapsed};
-use crate::exit::{Exit, ExitError, error_line};
-use crate::output::{Emitter, OutputValue};
+use crate::exit::{Exit, ExitError, api_error_line, error_line};
+use crate::json::{RetireDocument, RetireOutputs};
+use crate::output::Emitter;
 use octoshare_core::RequestCounts;
 use octoshare_core::domain::SpaceRef;
 use octoshare_retire::this_machine::ThisMachineError;
@@ -14,7 +15,6 @@ use octoshare_retire::{
     RegistrationReport, RegistrationState, RetireError, RetireOutcome, RetireSink, RetireStatus,
     SearchStart,
 };
-use serde::Serialize;
 use std::time::Duration;
 
 /// Renders a retirement's events as lines and progress of the emitter.
@@ -361,70 +361,15 @@ fn still_busy_line(report: &RegistrationReport, drain_timeout: Duration) -> Stri
 
 /// Sets `RetiredWorkerCount`, `RetiredSpaceIds` and `StillBusySpaceIds` (comma-joined).
 pub fn set_outputs(out: &mut Emitter, outcome: &RetireOutcome) {
-    let ids = |ids: Vec<octoshare_core::SpaceId>| {
-        OutputValue::List(ids.into_iter().map(|id| id.to_string()).collect())
-    };
-    out.set_output(
-        "RetiredWorkerCount",
-        OutputValue::Count(outcome.retired_worker_count()),
-    );
-    out.set_output("RetiredSpaceIds", ids(outcome.retired_space_ids()));
-    out.set_output("StillBusySpaceIds", ids(outcome.still_busy_space_ids()));
+    out.set_outputs(&RetireOutputs::of(outcome));
 }
 
-/// HTTP attempts a run made, by method (retries included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct RequestTally {
-    /// GET attempts.
-    pub get: u64,
-    /// POST attempts.
-    pub post: u64,
-    /// PUT attempts.
-    pub put: u64,
-    /// DELETE attempts.
-    pub delete: u64,
-    /// Attempts that retried an earlier failed one.
-    pub retries: u64,
-    /// Every attempt.
-    pub total: u64,
-}
-
-impl From<RequestCounts> for RequestTally {
-    fn from(counts: RequestCounts) -> RequestTally {
-        RequestTally {
-            get: counts.get,
-            post: counts.post,
-            put: counts.put,
-            delete: counts.delete,
-            retries: counts.retries,
-            total: counts.total(),
-        }
-    }
-}
-
-/// `octoshare retire --output json`'s detail keys, after the three output variables: the
-/// outcome (`Status`, `Selector`, `Registrations`, ...) and the requests made.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct RetireDetails<'a> {
-    /// What the retirement did.
-    #[serde(flatten)]
-    pub outcome: &'a RetireOutcome,
-    /// HTTP attempts, by method.
-    pub requests: RequestTally,
-}
-
-/// Adds the detail keys to the JSON document (nothing outside JSON mode).
-pub fn set_details(out: &mut Emitter, outcome: &RetireOutcome, requests: RequestCounts) {
-    let details = RetireDetails {
+/// `octoshare retire --output json`'s document: the outputs, the outcome and the requests made.
+pub fn document(outcome: RetireOutcome, requests: RequestCounts) -> RetireDocument {
+    RetireDocument {
+        outputs: RetireOutputs::of(&outcome),
         outcome,
         requests: requests.into(),
-    };
-    if let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(&details) {
-        for (key, value) in keys {
-            out.set_json(&key, value);
-        }
     }
 }
 
@@ -504,35 +449,8 @@ pub fn failure_message(outcome: &RetireOutcome) -> String {
 /// The one-line message of a retirement that could not start, with the command line's advice.
 pub fn error_message(error: &RetireError) -> String {
     match error {
-        RetireError::ListSpaces(api) => with_api_hint(error_line(error), api),
+        RetireError::ListSpaces(api) => api_error_line(error, api),
     }
-}
-
-/// `line; advice` when the CLI has advice for the API error behind it.
-fn with_api_hint(line: String, api: &octoshare_core::ApiError) -> String {
-    match crate::hints::hint_for_api_error(api) {
-        Some(advice) => format!("{line}; {advice}"),
-        None => line,
-    }
-}
-
-/// `--worker-pool` could not narrow the search: no space has the pool (3, check the flag), or
-/// reading the spaces and pools failed (that error's own code and advice).
-pub fn worker_pool_error(error: &octoshare_discover::DiscoverError) -> ExitError {
-    use octoshare_discover::DiscoverError;
-    let exit = crate::exit::exit_for_discover_error(error);
-    let line = error_line(error);
-    let message = match error {
-        DiscoverError::ListSpaces(api) | DiscoverError::ListPools { error: api, .. } => {
-            with_api_hint(line, api)
-        }
-        DiscoverError::NoQualifyingSpace { .. }
-        | DiscoverError::AmbiguousPool(_)
-        | DiscoverError::InitialSpace(_)
-        | DiscoverError::InitialSpaceExcluded { .. }
-        | DiscoverError::InitialSpaceLacksPool { .. } => format!("{line}: check --worker-pool"),
-    };
-    ExitError::new(exit, message)
 }
 
 impl From<RetireError> for ExitError {
