@@ -662,11 +662,13 @@ impl<S: RetireSink, C: DrainClock> Run<'_, S, C> {
                             lease_reports(&holding, self.config.drain_timeout, &report.leases);
                     }
                 }
-                Err(error) => {
+                Err(error) if error.is_not_found() || error.status() == Some(403) => {
                     let reason = error.to_string();
                     self.sink.lease_endpoint_missing(&space, &reason);
                     self.outcome.spaces_without_lease_endpoint.push(space);
                 }
+                // Not known now: said so, and nothing claimed about the space's leases.
+                Err(error) => self.sink.poll_failed(&space, &error.to_string()),
             }
         }
     }
