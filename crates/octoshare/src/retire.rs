@@ -16,7 +16,7 @@
 
 use octoshare_cli::duration::parse_duration;
 use octoshare_cli::render::retire::{self as render, RetireRenderer};
-use octoshare_cli::{CommonArgs, Ending, ExitError, OutputMode, run_local};
+use octoshare_cli::{ApiKeyFileArgs, CommonArgs, Ending, ExitError, OutputMode, run_local};
 use octoshare_core::Client;
 use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_core::domain::SpaceRef;
@@ -96,6 +96,10 @@ pub struct RetireArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
     )]
     pub concurrency: usize,
+
+    // --api-key-file: the shutdown unit reads the key from a root-only file.
+    #[command(flatten)]
+    pub key_file: ApiKeyFileArgs,
 }
 
 /// Where `--this-machine` reads the thumbprint.
@@ -246,6 +250,7 @@ fn default_tentacle_path() -> PathBuf {
 /// Runs `octoshare retire`.
 pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
+        let common = args.key_file.apply(common)?;
         let request = args.into_request()?;
         let mut builder = common.client_builder(&shutdown)?;
         if request.config.dry_run {

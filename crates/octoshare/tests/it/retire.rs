@@ -496,6 +496,56 @@ fn this_machine_retires_the_local_tentacle_without_handing_it_the_key() {
     );
 }
 
+/// What a shutdown hook runs: the identity from the instance configuration, the key from a
+/// root-only file, nothing in the environment.
+#[test]
+fn this_machine_from_the_tentacle_config_with_the_key_from_a_file() {
+    let emulator = start(fleet());
+    release_all(&emulator);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("tentacle-Tentacle.config");
+    std::fs::write(
+        &config,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<octopus-settings>\n  <set key=\"Tentacle.CertificateThumbprint\">{}</set>\n</octopus-settings>\n",
+            THUMBPRINT.to_lowercase()
+        ),
+    )
+    .expect("written");
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, format!("{}\n", emulator.api_key())).expect("written");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut command = octoshare(&emulator);
+    command.env_remove("OCTOPUS_API_KEY");
+    let run = Run::of(command.args([
+        "retire",
+        "--this-machine",
+        "--tentacle-config",
+        config.to_str().expect("UTF-8"),
+        "--api-key-file",
+        key_file.to_str().expect("UTF-8"),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["RetiredWorkerCount"], 5);
+    assert_eq!(run.json()["Selector"], format!("thumbprint {THUMBPRINT}"));
+    assert!(!run.stdout.contains(&emulator.api_key()));
+    assert!(!run.stderr.contains(&emulator.api_key()));
+
+    // The key given twice is refused before any request.
+    emulator.clear_requests();
+    let twice = Run::of(octoshare(&emulator).args([
+        "retire",
+        "--worker",
+        "vm-1",
+        "--api-key-file",
+        key_file.to_str().expect("UTF-8"),
+    ]));
+    assert_eq!(twice.code, 2, "{twice:?}");
+    assert!(emulator.requests().is_empty());
+}
+
 #[test]
 fn an_unreadable_tentacle_is_a_usage_error() {
     let emulator = start(fleet());
