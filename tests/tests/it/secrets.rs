@@ -682,6 +682,7 @@ fn secrets_this_machine_hands_tentacle_neither_the_key_nor_the_token() {
     let fleet = Fleet {
         source_workers: 1,
         targets: 1,
+        every_kind: false,
     };
     let emulator =
         Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
