@@ -45,6 +45,8 @@ pub enum Permission {
     ActionTemplateDelete,
     /// View summary-level information associated with a task.
     TaskView,
+    /// Cancel server tasks.
+    TaskCancel,
     /// View spaces (system): list every space, not only those the key has access in.
     SpaceView,
     /// Create spaces (system).
@@ -52,7 +54,7 @@ pub enum Permission {
 }
 
 /// Every space permission, in Octopus's order within the built-in roles.
-const SPACE_PERMISSIONS: [Permission; 13] = [
+const SPACE_PERMISSIONS: [Permission; 14] = [
     Permission::WorkerView,
     Permission::WorkerEdit,
     Permission::MachinePolicyView,
@@ -66,6 +68,7 @@ const SPACE_PERMISSIONS: [Permission; 13] = [
     Permission::ActionTemplateEdit,
     Permission::ActionTemplateDelete,
     Permission::TaskView,
+    Permission::TaskCancel,
 ];
 
 impl Permission {
@@ -85,6 +88,7 @@ impl Permission {
             Permission::ActionTemplateEdit => "ActionTemplateEdit",
             Permission::ActionTemplateDelete => "ActionTemplateDelete",
             Permission::TaskView => "TaskView",
+            Permission::TaskCancel => "TaskCancel",
             Permission::SpaceView => "SpaceView",
             Permission::SpaceCreate => "SpaceCreate",
         }
@@ -106,6 +110,7 @@ impl Permission {
             Permission::ActionTemplateEdit => "Edit step templates",
             Permission::ActionTemplateDelete => "Delete step templates",
             Permission::TaskView => "View summary-level information associated with a task",
+            Permission::TaskCancel => "Cancel server tasks",
             Permission::SpaceView => "View spaces",
             Permission::SpaceCreate => "Create spaces",
         }

@@ -132,6 +132,7 @@ pub(crate) struct App {
     /// Wakes the schedule timer when events are added at runtime.
     pub(crate) schedule_changed: Notify,
     pub(crate) spaces_route_family: bool,
+    pub(crate) worker_task_leases: bool,
     pub(crate) installation_id: String,
     pub(crate) version: String,
 }
@@ -161,6 +162,7 @@ impl App {
             holds: watch::Sender::new(0),
             schedule_changed: Notify::new(),
             spaces_route_family: scenario.serves_spaces_route_family(),
+            worker_task_leases: scenario.serves_worker_task_leases(),
             installation_id,
             version,
         })

@@ -59,6 +59,8 @@
 //!   (trimmed, case-insensitive) in a space.
 //! - `spacesRouteFamily` (default `true`): serve `/api/spaces/{spaceId}/...`; `false` models a
 //!   server before that route family (the 2020.5 swagger has none), answering 404.
+//! - `workerTaskLeases` (default `true`): serve `/api/{spaceId}/workertaskleases`; `false`
+//!   models a server before 2024.2.5816, answering 404.
 //! - `version`, `draining` (ping answers 418).
 //! - `apiKey`, `readOnlyApiKey`, `accessToken` replace the built-in credentials
 //!   ([`DEFAULT_API_KEY`]: every permission everywhere; [`DEFAULT_READ_ONLY_API_KEY`]: every
@@ -114,8 +116,8 @@
 //! Every route needs a permission in its space: worker and worker-pool reads `WorkerView`,
 //! worker writes `WorkerEdit`, leases `WorkerView`, machine policies `MachinePolicyView`,
 //! proxies `ProxyView`, accounts `AccountView`, step templates `ActionTemplateView` /
-//! `ActionTemplateCreate` / `ActionTemplateEdit` / `ActionTemplateDelete`, tasks `TaskView` in the
-//! task's space, the space document and space root some access in the space, `POST
+//! `ActionTemplateCreate` / `ActionTemplateEdit` / `ActionTemplateDelete`, tasks `TaskView` (and
+//! `TaskCancel` to cancel one) in the task's space, the space document and space root some access in the space, `POST
 //! /api/spaces` the system permission `SpaceCreate`. A refusal is 403 with
 //! `{"ErrorMessage": "You do not have permission to perform this action. Please contact your
 //! Octopus administrator. Missing permission: WorkerView", "Errors": [], "HelpText": "This
@@ -131,8 +133,10 @@
 //! holding task (`State: Executing` while held, `Success` once released, `Canceled` for an
 //! orphaned lease). `DELETE` of a leased worker is refused with 400 ("The worker 'w'
 //! (Workers-1) is currently in use by task ServerTasks-1 and cannot be deleted. Try again when
-//! the task has finished."); PUT (e.g. `IsDisabled: true`) is allowed. The request log shows
-//! the order a client disabled, polled and deleted.
+//! the task has finished."); PUT (e.g. `IsDisabled: true`) is allowed. `POST
+//! /api/tasks/{id}/cancel` (the task's `Cancel` link; also under `/api/{spaceId}/tasks/`, with
+//! `TaskCancel`) ends a running task as `Canceled` and releases its leases; an orphaned lease
+//! stays. The request log shows the order a client disabled, polled and deleted.
 //!
 //! # Runtime control
 //!
@@ -207,7 +211,7 @@ mod timestamp;
 pub use access::{Access, ApiKeySeed, Permission};
 pub use app::{DEFAULT_ACCESS_TOKEN, DEFAULT_API_KEY, DEFAULT_READ_ONLY_API_KEY};
 pub use control::{HeldLease, RequestHold};
-pub use demo::DEMO_POOL;
+pub use demo::{DEMO_API_KEY, DEMO_POOL, DEMO_PROXY};
 pub use fault::{Fault, FaultKind};
 pub use load::{ConcurrencyLimit, OutageKind, OutageSeed, OverLimit};
 pub use request_log::{LoggedRequest, REQUEST_LOG_CAPACITY};

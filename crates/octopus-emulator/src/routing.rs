@@ -25,6 +25,7 @@ const ROUTE_KEYWORDS: &[&str] = &[
     "accounts",
     "workertaskleases",
     "tasks",
+    "cancel",
     "octopusservernodes",
     "ping",
     "users",
@@ -110,8 +111,8 @@ pub(crate) enum Requirement {
     SpaceMember(String),
     /// A permission in the space.
     Space(String, Permission),
-    /// `TaskView` in the task's space.
-    Task(String),
+    /// A task permission (`TaskView`, `TaskCancel`) in the task's space.
+    Task(String, Permission),
 }
 
 fn edit_or_view(method: &Method, view: Permission, edit: Permission) -> Permission {
@@ -134,7 +135,10 @@ pub(crate) fn requirement(method: &Method, path: &str) -> Requirement {
         ["api", "spaces"] if method == Method::POST => Requirement::System(Permission::SpaceCreate),
         ["api", "spaces"] | ["api", "spaces", "all"] => Requirement::Authenticated,
         ["api", "spaces", id] => Requirement::SpaceMember((*id).to_owned()),
-        ["api", "tasks", id] => Requirement::Task((*id).to_owned()),
+        ["api", "tasks", id] => Requirement::Task((*id).to_owned(), Permission::TaskView),
+        ["api", "tasks", id, "cancel"] => {
+            Requirement::Task((*id).to_owned(), Permission::TaskCancel)
+        }
         ["api", space] if is_space_id(space) => Requirement::SpaceMember((*space).to_owned()),
         ["api", space, collection, rest @ ..] if is_space_id(space) => {
             let space = (*space).to_owned();
@@ -160,7 +164,10 @@ pub(crate) fn requirement(method: &Method, path: &str) -> Requirement {
                 },
                 "tasks" => {
                     return match rest {
-                        [id] => Requirement::Task((*id).to_owned()),
+                        [id] => Requirement::Task((*id).to_owned(), Permission::TaskView),
+                        [id, "cancel"] => {
+                            Requirement::Task((*id).to_owned(), Permission::TaskCancel)
+                        }
                         _ => Requirement::Authenticated,
                     };
                 }

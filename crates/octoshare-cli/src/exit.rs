@@ -3,7 +3,8 @@
 use crate::shutdown::Signal;
 use octoshare_core::ApiError;
 use octoshare_core::domain::{LookupError, ResolveError};
-use octoshare_discover::DiscoverError;
+use octoshare_discover::{DiscoverError, SkipCause};
+use octoshare_retire::{RetireError, RetireOutcome, RetireStatus};
 use octoshare_share::{ShareError, ShareVerdict};
 use octoshare_wait::{WaitError, WaitStatus};
 use std::fmt;
@@ -204,6 +205,13 @@ pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
         DiscoverError::AmbiguousPool(error) | DiscoverError::InitialSpace(error) => {
             exit_for_resolve_error(error)
         }
+        DiscoverError::NoQualifyingSpace { .. } if error.every_space_refused() => {
+            Exit::AccessDenied
+        }
+        DiscoverError::InitialSpaceSkipped { skipped, .. } => match skipped.cause {
+            SkipCause::PermissionRefused(_) => Exit::AccessDenied,
+            SkipCause::DynamicPool(_) => Exit::NotFound,
+        },
         DiscoverError::NoQualifyingSpace { .. }
         | DiscoverError::InitialSpaceExcluded { .. }
         | DiscoverError::InitialSpaceLacksPool { .. } => Exit::NotFound,
@@ -214,6 +222,7 @@ pub fn exit_for_discover_error(error: &DiscoverError) -> Exit {
 pub fn exit_for_wait_error(error: &WaitError) -> Exit {
     match error {
         WaitError::Lookup(error) => exit_for_lookup_error(error),
+        WaitError::DynamicPool { .. } => Exit::NotFound,
         WaitError::ReadWorkers { error, .. } => exit_for_api_error(error),
     }
 }
@@ -237,18 +246,42 @@ pub fn exit_for_share_error(error: &ShareError) -> Exit {
         ShareError::SourceSpace(error) | ShareError::SourcePool(error) => {
             exit_for_resolve_error(error)
         }
+        ShareError::DynamicSourcePool { .. } => Exit::NotFound,
     }
 }
 
-/// How a share ended: 0 when everything was done, 6 when a write was refused for lack of
-/// permission (the fix is the key), 5 when something else failed, 130/143 when it was
-/// interrupted (whatever else happened: the report still lists every failure).
+/// How a share ended: 0 when everything was done, 6 when every failure was a refused
+/// permission and no write was done (the fix is the key), 5 when something else failed, some
+/// writes were refused while others were done, or something was left undone; 130/143 when it
+/// was interrupted (whatever else happened: the report still lists every failure).
 pub fn exit_for_share_verdict(verdict: ShareVerdict) -> Exit {
     match verdict {
         ShareVerdict::Done => Exit::Success,
         ShareVerdict::PermissionRefused => Exit::AccessDenied,
         ShareVerdict::Failed => Exit::PartialFailure,
         ShareVerdict::Interrupted => Exit::Interrupted(Signal::Interrupt),
+    }
+}
+
+/// A retirement that could not start.
+pub fn exit_for_retire_error(error: &RetireError) -> Exit {
+    match error {
+        RetireError::ListSpaces(error) => exit_for_api_error(error),
+    }
+}
+
+/// How a retirement ended: an interruption first, then a write refused for lack of permission
+/// (6), then any failure (5), then registrations still held by a task (4).
+pub fn exit_for_retire_outcome(outcome: &RetireOutcome) -> Exit {
+    match outcome.status {
+        // The signal is not known here: `run_local` attributes it (130 or 143).
+        RetireStatus::Interrupted => Exit::Interrupted(Signal::Interrupt),
+        _ if outcome.permission_refused => Exit::AccessDenied,
+        RetireStatus::Failed => Exit::PartialFailure,
+        RetireStatus::StillBusy => Exit::TimedOut,
+        RetireStatus::Retired | RetireStatus::NothingToRetire | RetireStatus::DryRun => {
+            Exit::Success
+        }
     }
 }
 
@@ -450,6 +483,7 @@ mod tests {
                 worker_pool: "P".into(),
                 searched: 3,
                 excluded: None,
+                skipped: Vec::new(),
             },
             DiscoverError::InitialSpaceExcluded {
                 space: space.clone(),
@@ -466,6 +500,18 @@ mod tests {
                 "{discover}"
             );
         }
+        assert_eq!(
+            exit_for_wait_error(&WaitError::DynamicPool {
+                target: target.clone()
+            }),
+            Exit::NotFound
+        );
+        assert_eq!(
+            exit_for_share_error(&ShareError::DynamicSourcePool {
+                pool: target.clone()
+            }),
+            Exit::NotFound
+        );
         assert_eq!(exit_for_wait_status(WaitStatus::Satisfied), Exit::Success);
         assert_eq!(exit_for_wait_status(WaitStatus::TimedOut), Exit::TimedOut);
         assert_eq!(

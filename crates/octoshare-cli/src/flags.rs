@@ -263,7 +263,7 @@ pub struct ShareOptionsArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Also delete, in the other spaces' pools, polling workers no longer in the source pool that are not healthy
+    /// Also delete, in the other spaces' pools, shared workers (any kind) no longer in the source pool that are not healthy
     #[arg(long)]
     pub prune: bool,
 

@@ -9,7 +9,8 @@
 //! arrays, counts as numbers), so a runbook or CI script reads the same names in either mode.
 
 use octoshare_core::RequestCounts;
-use octoshare_discover::DiscoverOutcome;
+use octoshare_discover::{DiscoverOutcome, SkippedSpace};
+use octoshare_retire::RetireOutcome;
 use octoshare_share::{ShareReport, Totals};
 use octoshare_status::{StatusMatrix, StatusTotals};
 use octoshare_wait::WaitOutcome;
@@ -83,6 +84,28 @@ impl DiscoverOutputs {
     }
 }
 
+/// `octoshare-discover --output json`: the output variables and the spaces that were skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct DiscoverDocument {
+    /// The output variables.
+    #[serde(flatten)]
+    pub outputs: DiscoverOutputs,
+    /// Searched spaces that could not qualify: their worker pools may not be read (403), or
+    /// their pool of that name is a dynamic worker pool. `Id`, `Name`, `Reason` each.
+    pub skipped_spaces: Vec<SkippedSpace>,
+}
+
+impl DiscoverDocument {
+    /// The document of a discovery.
+    pub fn of(outcome: &DiscoverOutcome) -> DiscoverDocument {
+        DiscoverDocument {
+            outputs: DiscoverOutputs::of(outcome),
+            skipped_spaces: outcome.skipped_spaces.clone(),
+        }
+    }
+}
+
 /// `octoshare-wait`'s output variables: what the last poll that completed counted. Both are
 /// absent when no poll completed (the wait was interrupted before the first answer, or every
 /// poll failed until the deadline): the number of registered workers is then unknown, which is
@@ -150,6 +173,51 @@ pub struct ShareDocument {
     pub outputs: ShareOutputs,
     /// The per-space, per-worker report (the same as the `--report` file).
     pub report: ShareReport,
+}
+
+/// `octoshare retire`'s output variables (in a dry run: what a real run would retire, and the
+/// spaces where a task holds the worker now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetireOutputs {
+    /// Registrations this run deleted.
+    pub retired_worker_count: u64,
+    /// Spaces where every registration found is now gone, in the server's order
+    /// (comma-joined as a variable).
+    pub retired_space_ids: Vec<String>,
+    /// Spaces where a task still holds a registration, left disabled (comma-joined as a
+    /// variable).
+    pub still_busy_space_ids: Vec<String>,
+}
+
+impl RetireOutputs {
+    /// The outputs of a retirement.
+    pub fn of(outcome: &RetireOutcome) -> RetireOutputs {
+        let ids =
+            |ids: Vec<octoshare_core::SpaceId>| ids.into_iter().map(|id| id.to_string()).collect();
+        RetireOutputs {
+            retired_worker_count: outcome.retired_worker_count(),
+            retired_space_ids: ids(outcome.retired_space_ids()),
+            still_busy_space_ids: ids(outcome.still_busy_space_ids()),
+        }
+    }
+}
+
+/// `octoshare retire --output json`: the outputs, what the retirement did (the library's
+/// `RetireOutcome`: `Status`, `Registrations` with their leases, `ForcedTasks`, ...) and the
+/// HTTP requests it made.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetireDocument {
+    /// The output variables.
+    #[serde(flatten)]
+    pub outputs: RetireOutputs,
+    /// What the retirement did.
+    #[serde(flatten)]
+    pub outcome: RetireOutcome,
+    /// HTTP attempts the retirement made (the search, disables, lease polls, task reads and
+    /// cancels, deletes).
+    pub requests: Requests,
 }
 
 /// HTTP attempts a run made, by method, and how many were retries.
@@ -548,7 +616,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
         titled(
             "octoshare-discover",
-            schemars::schema_for!(Document<DiscoverOutputs>),
+            schemars::schema_for!(Document<DiscoverDocument>),
         ),
         titled(
             "octoshare-wait",
@@ -590,6 +658,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         titled(
             "reconcile-log-line",
             schemars::schema_for!(ReconcileLogLine),
+        ),
+        titled(
+            "octoshare-retire",
+            schemars::schema_for!(Document<RetireDocument>),
         ),
     ]
 }

@@ -174,7 +174,8 @@ pub enum ApiError {
     },
     /// 403: authenticated, but not allowed to do this.
     #[error(
-        "{method} {path} was refused (403): {message}: grant the user behind the API key the missing permission or use another key"
+        "{method} {path} was refused (403): {message}: {}",
+        forbidden_advice(method, path, message)
     )]
     Forbidden {
         /// HTTP method.
@@ -357,6 +358,19 @@ fn interrupted_suffix(method: &str, in_flight: bool) -> &'static str {
         }
         (true, false) => " before the answer arrived",
         (false, _) => " before it was sent",
+    }
+}
+
+/// What to do about a 403: grant the permission the server named (or the request needs), in
+/// the space concerned.
+fn forbidden_advice(method: &str, path: &str, message: &str) -> String {
+    match crate::domain::PermissionRefusal::from_parts(method, path, message) {
+        Some(refusal) => format!(
+            "grant {refusal} to the user behind the API key (a space permission), or use another key"
+        ),
+        None => {
+            "grant the user behind the API key the missing permission or use another key".to_owned()
+        }
     }
 }
 

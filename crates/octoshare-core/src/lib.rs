@@ -35,10 +35,12 @@ pub use credentials::{CredentialKind, Credentials, Secret};
 pub use error::{ApiError, CertificateProblem, TransportKind, TransportSource};
 pub use page::Page;
 pub use resources::{
-    ActionTemplate, ActionTemplateId, ActionTemplatesHandler, Endpoint, HealthStatus,
-    MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker, RootDocument, Space,
-    SpaceId, SpacesHandler, Worker, WorkerId, WorkerPool, WorkerPoolId, WorkerPoolSummary,
-    WorkerPoolsHandler, WorkersHandler,
+    Account, AccountId, AccountsHandler, ActionTemplate, ActionTemplateId, ActionTemplatesHandler,
+    Endpoint, HealthStatus, MachinePoliciesHandler, MachinePolicy, MachinePolicyId, NewWorker,
+    ProxiesHandler, Proxy, ProxyId, RootDocument, Space, SpaceId, SpacesHandler, Task, TaskId,
+    TasksHandler, Worker, WorkerId, WorkerPool, WorkerPoolId, WorkerPoolSummary,
+    WorkerPoolsHandler, WorkerTaskLease, WorkerTaskLeaseId, WorkerTaskLeasesHandler,
+    WorkersHandler,
 };
 pub use retry::RetryPolicy;
 pub use server_url::ServerUrl;

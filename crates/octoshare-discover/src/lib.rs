@@ -12,6 +12,18 @@
 //! space with pools `AWS` and `aws` asked for `aws` has it; asked for `Aws` the discovery fails
 //! with [`DiscoverError::AmbiguousPool`], as every other step would.
 //!
+//! # Spaces that do not qualify although they are listed
+//!
+//! - **Unreadable** (403): an API key often sees spaces it may not look inside (it has some
+//!   permission there, but not `WorkerView`). Such a space is skipped, reported to the sink and
+//!   listed in [`DiscoverOutcome::skipped_spaces`] with the permission it lacks; the discovery
+//!   goes on, and succeeds when another space qualifies. Only a 403 is skipped this way: a 401
+//!   (the key itself is refused) still ends the discovery.
+//! - **Dynamic pool**: a space whose pool of that name is a dynamic worker pool (Octopus
+//!   Cloud's hosted workers, `CanAddWorkers: false`) never qualifies: Octopus does not allow
+//!   adding workers to it. It is skipped and listed the same way.
+//! - **Deleted meanwhile** (404): skipped with a note.
+//!
 //! The library never prints: it reports through a [`DiscoverSink`] and returns a
 //! [`DiscoverOutcome`] whose [`ResolvedTarget`]s (typed space and pool Ids) the next steps take
 //! as they are.
@@ -22,7 +34,7 @@ pub use filter::{FilterSide, PatternError, SpaceFilter};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use octoshare_core::domain::{
-    self, DEFAULT_CONCURRENCY, PoolRef, ResolveError, ResolvedTarget, SpaceRef,
+    self, DEFAULT_CONCURRENCY, PermissionRefusal, PoolRef, ResolveError, ResolvedTarget, SpaceRef,
 };
 use octoshare_core::{ApiError, Client, ServerUrl, Space};
 use serde::Serialize;
@@ -71,15 +83,18 @@ pub enum DiscoverError {
         #[source]
         error: Box<ApiError>,
     },
-    /// No searched space has the pool.
-    #[error("no space has a worker pool named '{worker_pool}' ({searched} spaces searched{})", excluded_note(*excluded))]
+    /// No searched space has the pool (as a static pool, in a space whose pools could be
+    /// read).
+    #[error("no space has a worker pool named '{worker_pool}' ({searched} spaces searched{}{})", excluded_note(*excluded), skipped_note(skipped))]
     NoQualifyingSpace {
         /// The pool name (trimmed).
         worker_pool: String,
-        /// How many spaces' pools were read.
+        /// How many spaces' pools were read (or tried).
         searched: usize,
         /// How many listed spaces the filter excluded (`None`: no filter).
         excluded: Option<usize>,
+        /// Searched spaces that were skipped: pools unreadable (403), or the pool is dynamic.
+        skipped: Vec<SkippedSpace>,
     },
     /// A space has several pools matching the name ignoring case and none exactly.
     #[error(transparent)]
@@ -92,6 +107,15 @@ pub enum DiscoverError {
     InitialSpaceExcluded {
         /// The space.
         space: SpaceRef,
+    },
+    /// The initial space asked for was skipped: its pools cannot be read (403) or its pool of
+    /// that name is dynamic.
+    #[error("the initial space {space} was skipped: {}", skipped.reason)]
+    InitialSpaceSkipped {
+        /// The space.
+        space: SpaceRef,
+        /// Why it was skipped.
+        skipped: Box<SkippedSpace>,
     },
     /// The initial space asked for does not have the pool.
     #[error("the initial space {space} has no worker pool named '{worker_pool}'")]
@@ -111,6 +135,92 @@ fn excluded_note(excluded: Option<usize>) -> String {
     })
 }
 
+fn skipped_note(skipped: &[SkippedSpace]) -> String {
+    let refused = skipped
+        .iter()
+        .filter(|space| matches!(space.cause, SkipCause::PermissionRefused(_)))
+        .count();
+    let dynamic = skipped.len() - refused;
+    let mut note = String::new();
+    if refused > 0 {
+        note.push_str(&format!(
+            ", {refused} skipped because the API key may not read their worker pools"
+        ));
+    }
+    if dynamic > 0 {
+        note.push_str(&format!(
+            ", {dynamic} skipped because their pool of that name is a dynamic worker pool"
+        ));
+    }
+    note
+}
+
+impl DiscoverError {
+    /// Whether nothing qualified only because every searched space was refused (403): the fix
+    /// is the API key's permissions, not the pool name.
+    pub fn every_space_refused(&self) -> bool {
+        match self {
+            DiscoverError::NoQualifyingSpace {
+                searched, skipped, ..
+            } => {
+                *searched > 0
+                    && skipped.len() == *searched
+                    && skipped
+                        .iter()
+                        .all(|space| matches!(space.cause, SkipCause::PermissionRefused(_)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A listed space that was searched but could not qualify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct SkippedSpace {
+    /// The space (`Id`, `Name`).
+    #[serde(flatten)]
+    pub space: SpaceRef,
+    /// Why, one line: the permission it lacks, or the dynamic pool.
+    pub reason: String,
+    /// Why, typed.
+    #[serde(skip)]
+    pub cause: SkipCause,
+}
+
+/// Why a space was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipCause {
+    /// Reading its worker pools was refused (403).
+    PermissionRefused(PermissionRefusal),
+    /// Its pool of that name is a dynamic worker pool.
+    DynamicPool(PoolRef),
+}
+
+impl SkippedSpace {
+    fn refused(space: SpaceRef, refusal: PermissionRefusal) -> SkippedSpace {
+        SkippedSpace {
+            reason: format!(
+                "the API key may not read its worker pools (it lacks {} there)",
+                refusal.permission
+            ),
+            space,
+            cause: SkipCause::PermissionRefused(refusal),
+        }
+    }
+
+    fn dynamic(space: SpaceRef, pool: PoolRef) -> SkippedSpace {
+        SkippedSpace {
+            reason: format!(
+                "its pool '{}' ({}) is a dynamic worker pool: Octopus does not allow adding workers to a dynamic pool",
+                pool.name, pool.id
+            ),
+            space,
+            cause: SkipCause::DynamicPool(pool),
+        }
+    }
+}
+
 /// The result of a discovery: every qualifying space with its pool, and which is the initial one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -128,6 +238,9 @@ pub struct DiscoverOutcome {
     pub spaces_searched: usize,
     /// Qualifying spaces whose task queue is stopped (still qualifying).
     pub stopped_task_queues: Vec<SpaceRef>,
+    /// Searched spaces that were skipped (pools unreadable, or the pool is dynamic), in the
+    /// server's order.
+    pub skipped_spaces: Vec<SkippedSpace>,
     /// Whether the initial space was asked for rather than the first one.
     pub initial_space_chosen: bool,
 }
@@ -178,6 +291,15 @@ pub enum SpaceSearch {
     },
     /// The space was deleted after it was listed (skipped).
     Vanished,
+    /// Its pool of that name is a dynamic worker pool: the space does not qualify.
+    DynamicPool(PoolRef),
+    /// Reading its pools was refused (403): the space is skipped.
+    Refused {
+        /// The permission it lacks (the server's word, else `WorkerView`).
+        refusal: PermissionRefusal,
+        /// The refusal, one line.
+        message: String,
+    },
 }
 
 /// Receives what a discovery does as it goes; every method does nothing unless overridden.
@@ -250,21 +372,40 @@ pub async fn discover(
 
     let searched = read_pools(client, &candidates, wanted_pool, config.concurrency).await?;
     let mut qualifying: Vec<(ResolvedTarget, bool)> = Vec::new();
+    let mut skipped_spaces = Vec::new();
     for (space, search) in searched {
         let space_ref = SpaceRef::from(space);
         sink.space_searched(&space_ref, &search);
-        if let SpaceSearch::HasPool(pool) = search {
-            qualifying.push((
+        match search {
+            SpaceSearch::HasPool(pool) => qualifying.push((
                 ResolvedTarget::new(space_ref, pool),
                 space.task_queue_stopped,
-            ));
+            )),
+            SpaceSearch::DynamicPool(pool) => {
+                skipped_spaces.push(SkippedSpace::dynamic(space_ref, pool));
+            }
+            SpaceSearch::Refused { refusal, .. } => {
+                skipped_spaces.push(SkippedSpace::refused(space_ref, refusal));
+            }
+            SpaceSearch::NoPool { .. } | SpaceSearch::Vanished => {}
         }
+    }
+    if let Some(wanted) = &wanted_initial
+        && let Some(skipped) = skipped_spaces
+            .iter()
+            .find(|skipped| skipped.space.id == wanted.id)
+    {
+        return Err(DiscoverError::InitialSpaceSkipped {
+            space: wanted.clone(),
+            skipped: Box::new(skipped.clone()),
+        });
     }
     if qualifying.is_empty() {
         return Err(DiscoverError::NoQualifyingSpace {
             worker_pool: wanted_pool.to_owned(),
             searched: candidates.len(),
             excluded: config.filter.is_active().then_some(excluded),
+            skipped: skipped_spaces,
         });
     }
     let initial_position = match &wanted_initial {
@@ -296,6 +437,7 @@ pub async fn discover(
         spaces_listed: spaces.len(),
         spaces_searched: candidates.len(),
         stopped_task_queues,
+        skipped_spaces,
         initial_space_chosen: wanted_initial.is_some(),
     })
 }
@@ -319,7 +461,14 @@ async fn read_pools<'a>(
                     Ok(pools) => {
                         let space_ref = SpaceRef::from(*space);
                         let search = match domain::resolve_pool(&space_ref, &pools, wanted_pool) {
-                            Ok(pool) => Ok(SpaceSearch::HasPool(PoolRef::from(pool))),
+                            Ok(pool) => {
+                                let pool = PoolRef::from(pool);
+                                if pool.is_dynamic() {
+                                    Ok(SpaceSearch::DynamicPool(pool))
+                                } else {
+                                    Ok(SpaceSearch::HasPool(pool))
+                                }
+                            }
                             Err(ResolveError::PoolNotFound { .. }) => Ok(SpaceSearch::NoPool {
                                 pools_in_space: pools.len(),
                             }),
@@ -330,6 +479,20 @@ async fn read_pools<'a>(
                     // The space was deleted after it was listed.
                     Err(error) if error.is_not_found() => {
                         Ok((index, *space, Ok(SpaceSearch::Vanished)))
+                    }
+                    // The key sees the space but may not read its pools.
+                    Err(error) if matches!(error, ApiError::Forbidden { .. }) => {
+                        let refusal =
+                            PermissionRefusal::of(&error).unwrap_or_else(|| PermissionRefusal {
+                                permission: domain::Permission::WorkerView,
+                                named_by_server: false,
+                                space: Some(space.id.clone()),
+                            });
+                        let search = SpaceSearch::Refused {
+                            refusal,
+                            message: error.to_string(),
+                        };
+                        Ok((index, *space, Ok(search)))
                     }
                     Err(error) => Err(DiscoverError::ListPools {
                         space: SpaceRef::from(*space),
@@ -371,6 +534,7 @@ mod tests {
             spaces_listed: 3,
             spaces_searched: 3,
             stopped_task_queues: Vec::new(),
+            skipped_spaces: Vec::new(),
             initial_space_chosen: true,
         };
         assert_eq!(outcome.qualifying_space_count(), 3);
@@ -389,6 +553,7 @@ mod tests {
             worker_pool: "P".to_owned(),
             searched: 1,
             excluded: Some(3),
+            skipped: Vec::new(),
         };
         assert_eq!(
             error.to_string(),

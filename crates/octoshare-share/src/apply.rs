@@ -1,6 +1,12 @@
 //! Applying, the last stage of a share: sends a space plan's writes (concurrently, within the global request limit)
 //! and settles every write whose outcome is unknown by re-reading the space before deciding.
 //!
+//! Before a write is sent it is completed with what only it needs (the `lookups` module): a
+//! create gets the space's machine policy, and a write carrying the source endpoint (a create,
+//! a replaced endpoint) gets its proxy and account references mapped to this space's. A worker
+//! whose reference has no match here fails alone, with nothing written. A dry run stops there:
+//! the completed write is reported as planned and not sent.
+//!
 //! A POST, PUT or DELETE that times out, loses its connection or gets a 5xx may or may not have
 //! been applied ([`ApiError::outcome_unknown`]). Such a write is never repeated blindly: the
 //! space's workers are read again and the worker is re-planned from what is really there.
@@ -10,9 +16,11 @@
 //! away meanwhile) are also "re-read, then decide"; if the re-read plan is the same write, the
 //! server's refusal stands and is reported.
 
-use crate::plan::{self, SourcePool, SpaceContext, Step, Write};
+use crate::lookups::{SourceLookups, SpaceLookups};
+use crate::plan::{self, PolicyProblem, SourcePool, SpaceContext, Step, Write};
 use crate::report::{Action, FailureKind, Outcome, WorkerFailure, WorkerResult};
-use octoshare_core::{ApiError, Client, Worker, WorkerId};
+use octoshare_core::domain::PermissionRefusal;
+use octoshare_core::{ApiError, Client, NewWorker, Worker, WorkerId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -31,6 +39,12 @@ pub(crate) struct Runner<'a> {
     pub(crate) requests: &'a Semaphore,
     /// Backoff base between attempts of a write whose outcome was unknown and not done.
     pub(crate) retry_delay: Duration,
+    /// The source space's proxies and accounts, read when first needed.
+    pub(crate) source_lookups: &'a SourceLookups,
+    /// The machine policy named for created workers (`None`: each space's default).
+    pub(crate) machine_policy: Option<&'a str>,
+    /// Only plan: complete each write (its lookups are reads) but send none.
+    pub(crate) dry_run: bool,
 }
 
 impl Runner<'_> {
@@ -52,13 +66,66 @@ impl Runner<'_> {
 pub(crate) async fn execute_space(
     runner: &Runner<'_>,
     context: &SpaceContext,
+    lookups: &SpaceLookups,
     steps: Vec<Step>,
 ) -> Vec<WorkerResult> {
     let refused = AtomicBool::new(false);
     let work = steps
         .into_iter()
-        .map(|step| execute_step(runner, context, step, &refused));
+        .map(|step| execute_step(runner, context, lookups, step, &refused));
     futures::future::join_all(work).await
+}
+
+/// A write completed with what it needs, ready to send.
+#[derive(Debug, Clone)]
+enum Ready {
+    Create(NewWorker),
+    Update(Box<Worker>),
+    Delete(WorkerId),
+}
+
+/// Completes a step's write: a create's machine policy, and the source endpoint's proxy and
+/// account references mapped to the space's (for a create or a replaced endpoint).
+async fn prepare(
+    runner: &Runner<'_>,
+    lookups: &SpaceLookups,
+    step: &Step,
+    write: Write,
+) -> Result<Ready, WorkerFailure> {
+    Ok(match write {
+        Write::Create(draft) => {
+            let policy = lookups
+                .policy(runner)
+                .await
+                .map_err(|problem| match problem {
+                    PolicyProblem::Worker(failure) => failure,
+                    PolicyProblem::Space(failure) => WorkerFailure::MachinePolicyUnavailable {
+                        kind: failure.kind(),
+                        message: failure.to_string(),
+                    },
+                })?;
+            let endpoint = lookups.mapped_endpoint(runner, &draft.endpoint).await?;
+            Ready::Create(draft.into_new_worker(policy, endpoint))
+        }
+        Write::Update(mut worker) => {
+            if step.carries_source_endpoint() {
+                worker.endpoint = lookups.mapped_endpoint(runner, &worker.endpoint).await?;
+            }
+            Ready::Update(worker)
+        }
+        Write::Delete(id) => Ready::Delete(id),
+    })
+}
+
+/// The result of a step not attempted because the run was interrupted.
+fn not_attempted(step: &Step, unknown: Option<&String>) -> WorkerResult {
+    let reason = match unknown {
+        Some(error) => format!(
+            "interrupted after a write whose outcome is unknown ({error}): run the step again to converge"
+        ),
+        None => "not attempted: the run was interrupted".to_owned(),
+    };
+    result(step, step.worker_id.as_ref(), Outcome::NotAttempted, reason)
 }
 
 fn result(
@@ -90,17 +157,15 @@ pub(crate) fn failed(step: &Step, failure: WorkerFailure) -> WorkerResult {
     }
 }
 
-/// Executes one step: nothing to send for `unchanged`/`conflict`; otherwise the write, settled
-/// as described in the module docs.
+/// Executes one step: nothing to send for `unchanged`/`conflict`; otherwise the write,
+/// completed ([`prepare`]) and settled as described in the module docs.
 async fn execute_step(
     runner: &Runner<'_>,
     context: &SpaceContext,
+    lookups: &SpaceLookups,
     mut step: Step,
     refused: &AtomicBool,
 ) -> WorkerResult {
-    if let Some(problem) = &step.problem {
-        return failed(&step, problem.clone());
-    }
     let mut unknown: Option<String> = None;
     let mut attempts = 0;
     loop {
@@ -112,28 +177,40 @@ async fn execute_step(
                 step.reason.clone(),
             );
         };
+        if runner.cancel.is_cancelled() {
+            return not_attempted(&step, unknown.as_ref());
+        }
+        if refused.load(Ordering::SeqCst) {
+            return failed(&step, WorkerFailure::EarlierWriteRefused);
+        }
+        let ready = match prepare(runner, lookups, &step, write).await {
+            Ok(ready) => ready,
+            // A lookup (policies, proxies, accounts) cut short by the interruption: nothing
+            // was sent for this step.
+            Err(_) if runner.cancel.is_cancelled() => {
+                return not_attempted(&step, unknown.as_ref());
+            }
+            Err(failure) => return failed(&step, failure),
+        };
+        if runner.dry_run {
+            return result(
+                &step,
+                step.worker_id.as_ref(),
+                Outcome::Planned,
+                step.reason.clone(),
+            );
+        }
         // Take the request permit first, so a write queued behind others still sees an
         // interruption requested while it waited.
         let permit = runner.requests.acquire().await.ok();
         if runner.cancel.is_cancelled() {
-            let reason = match &unknown {
-                Some(error) => format!(
-                    "interrupted after a write whose outcome is unknown ({error}): run the step again to converge"
-                ),
-                None => "not attempted: the run was interrupted".to_owned(),
-            };
-            return result(
-                &step,
-                step.worker_id.as_ref(),
-                Outcome::NotAttempted,
-                reason,
-            );
+            return not_attempted(&step, unknown.as_ref());
         }
         if refused.load(Ordering::SeqCst) {
             return failed(&step, WorkerFailure::EarlierWriteRefused);
         }
         attempts += 1;
-        let sent = send(runner, context, &write).await;
+        let sent = send(runner, context, &ready).await;
         drop(permit);
         let error = match sent {
             Ok(worker_id) => {
@@ -173,10 +250,12 @@ async fn execute_step(
                 WorkerFailure::PermissionRefused {
                     write: describe_write(&step),
                     message: error.to_string(),
+                    permission: PermissionRefusal::of(&error)
+                        .map(|refusal| refusal.permission.to_string()),
                 },
             );
         }
-        let is_create = matches!(write, Write::Create(_));
+        let is_create = matches!(ready, Ready::Create(_));
         let recheck = error.outcome_unknown()
             || (is_create && matches!(error, ApiError::Validation { .. }))
             || (!is_create && error.is_not_found());
@@ -307,13 +386,13 @@ fn backoff(base: Duration, attempts: u32) -> Duration {
 async fn send(
     runner: &Runner<'_>,
     context: &SpaceContext,
-    write: &Write,
+    write: &Ready,
 ) -> Result<Option<WorkerId>, ApiError> {
     let workers = runner.client.workers(&context.space_id);
     match write {
-        Write::Create(body) => workers.create(body).await.map(|worker| Some(worker.id)),
-        Write::Update(worker) => workers.update(worker).await.map(|worker| Some(worker.id)),
-        Write::Delete(id) => workers.delete(id).await.map(|()| None),
+        Ready::Create(body) => workers.create(body).await.map(|worker| Some(worker.id)),
+        Ready::Update(worker) => workers.update(worker).await.map(|worker| Some(worker.id)),
+        Ready::Delete(id) => workers.delete(id).await.map(|()| None),
     }
 }
 
@@ -398,7 +477,7 @@ mod tests {
         let forbidden = ApiError::Forbidden {
             method: "POST".into(),
             path: "/api/Spaces-2/workers".into(),
-            message: "Missing permission: ConfigureServer".into(),
+            message: "Missing permission: WorkerEdit".into(),
         };
         assert_eq!(FailureKind::of(&forbidden), FailureKind::PermissionRefused);
         let invalid = ApiError::Validation {

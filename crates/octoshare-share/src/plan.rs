@@ -1,7 +1,12 @@
 //! Planning, the second stage of a share: pure functions from what was read (the source pool's
-//! workers; a target space's pool, machine policies and workers) to what to do, worker by worker.
-//! No I/O here, so every rule of the decision table is unit-tested, and the executor re-plans a
-//! single worker from a fresh read after a write whose outcome is unknown.
+//! workers; a target space's pool and workers) to what to do, worker by worker. No I/O here, so
+//! every rule of the decision table is unit-tested, and the executor re-plans a single worker
+//! from a fresh read after a write whose outcome is unknown.
+//!
+//! What only some writes need is not part of the plan: a create's machine policy and the
+//! target space's proxy or account a copied endpoint must refer to are looked up when such a
+//! write is about to be sent (see the `lookups` module), so a space needing no such write never
+//! reads them. [`choose_policy`] is the pure rule for the policy.
 
 use crate::options::OnConflict;
 use crate::report::{Action, SourceWorkerResult, SpaceFailure, WorkerFailure};
@@ -40,8 +45,9 @@ pub(crate) struct SourcePool {
 }
 
 impl SourcePool {
-    /// Classifies the source pool's workers: a Tentacle endpoint with a Uri and a thumbprint is
-    /// shared; any other endpoint is skipped (with a reason naming its communication style); a
+    /// Classifies the source pool's workers: an endpoint of a shared kind
+    /// ([`WorkerKind::is_shared`]) with its identity is shared; any other endpoint is skipped
+    /// (with a reason naming its communication style, or the identity fields it lacks); a
     /// second worker with an endpoint already shared under another name is skipped too.
     pub(crate) fn new(mut workers: Vec<Worker>) -> SourcePool {
         workers.sort_by(|a, b| {
@@ -53,13 +59,7 @@ impl SourcePool {
         let mut pool = SourcePool::default();
         for worker in workers {
             let (shared, reason) = match identity_of(&worker.endpoint) {
-                None => (
-                    false,
-                    Some(format!(
-                        "not shared: only Tentacle workers with a Uri and a thumbprint are shared, and its endpoint is {}",
-                        WorkerKind::of(&worker.endpoint)
-                    )),
-                ),
+                None => (false, Some(not_shared_reason(&worker.endpoint))),
                 Some(identity) => match pool.owners.get(&identity) {
                     Some(&owner) => (
                         false,
@@ -99,6 +99,21 @@ impl SourcePool {
     }
 }
 
+/// Why a source endpoint without an identity is not shared: a kind that is not shared (named
+/// by its communication style), or a shared kind lacking the fields that identify it.
+fn not_shared_reason(endpoint: &Endpoint) -> String {
+    let kind = WorkerKind::of(endpoint);
+    match kind.identity_fields() {
+        Some(fields) if kind.is_shared() => format!(
+            "not shared: its {} endpoint lacks {fields}, which identify the machine",
+            kind.describe()
+        ),
+        _ => format!(
+            "not shared: octoshare shares polling and listening Tentacles, SSH workers and Kubernetes agents, and its endpoint is {kind}"
+        ),
+    }
+}
+
 /// Options that change decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PlanOptions {
@@ -106,32 +121,113 @@ pub(crate) struct PlanOptions {
     pub(crate) prune: bool,
 }
 
-/// A target space's state as read (`/machinepolicies/all`, `/workers/all`).
+/// A target space's state as read (`/workers/all`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TargetState {
-    pub(crate) policies: Vec<MachinePolicy>,
     pub(crate) workers: Vec<Worker>,
 }
 
-/// What a target space's writes need: the pool and the policy of created workers.
+/// What a target space's writes need: the space and its pool.
 #[derive(Debug, Clone)]
 pub(crate) struct SpaceContext {
     pub(crate) space_id: SpaceId,
     pub(crate) pool: PoolRef,
-    /// The policy of created workers, or why there is none.
-    pub(crate) policy: Result<MachinePolicyId, WorkerFailure>,
     pub(crate) options: PlanOptions,
+}
+
+/// A worker to create, all but its machine policy (chosen when the POST is about to be sent).
+/// The endpoint is the source's; its proxy and account references are mapped before sending.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) name: String,
+    pub(crate) space_id: SpaceId,
+    pub(crate) is_disabled: bool,
+    pub(crate) worker_pool_ids: Vec<WorkerPoolId>,
+    pub(crate) endpoint: Endpoint,
+}
+
+impl Draft {
+    /// The POST body: exactly the six fields, with this policy and endpoint.
+    pub(crate) fn into_new_worker(
+        self,
+        machine_policy_id: MachinePolicyId,
+        endpoint: Endpoint,
+    ) -> NewWorker {
+        NewWorker {
+            name: self.name,
+            space_id: self.space_id,
+            is_disabled: self.is_disabled,
+            worker_pool_ids: self.worker_pool_ids,
+            machine_policy_id,
+            endpoint,
+        }
+    }
 }
 
 /// A write to send.
 #[derive(Debug, Clone)]
 pub(crate) enum Write {
-    /// POST this body.
-    Create(NewWorker),
-    /// PUT this full resource.
-    Update(Worker),
+    /// POST this worker (once its policy is chosen and its endpoint mapped).
+    Create(Box<Draft>),
+    /// PUT this full resource (for `ReplaceEndpoint`, its endpoint is mapped first).
+    Update(Box<Worker>),
     /// DELETE this worker.
     Delete(WorkerId),
+}
+
+impl Step {
+    /// Whether sending this step's write needs the space's machine policy (a create).
+    pub(crate) fn needs_policy(&self) -> bool {
+        matches!(self.write, Some(Write::Create(_)))
+    }
+
+    /// Whether this step's write carries the source endpoint into the space (a create or a
+    /// replaced endpoint), so its proxy and account references must be mapped.
+    pub(crate) fn carries_source_endpoint(&self) -> bool {
+        self.write.is_some() && matches!(self.action, Action::Create | Action::ReplaceEndpoint)
+    }
+}
+
+/// What the machine policy of created workers is: the one named (`--machine-policy`), else the
+/// space's default one. A named policy the space does not have (or has several of) fails the
+/// space as a whole; a missing default fails only the creates.
+pub(crate) fn choose_policy(
+    policies: &[MachinePolicy],
+    machine_policy: Option<&str>,
+) -> Result<MachinePolicyId, PolicyProblem> {
+    match machine_policy {
+        Some(name) => match find_by_name(policies, name) {
+            NameMatch::Found(policy) => Ok(policy.id.clone()),
+            NameMatch::Missing => Err(PolicyProblem::Space(SpaceFailure::MachinePolicyNotFound {
+                name: name.trim().to_owned(),
+                available: policies.iter().map(|policy| policy.name.clone()).collect(),
+            })),
+            NameMatch::Ambiguous(candidates) => {
+                Err(PolicyProblem::Space(SpaceFailure::AmbiguousMachinePolicy {
+                    name: name.trim().to_owned(),
+                    candidates: candidates
+                        .into_iter()
+                        .map(|policy| policy.name.clone())
+                        .collect(),
+                }))
+            }
+        },
+        None => policies
+            .iter()
+            .find(|policy| policy.is_default)
+            .map(|policy| policy.id.clone())
+            .ok_or(PolicyProblem::Worker(WorkerFailure::NoDefaultMachinePolicy)),
+    }
+}
+
+/// Why created workers have no machine policy: the whole space fails, or only its creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PolicyProblem {
+    /// Nothing is done in the space (the named policy is missing or ambiguous, or the
+    /// policies cannot be read).
+    Space(SpaceFailure),
+    /// Only creates fail (the space has no default policy).
+    Worker(WorkerFailure),
 }
 
 /// One decision: for a source worker (`source` is its index in [`SourcePool::shared`]) or for
@@ -144,8 +240,6 @@ pub(crate) struct Step {
     pub(crate) reason: String,
     pub(crate) source: Option<usize>,
     pub(crate) write: Option<Write>,
-    /// Set when the step cannot be done at all (e.g. no machine policy for a create).
-    pub(crate) problem: Option<WorkerFailure>,
     /// For a `ReplaceEndpoint` that changes the endpoint's kind: the old and new communication
     /// styles (Octopus refuses such a change).
     pub(crate) kind_change: Option<(String, String)>,
@@ -158,50 +252,17 @@ pub(crate) struct SpacePlan {
     pub(crate) steps: Vec<Step>,
 }
 
-/// Plans one target space whose pool is `pool`. `Err` is a failure of the whole space: it has
-/// no machine policy named `machine_policy` (or several).
+/// Plans one target space whose pool is `pool`.
 pub(crate) fn plan_space(
     space_id: &SpaceId,
     pool: PoolRef,
     source: &SourcePool,
     target: &TargetState,
-    machine_policy: Option<&str>,
     options: PlanOptions,
-) -> Result<SpacePlan, SpaceFailure> {
-    let policy = match machine_policy {
-        Some(name) => match find_by_name(&target.policies, name) {
-            NameMatch::Found(policy) => Ok(policy.id.clone()),
-            NameMatch::Missing => {
-                return Err(SpaceFailure::MachinePolicyNotFound {
-                    name: name.trim().to_owned(),
-                    available: target
-                        .policies
-                        .iter()
-                        .map(|policy| policy.name.clone())
-                        .collect(),
-                });
-            }
-            NameMatch::Ambiguous(candidates) => {
-                return Err(SpaceFailure::AmbiguousMachinePolicy {
-                    name: name.trim().to_owned(),
-                    candidates: candidates
-                        .into_iter()
-                        .map(|policy| policy.name.clone())
-                        .collect(),
-                });
-            }
-        },
-        None => target
-            .policies
-            .iter()
-            .find(|policy| policy.is_default)
-            .map(|policy| policy.id.clone())
-            .ok_or(WorkerFailure::NoDefaultMachinePolicy),
-    };
+) -> SpacePlan {
     let context = SpaceContext {
         space_id: space_id.clone(),
         pool,
-        policy,
         options,
     };
     let mut steps = Vec::new();
@@ -216,7 +277,7 @@ pub(crate) fn plan_space(
     if options.prune {
         steps.extend(plan_prunes(source, &context, &target.workers, &claimed));
     }
-    Ok(SpacePlan { context, steps })
+    SpacePlan { context, steps }
 }
 
 /// Decides what to do for source worker `index` given the target space's workers (the decision
@@ -237,7 +298,6 @@ pub(crate) fn plan_source_worker(
         reason,
         source: Some(index),
         write,
-        problem: None,
         kind_change: None,
     };
 
@@ -270,7 +330,7 @@ pub(crate) fn plan_source_worker(
                 None,
             );
         }
-        let mut updated = (*existing).clone();
+        let mut updated = Box::new((*existing).clone());
         updated.worker_pool_ids.push(pool_id.clone());
         return step(
             Some(existing.id.clone()),
@@ -317,7 +377,7 @@ pub(crate) fn plan_source_worker(
                 None,
             ),
             OnConflict::Replace => {
-                let updated = with_endpoint(existing, &shared.worker.endpoint, pool_id);
+                let updated = Box::new(with_endpoint(existing, &shared.worker.endpoint, pool_id));
                 let mut reason = format!(
                     "the name is taken by a stale registration ({}, {old_endpoint}): replacing its endpoint with the source's",
                     existing.id
@@ -351,30 +411,18 @@ pub(crate) fn plan_source_worker(
     }
 
     // 3. Not there at all: create it.
-    match &context.policy {
-        Ok(policy_id) => step(
-            None,
-            Action::Create,
-            "not registered in this space yet".to_owned(),
-            Some(Write::Create(NewWorker {
-                name: shared.worker.name.clone(),
-                space_id: context.space_id.clone(),
-                is_disabled: shared.worker.is_disabled,
-                worker_pool_ids: vec![pool_id.clone()],
-                machine_policy_id: policy_id.clone(),
-                endpoint: shared.worker.endpoint.clone(),
-            })),
-        ),
-        Err(problem) => Step {
-            problem: Some(problem.clone()),
-            ..step(
-                None,
-                Action::Create,
-                "not registered in this space yet".to_owned(),
-                None,
-            )
-        },
-    }
+    step(
+        None,
+        Action::Create,
+        "not registered in this space yet".to_owned(),
+        Some(Write::Create(Box::new(Draft {
+            name: shared.worker.name.clone(),
+            space_id: context.space_id.clone(),
+            is_disabled: shared.worker.is_disabled,
+            worker_pool_ids: vec![pool_id.clone()],
+            endpoint: shared.worker.endpoint.clone(),
+        }))),
+    )
 }
 
 /// `1 item`, `3 items`.
@@ -386,41 +434,66 @@ pub(crate) fn plural(count: u64, noun: &str) -> String {
     }
 }
 
-/// `poll://abc/ (thumbprint 8A9F…)`, or the communication style of a non-Tentacle endpoint.
+/// `poll://abc/ thumbprint 8A9F…` for a Tentacle, the identity of an SSH worker or Kubernetes
+/// agent (`ssh host:22 (fingerprint …)`), or the communication style of any other endpoint.
 pub(crate) fn describe_endpoint(endpoint: &Endpoint) -> String {
-    match (endpoint.uri(), endpoint.thumbprint()) {
-        (Some(uri), Some(thumbprint)) => format!("{uri} thumbprint {thumbprint}"),
-        (Some(uri), None) => uri.to_owned(),
-        _ => format!(
-            "a {} endpoint",
-            endpoint.communication_style().unwrap_or("unknown")
-        ),
+    let kind = WorkerKind::of(endpoint);
+    match (&kind, endpoint.uri(), endpoint.thumbprint()) {
+        (
+            WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle,
+            Some(uri),
+            Some(thumbprint),
+        ) => {
+            format!("{uri} thumbprint {thumbprint}")
+        }
+        (WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle, Some(uri), None) => {
+            uri.to_owned()
+        }
+        _ => match EndpointIdentity::of(endpoint) {
+            Some(identity) => format!("{} {identity}", kind.describe()),
+            None => format!(
+                "a {} endpoint",
+                endpoint.communication_style().unwrap_or("unknown")
+            ),
+        },
     }
 }
 
 /// The stale worker with the source endpoint (unknown fields kept), the target pool added to
-/// its pools, and the read-only top-level `Thumbprint`/`Uri` mirrors brought in line.
-fn with_endpoint(existing: &Worker, endpoint: &Endpoint, pool_id: &WorkerPoolId) -> Worker {
+/// its pools, and the read-only top-level `Thumbprint`/`Uri` mirrors brought in line (a
+/// Tentacle's values; `null` for every other kind, as the server shows them).
+pub(crate) fn with_endpoint(
+    existing: &Worker,
+    endpoint: &Endpoint,
+    pool_id: &WorkerPoolId,
+) -> Worker {
     let mut updated = existing.clone();
     updated.endpoint = endpoint.clone();
     if !updated.worker_pool_ids.contains(pool_id) {
         updated.worker_pool_ids.push(pool_id.clone());
     }
+    let tentacle = matches!(
+        WorkerKind::of(endpoint),
+        WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle
+    );
     for (field, value) in [
         ("Thumbprint", endpoint.thumbprint()),
         ("Uri", endpoint.uri()),
     ] {
         if let Some(mirror) = updated.extra.get_mut(field) {
-            *mirror = value.map_or(Value::Null, |value| Value::String(value.to_owned()));
+            *mirror = match value {
+                Some(value) if tentacle => Value::String(value.to_owned()),
+                _ => Value::Null,
+            };
         }
     }
     updated
 }
 
-/// Prune decisions: polling workers of the target pool whose identity is not the source
-/// pool's, that are neither `Healthy` nor `HasWarnings`, and that no source worker claimed (a
-/// stale same-name registration is replaced or reported, never pruned). A worker in other pools
-/// too is only removed from the target pool.
+/// Prune decisions: workers of a shared kind in the target pool whose identity is not the
+/// source pool's, that are neither `Healthy` nor `HasWarnings`, and that no source worker
+/// claimed (a stale same-name registration is replaced or reported, never pruned). A worker in
+/// other pools too is only removed from the target pool.
 pub(crate) fn plan_prunes(
     source: &SourcePool,
     context: &SpaceContext,
@@ -432,7 +505,7 @@ pub(crate) fn plan_prunes(
     for worker in workers {
         if !worker.worker_pool_ids.contains(pool_id)
             || claimed.contains(&worker.id)
-            || !WorkerKind::of(&worker.endpoint).is_polling_tentacle()
+            || !WorkerKind::of(&worker.endpoint).is_shared()
             || worker.health_status.counts_as_healthy()
         {
             continue;
@@ -449,7 +522,7 @@ pub(crate) fn plan_prunes(
             worker.health_status
         );
         let step = if worker.worker_pool_ids.len() > 1 {
-            let mut updated = worker.clone();
+            let mut updated = Box::new(worker.clone());
             updated.worker_pool_ids.retain(|id| id != pool_id);
             Step {
                 name: worker.name.clone(),
@@ -462,7 +535,6 @@ pub(crate) fn plan_prunes(
                 ),
                 source: None,
                 write: Some(Write::Update(updated)),
-                problem: None,
                 kind_change: None,
             }
         } else {
@@ -473,7 +545,6 @@ pub(crate) fn plan_prunes(
                 reason: format!("{why}: deleting it"),
                 source: None,
                 write: Some(Write::Delete(worker.id.clone())),
-                problem: None,
                 kind_change: None,
             }
         };
@@ -496,7 +567,7 @@ pub(crate) fn replan_prune(
     }
     let write = match step.action {
         Action::RemoveFromPool => {
-            let mut updated = current.clone();
+            let mut updated = Box::new(current.clone());
             updated
                 .worker_pool_ids
                 .retain(|pool| pool != &context.pool.id);
@@ -580,13 +651,14 @@ mod tests {
     }
 
     fn target(workers: Vec<Worker>) -> TargetState {
-        TargetState {
-            policies: vec![
-                serde_json::from_value(json!({"Id": "MachinePolicies-2", "Name": "Default Machine Policy", "IsDefault": true})).unwrap(),
-                serde_json::from_value(json!({"Id": "MachinePolicies-7", "Name": "Fast", "IsDefault": false})).unwrap(),
-            ],
-            workers,
-        }
+        TargetState { workers }
+    }
+
+    fn policies() -> Vec<MachinePolicy> {
+        vec![
+            serde_json::from_value(json!({"Id": "MachinePolicies-2", "Name": "Default Machine Policy", "IsDefault": true})).unwrap(),
+            serde_json::from_value(json!({"Id": "MachinePolicies-7", "Name": "Fast", "IsDefault": false})).unwrap(),
+        ]
     }
 
     fn options() -> PlanOptions {
@@ -601,15 +673,7 @@ mod tests {
     }
 
     fn plan(source: &SourcePool, target: &TargetState, options: PlanOptions) -> SpacePlan {
-        plan_space(
-            &SpaceId::from("Spaces-2"),
-            pool(),
-            source,
-            target,
-            None,
-            options,
-        )
-        .unwrap()
+        plan_space(&SpaceId::from("Spaces-2"), pool(), source, target, options)
     }
 
     fn actions(plan: &SpacePlan) -> Vec<(String, Action)> {
@@ -627,9 +691,13 @@ mod tests {
             actions(&plan),
             vec![("a".into(), Action::Create), ("b".into(), Action::Create)]
         );
-        let Some(Write::Create(body)) = &plan.steps[0].write else {
+        assert!(plan.steps.iter().all(Step::needs_policy));
+        assert!(plan.steps.iter().all(Step::carries_source_endpoint));
+        let Some(Write::Create(draft)) = plan.steps[0].write.clone() else {
             panic!("expected a create");
         };
+        let endpoint = draft.endpoint.clone();
+        let body = draft.into_new_worker(MachinePolicyId::from("MachinePolicies-2"), endpoint);
         let body = serde_json::to_value(body).unwrap();
         let keys: HashSet<&str> = body
             .as_object()
@@ -655,31 +723,19 @@ mod tests {
     }
 
     #[test]
-    fn named_policy_is_used_and_a_missing_one_fails_the_space() {
-        let source = source(&[("a", 1)]);
-        let state = target(vec![]);
-        let plan = plan_space(
-            &SpaceId::from("Spaces-2"),
-            pool(),
-            &source,
-            &state,
-            Some("FAST"),
-            options(),
-        )
-        .unwrap();
-        let Some(Write::Create(body)) = &plan.steps[0].write else {
-            panic!("expected a create");
+    fn the_named_policy_is_chosen_and_a_missing_one_fails_the_space() {
+        let policies = policies();
+        assert_eq!(
+            choose_policy(&policies, Some("FAST")).unwrap().as_str(),
+            "MachinePolicies-7"
+        );
+        assert_eq!(
+            choose_policy(&policies, None).unwrap().as_str(),
+            "MachinePolicies-2"
+        );
+        let Err(PolicyProblem::Space(error)) = choose_policy(&policies, Some("Slow")) else {
+            panic!("expected a failure of the space");
         };
-        assert_eq!(body.machine_policy_id.as_str(), "MachinePolicies-7");
-        let error = plan_space(
-            &SpaceId::from("Spaces-2"),
-            pool(),
-            &source,
-            &state,
-            Some("Slow"),
-            options(),
-        )
-        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "the space has no machine policy named 'Slow' (policies there: 'Default Machine Policy', 'Fast')"
@@ -689,52 +745,39 @@ mod tests {
 
     #[test]
     fn ambiguous_policy_names_fail_the_space_unless_one_matches_exactly() {
-        let source = source(&[("a", 1)]);
-        let mut state = target(vec![]);
-        state.policies.push(
+        let mut policies = policies();
+        policies.push(
             serde_json::from_value(
                 json!({"Id": "MachinePolicies-8", "Name": "FAST", "IsDefault": false}),
             )
             .unwrap(),
         );
-        let exact = plan_space(
-            &SpaceId::from("Spaces-2"),
-            pool(),
-            &source,
-            &state,
-            Some("FAST"),
-            options(),
-        )
-        .unwrap();
-        let Some(Write::Create(body)) = &exact.steps[0].write else {
-            panic!("expected a create");
+        assert_eq!(
+            choose_policy(&policies, Some("FAST")).unwrap().as_str(),
+            "MachinePolicies-8"
+        );
+        let Err(PolicyProblem::Space(error)) = choose_policy(&policies, Some("fast")) else {
+            panic!("expected a failure of the space");
         };
-        assert_eq!(body.machine_policy_id.as_str(), "MachinePolicies-8");
-        let error = plan_space(
-            &SpaceId::from("Spaces-2"),
-            pool(),
-            &source,
-            &state,
-            Some("fast"),
-            options(),
-        )
-        .unwrap_err();
         assert_eq!(error.kind(), crate::FailureKind::Ambiguous);
     }
 
     #[test]
-    fn missing_default_policy_only_fails_creates() {
-        let source = source(&[("a", 1), ("b", 2)]);
-        let mut state = target(vec![worker("Workers-50", "b", 2, &[POOL])]);
-        state.policies.retain(|policy| !policy.is_default);
-        let plan = plan(&source, &state, options());
-        assert_eq!(plan.steps[0].action, Action::Create);
+    fn a_missing_default_policy_only_fails_creates() {
+        let mut policies = policies();
+        policies.retain(|policy| !policy.is_default);
         assert_eq!(
-            plan.steps[0].problem,
-            Some(WorkerFailure::NoDefaultMachinePolicy)
+            choose_policy(&policies, None),
+            Err(PolicyProblem::Worker(WorkerFailure::NoDefaultMachinePolicy))
         );
-        assert_eq!(plan.steps[1].action, Action::Unchanged);
-        assert!(plan.steps[1].problem.is_none());
+        let source = source(&[("a", 1), ("b", 2)]);
+        let plan = plan(
+            &source,
+            &target(vec![worker("Workers-50", "b", 2, &[POOL])]),
+            options(),
+        );
+        assert!(plan.steps[0].needs_policy());
+        assert!(!plan.steps[1].needs_policy());
     }
 
     #[test]
@@ -876,36 +919,63 @@ mod tests {
     }
 
     #[test]
-    fn non_tentacle_and_duplicate_source_workers_are_not_shared() {
-        let ssh = with(
-            worker("Workers-3", "ssh-box", 3, &["WorkerPools-1"]),
-            json!({"Endpoint": {"CommunicationStyle": "Ssh", "Host": "box", "Port": 22, "Uri": "ssh://box:22/"}}),
-        );
-        let listening = with(
-            worker("Workers-4", "listener", 4, &["WorkerPools-1"]),
-            json!({"Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://listener:10933/", "Thumbprint": thumbprint(4)}}),
-        );
+    fn every_shared_kind_is_shared_and_others_and_duplicates_are_not() {
+        let endpoint = |worker: Worker, endpoint: serde_json::Value| {
+            with(worker, json!({ "Endpoint": endpoint }))
+        };
         let pool = SourcePool::new(vec![
             worker("Workers-2", "b-copy", 1, &["WorkerPools-1"]),
             worker("Workers-1", "a", 1, &["WorkerPools-1"]),
-            ssh,
-            listening,
+            endpoint(
+                worker("Workers-3", "ssh-box", 3, &["WorkerPools-1"]),
+                json!({"CommunicationStyle": "Ssh", "AccountId": "Accounts-1", "Host": "box", "Port": 22, "Fingerprint": "SHA256:x"}),
+            ),
+            endpoint(
+                worker("Workers-4", "listener", 4, &["WorkerPools-1"]),
+                json!({"CommunicationStyle": "TentaclePassive", "Uri": "https://listener:10933/", "Thumbprint": thumbprint(4)}),
+            ),
+            endpoint(
+                worker("Workers-5", "k8s-agent", 5, &["WorkerPools-1"]),
+                json!({"CommunicationStyle": "KubernetesTentacle", "TentacleEndpointConfiguration": {"CommunicationMode": "Polling", "Uri": "poll://k8s/", "Thumbprint": thumbprint(5)}}),
+            ),
+            endpoint(
+                worker("Workers-6", "ssh-no-fingerprint", 6, &["WorkerPools-1"]),
+                json!({"CommunicationStyle": "Ssh", "Host": "box2", "Port": 22}),
+            ),
+            endpoint(
+                worker("Workers-7", "drop", 7, &["WorkerPools-1"]),
+                json!({"CommunicationStyle": "OfflineDrop", "Destination": {}}),
+            ),
         ]);
         let shared: Vec<&str> = pool.shared.iter().map(|s| s.worker.name.as_str()).collect();
-        assert_eq!(shared, vec!["a", "listener"]);
+        assert_eq!(shared, vec!["a", "k8s-agent", "listener", "ssh-box"]);
         let skipped: Vec<(&str, &str)> = pool
             .results
             .iter()
             .filter(|r| !r.shared)
             .map(|r| (r.name.as_str(), r.reason.as_deref().unwrap()))
             .collect();
-        assert_eq!(skipped.len(), 2);
-        assert!(skipped[0].1.contains("same endpoint as 'a'"), "{skipped:?}");
-        assert!(skipped[1].1.contains("its endpoint is Ssh"), "{skipped:?}");
+        assert_eq!(
+            skipped,
+            vec![
+                (
+                    "b-copy",
+                    "not shared: it has the same endpoint as 'a', which is shared instead"
+                ),
+                (
+                    "drop",
+                    "not shared: octoshare shares polling and listening Tentacles, SSH workers and Kubernetes agents, and its endpoint is OfflineDrop"
+                ),
+                (
+                    "ssh-no-fingerprint",
+                    "not shared: its SSH worker endpoint lacks a Host, a Port and a Fingerprint, which identify the machine"
+                ),
+            ]
+        );
     }
 
     #[test]
-    fn prune_deletes_only_stale_unhealthy_polling_workers_of_the_target_pool() {
+    fn prune_deletes_only_stale_unhealthy_workers_of_shared_kinds_in_the_target_pool() {
         let source = source(&[("a", 1)]);
         let state = target(vec![
             worker("Workers-50", "a", 1, &[POOL]),
@@ -934,6 +1004,10 @@ mod tests {
                 worker("Workers-57", "listening", 57, &[POOL]),
                 json!({"HealthStatus": "Unavailable", "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://l:10933/", "Thumbprint": thumbprint(57)}}),
             ),
+            with(
+                worker("Workers-58", "offline-drop", 58, &[POOL]),
+                json!({"HealthStatus": "Unavailable", "Endpoint": {"CommunicationStyle": "OfflineDrop", "Destination": {}}}),
+            ),
         ]);
         let without = plan(&source, &state, options());
         assert_eq!(actions(&without), vec![("a".into(), Action::Unchanged)]);
@@ -953,6 +1027,7 @@ mod tests {
                 ("gone-unavailable".into(), Action::Delete),
                 ("gone-unknown".into(), Action::Delete),
                 ("both-pools".into(), Action::RemoveFromPool),
+                ("listening".into(), Action::Delete),
             ]
         );
         let Some(Write::Update(updated)) = &with_prune.steps[3].write else {

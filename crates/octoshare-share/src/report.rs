@@ -3,7 +3,7 @@
 //! variables. It serialises (PascalCase keys) as the `--report` file and the `Report` of the
 //! JSON documents; `docs/json-output.md` describes the shape.
 
-use octoshare_core::domain::{ResolveError, SpaceRef};
+use octoshare_core::domain::{PermissionRefusal, PoolRef, ReferenceKind, ResolveError, SpaceRef};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -329,6 +329,8 @@ pub enum FailureKind {
     Unreachable,
     /// A write's outcome stayed unknown after re-reading and retrying.
     OutcomeUnknown,
+    /// The target pool is a dynamic worker pool: Octopus does not allow adding workers to it.
+    DynamicPool,
     /// Anything else.
     Other,
 }
@@ -365,10 +367,21 @@ pub enum SpaceFailure {
         kind: FailureKind,
         /// The error, one line.
         message: String,
+        /// For a refusal (403): the permission the key lacks there.
+        permission: Option<String>,
     },
     /// The space has no pool of that name, or several.
     #[error("{0}")]
     Pool(ResolveError),
+    /// The space's pool of that name is a dynamic worker pool: nothing is written there.
+    #[error(
+        "its pool '{}' ({}) is a dynamic worker pool: Octopus does not allow adding workers to a dynamic pool, so nothing was written in this space",
+        pool.name, pool.id
+    )]
+    DynamicPool {
+        /// The pool.
+        pool: PoolRef,
+    },
     /// The space has no machine policy of the name asked for.
     #[error(
         "the space has no machine policy named '{name}' (policies there: {})",
@@ -403,8 +416,26 @@ impl SpaceFailure {
                 }
             },
             SpaceFailure::Unreadable { kind, .. } => *kind,
+            SpaceFailure::DynamicPool { .. } => FailureKind::DynamicPool,
             SpaceFailure::MachinePolicyNotFound { .. } => FailureKind::NotFound,
             SpaceFailure::AmbiguousMachinePolicy { .. } => FailureKind::Ambiguous,
+        }
+    }
+
+    /// The permission a refusal (403) says the key lacks in the space.
+    pub fn permission(&self) -> Option<&str> {
+        match self {
+            SpaceFailure::Unreadable { permission, .. } => permission.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A space whose reading failed with `error`.
+    pub(crate) fn unreadable(error: &octoshare_core::ApiError) -> SpaceFailure {
+        SpaceFailure::Unreadable {
+            kind: FailureKind::of(error),
+            message: error.to_string(),
+            permission: PermissionRefusal::of(error).map(|refusal| refusal.permission.to_string()),
         }
     }
 }
@@ -420,8 +451,76 @@ pub enum WorkerFailure {
     PermissionRefused {
         /// What was being written, e.g. `creating worker 'a'`.
         write: String,
-        /// The server's refusal, one line.
+        /// The server's refusal, one line (it names the permission).
         message: String,
+        /// The permission the key lacks in the space (`WorkerEdit` unless the server named
+        /// another); `None` for a 401 (the key itself was refused).
+        permission: Option<String>,
+    },
+    /// A create needs a machine policy and the space's cannot be used (found only when a
+    /// create came up after re-reading the space; otherwise the space fails as a whole).
+    #[error("{message}")]
+    MachinePolicyUnavailable {
+        /// What kind of failure.
+        kind: FailureKind,
+        /// Why, one line.
+        message: String,
+    },
+    /// The source worker refers to a proxy or account the target space has none of (by name):
+    /// nothing was written for this worker.
+    #[error(
+        "the space has no {reference} named '{name}' (the source worker's {reference}, which its copy must use; {} there: {}): nothing was written for this worker",
+        reference.plural(),
+        quoted(available)
+    )]
+    ReferenceNotFound {
+        /// Proxy or account.
+        reference: ReferenceKind,
+        /// The source's proxy or account name.
+        name: String,
+        /// The names the target space has.
+        available: Vec<String>,
+    },
+    /// Several proxies or accounts of the target space match the name ignoring case, none
+    /// exactly: nothing was written for this worker.
+    #[error(
+        "the space has {} {} named '{name}' ignoring case and none exactly ({}): nothing was written for this worker",
+        candidates.len(),
+        reference.plural(),
+        quoted(candidates)
+    )]
+    AmbiguousReference {
+        /// Proxy or account.
+        reference: ReferenceKind,
+        /// The source's proxy or account name.
+        name: String,
+        /// The matching names.
+        candidates: Vec<String>,
+    },
+    /// The source worker's `ProxyId`/`AccountId` names no proxy or account of the source space.
+    #[error(
+        "the source worker's {} '{id}' names no {reference} of the source space: nothing was written for this worker",
+        reference.field()
+    )]
+    SourceReferenceNotFound {
+        /// Proxy or account.
+        reference: ReferenceKind,
+        /// The Id the source endpoint holds.
+        id: String,
+    },
+    /// Reading the proxies or accounts needed to map the worker's reference failed.
+    #[error("cannot read the {} of the {} space: {message}", reference.plural(), if *in_source { "source" } else { "target" })]
+    ReferencesUnreadable {
+        /// Proxy or account.
+        reference: ReferenceKind,
+        /// Whether the source space's list could not be read (else the target's).
+        in_source: bool,
+        /// What kind of failure.
+        kind: FailureKind,
+        /// The error, one line.
+        message: String,
+        /// For a refusal (403): the permission the key lacks there.
+        permission: Option<String>,
     },
     /// Not sent because an earlier write in the same space was refused (401/403).
     #[error("not attempted: an earlier write in this space was refused (401/403)")]
@@ -481,7 +580,12 @@ impl WorkerFailure {
     /// The kind of this failure.
     pub fn kind(&self) -> FailureKind {
         match self {
-            WorkerFailure::NoDefaultMachinePolicy => FailureKind::NotFound,
+            WorkerFailure::NoDefaultMachinePolicy
+            | WorkerFailure::ReferenceNotFound { .. }
+            | WorkerFailure::SourceReferenceNotFound { .. } => FailureKind::NotFound,
+            WorkerFailure::AmbiguousReference { .. } => FailureKind::Ambiguous,
+            WorkerFailure::MachinePolicyUnavailable { kind, .. }
+            | WorkerFailure::ReferencesUnreadable { kind, .. } => *kind,
             WorkerFailure::PermissionRefused { .. } | WorkerFailure::EarlierWriteRefused => {
                 FailureKind::PermissionRefused
             }
@@ -490,6 +594,17 @@ impl WorkerFailure {
             WorkerFailure::Unsettled { .. } | WorkerFailure::NotApplied { .. } => {
                 FailureKind::OutcomeUnknown
             }
+        }
+    }
+}
+
+impl WorkerFailure {
+    /// The permission a refusal (403) says the key lacks in the space.
+    pub fn permission(&self) -> Option<&str> {
+        match self {
+            WorkerFailure::PermissionRefused { permission, .. }
+            | WorkerFailure::ReferencesUnreadable { permission, .. } => permission.as_deref(),
+            _ => None,
         }
     }
 }
@@ -510,9 +625,11 @@ fn quoted(names: &[String]) -> String {
 pub enum ShareVerdict {
     /// Nothing failed and nothing was left undone.
     Done,
-    /// Some spaces or workers failed (and none for lack of permission).
+    /// Some spaces or workers failed, and something else was done (or failed for another
+    /// reason than a refused permission).
     Failed,
-    /// Some failure was a refused permission (401/403): the fix is the key's permissions.
+    /// Every failure was a refused permission (401/403) and no write was done: the fix is the
+    /// key's permissions.
     PermissionRefused,
     /// The run was interrupted (whatever else happened: the report still lists every failure,
     /// and the process exits with the signal's code).
@@ -529,26 +646,78 @@ impl ShareReport {
         self.totals = totals;
     }
 
-    /// Whether any failure was a refused permission (401/403).
-    pub fn permission_refused(&self) -> bool {
-        let refused = Some(FailureKind::PermissionRefused);
-        self.spaces.iter().any(|space| {
-            space.failure.as_ref().map(SpaceFailure::kind) == refused
-                || space
-                    .workers
-                    .iter()
-                    .any(|worker| worker.failure.as_ref().map(WorkerFailure::kind) == refused)
+    /// Every failure's kind, spaces first.
+    fn failure_kinds(&self) -> impl Iterator<Item = FailureKind> + '_ {
+        self.spaces.iter().flat_map(|space| {
+            space
+                .failure
+                .as_ref()
+                .map(SpaceFailure::kind)
+                .into_iter()
+                .chain(
+                    space
+                        .workers
+                        .iter()
+                        .filter_map(|worker| worker.failure.as_ref().map(WorkerFailure::kind)),
+                )
         })
     }
 
-    /// How the share ended.
+    /// Whether any failure was a refused permission (401/403).
+    pub fn permission_refused(&self) -> bool {
+        self.failure_kinds()
+            .any(|kind| kind == FailureKind::PermissionRefused)
+    }
+
+    /// How many writes were done (not planned: a dry run does none).
+    pub fn writes_done(&self) -> u64 {
+        self.spaces
+            .iter()
+            .flat_map(|space| &space.workers)
+            .filter(|worker| worker.outcome == Outcome::Done && worker.action.writes())
+            .count() as u64
+    }
+
+    /// Every permission refusal as (space label, permission name), in the targets' order,
+    /// without repeats.
+    pub fn refused_permissions(&self) -> Vec<(String, String)> {
+        let mut refused: Vec<(String, String)> = Vec::new();
+        for space in &self.spaces {
+            let permissions = space
+                .failure
+                .as_ref()
+                .and_then(SpaceFailure::permission)
+                .into_iter()
+                .chain(space.workers.iter().filter_map(|worker| {
+                    worker.failure.as_ref().and_then(WorkerFailure::permission)
+                }));
+            for permission in permissions {
+                let entry = (space.label(), permission.to_owned());
+                if !refused.contains(&entry) {
+                    refused.push(entry);
+                }
+            }
+        }
+        refused
+    }
+
+    /// How the share ended: [`ShareVerdict::Interrupted`] when it was interrupted while it ran
+    /// (whatever else failed), [`ShareVerdict::PermissionRefused`] when every failure was a
+    /// refused permission and no write was done (every write it tried was refused),
+    /// [`ShareVerdict::Failed`] for any other failure (some writes refused while others were
+    /// done included), else interrupted (something not attempted) or done.
     pub fn verdict(&self) -> ShareVerdict {
         if self.interrupted {
             ShareVerdict::Interrupted
-        } else if self.permission_refused() {
-            ShareVerdict::PermissionRefused
         } else if self.totals.failed > 0 {
-            ShareVerdict::Failed
+            let only_refusals = self
+                .failure_kinds()
+                .all(|kind| kind == FailureKind::PermissionRefused);
+            if only_refusals && self.writes_done() == 0 {
+                ShareVerdict::PermissionRefused
+            } else {
+                ShareVerdict::Failed
+            }
         } else if self.totals.not_attempted > 0 || self.interrupted {
             ShareVerdict::Interrupted
         } else {
@@ -689,6 +858,49 @@ mod tests {
         failed_then_interrupted.interrupted = true;
         assert_eq!(failed_then_interrupted.verdict(), ShareVerdict::Interrupted);
         assert_eq!(failed_then_interrupted.totals.failed, 1);
+    }
+
+    #[test]
+    fn permission_refused_only_when_every_write_was_refused() {
+        let refused = |name: &str| WorkerResult {
+            failure: Some(WorkerFailure::PermissionRefused {
+                write: format!("creating worker '{name}'"),
+                message: "POST /api/Spaces-2/workers was refused (403)".to_owned(),
+                permission: Some("WorkerEdit".to_owned()),
+            }),
+            ..worker(name, Action::Create, Outcome::Failed)
+        };
+        let all_refused = report(vec![
+            SpaceResult::with_workers("Spaces-2", space_ref("Spaces-2"), vec![refused("a")]),
+            SpaceResult::with_workers(
+                "Spaces-3",
+                space_ref("Spaces-3"),
+                vec![worker("a", Action::Unchanged, Outcome::Done)],
+            ),
+        ]);
+        assert_eq!(all_refused.verdict(), ShareVerdict::PermissionRefused);
+        assert_eq!(
+            all_refused.refused_permissions(),
+            vec![(
+                "'name of Spaces-2' (Spaces-2)".to_owned(),
+                "WorkerEdit".to_owned()
+            )]
+        );
+        let some_refused = report(vec![
+            SpaceResult::with_workers("Spaces-2", space_ref("Spaces-2"), vec![refused("a")]),
+            SpaceResult::with_workers(
+                "Spaces-3",
+                space_ref("Spaces-3"),
+                vec![worker("a", Action::Create, Outcome::Done)],
+            ),
+        ]);
+        assert_eq!(some_refused.verdict(), ShareVerdict::Failed);
+        let mixed_failures = report(vec![SpaceResult::with_workers(
+            "Spaces-2",
+            space_ref("Spaces-2"),
+            vec![refused("a"), worker("b", Action::Create, Outcome::Failed)],
+        )]);
+        assert_eq!(mixed_failures.verdict(), ShareVerdict::Failed);
     }
 
     #[test]

@@ -3,12 +3,10 @@
 //! report as it goes and return the [`ShareReport`].
 
 use crate::apply::{self, Runner};
+use crate::lookups::{SourceLookups, SpaceLookups};
 use crate::options::ShareOptions;
-use crate::plan::{self, PlanOptions, SourcePool, TargetState};
-use crate::report::{
-    FailureKind, Outcome, ShareReport, SourceWorkerResult, SpaceFailure, SpaceResult, Totals,
-    WorkerResult,
-};
+use crate::plan::{self, PlanOptions, PolicyProblem, SourcePool, Step, TargetState};
+use crate::report::{ShareReport, SourceWorkerResult, SpaceFailure, SpaceResult, Totals};
 use crate::resolve::{ShareTargets, Target};
 use futures::StreamExt as _;
 use octoshare_core::domain::{self, PoolRef, ResolveError, ResolvedTarget, SpaceRef};
@@ -40,6 +38,16 @@ pub enum ShareError {
     /// The source pool does not resolve.
     #[error("source pool: {0}")]
     SourcePool(ResolveError),
+    /// The source pool is a dynamic worker pool: its workers are Octopus's own, leased on
+    /// demand, and none can be registered elsewhere.
+    #[error(
+        "source pool '{}' ({}) of {} is a dynamic worker pool: Octopus provisions its workers on demand, so there is nothing to share",
+        pool.pool.name, pool.pool.id, pool.space
+    )]
+    DynamicSourcePool {
+        /// The source pool.
+        pool: ResolvedTarget,
+    },
     /// Reading the source pool's workers failed.
     #[error("while listing the workers of pool '{}' in {}", source.pool.name, source.space)]
     ReadSourceWorkers {
@@ -101,12 +109,13 @@ impl<S: ShareSink + ?Sized> ShareSink for &mut S {
 /// Shares the source pool's workers into every target and returns what happened.
 ///
 /// Reads the source pool's workers (every page), then per target space, concurrently: its
-/// machine policies and workers (and its pools when the target's pool is not resolved yet),
-/// plans it, and — unless this is a dry run — applies the plan. A space that fails never stops
-/// the others; once `cancel` is cancelled no new space is started and no new write is sent.
+/// workers (and its pools when the target's pool is not resolved yet), plans it, and — unless
+/// this is a dry run — applies the plan. Machine policies, proxies and accounts are read only
+/// when a write needs them (see the crate docs). A space that fails never stops the others;
+/// once `cancel` is cancelled no new space is started and no new write is sent.
 ///
-/// Fails only when reading the source pool's workers fails; everything per target space is in
-/// the report.
+/// Fails only when the source pool is dynamic or reading its workers fails; everything per
+/// target space is in the report.
 pub async fn share(
     client: &Client,
     targets: &ShareTargets,
@@ -115,6 +124,11 @@ pub async fn share(
     cancel: &CancellationToken,
 ) -> Result<ShareReport, ShareError> {
     let source_target = &targets.source;
+    if source_target.pool.is_dynamic() {
+        return Err(ShareError::DynamicSourcePool {
+            pool: source_target.clone(),
+        });
+    }
     let target_spaces = targets.space_count();
     let source = if target_spaces > 0 {
         match client
@@ -158,6 +172,7 @@ pub async fn share(
 
     let concurrency = options.concurrency.max(1);
     let requests = Semaphore::new(concurrency);
+    let source_lookups = SourceLookups::new(source_target.space.id.clone());
     let runner = Runner {
         client,
         source: &source,
@@ -165,6 +180,9 @@ pub async fn share(
         requests: &requests,
         // Backoff base between attempts of a write whose outcome was unknown and not done.
         retry_delay: client.retry_policy().base_delay,
+        source_lookups: &source_lookups,
+        machine_policy: options.machine_policy.as_deref(),
+        dry_run: options.dry_run,
     };
     let total = targets.targets.len() as u64;
     let mut results: Vec<Option<SpaceResult>> = vec![None; targets.targets.len()];
@@ -173,8 +191,7 @@ pub async fn share(
         let mut stream = futures::stream::iter(targets.targets.iter().enumerate())
             .map(|(index, target)| async move {
                 let result =
-                    share_into_target(runner, targets, options, plan_options, target, source_read)
-                        .await;
+                    share_into_target(runner, targets, plan_options, target, source_read).await;
                 (index, result)
             })
             .buffer_unordered(concurrency);
@@ -207,7 +224,6 @@ pub async fn share(
 async fn share_into_target(
     runner: &Runner<'_>,
     targets: &ShareTargets,
-    options: &ShareOptions,
     plan_options: PlanOptions,
     target: &Target,
     source_read: bool,
@@ -226,26 +242,18 @@ async fn share_into_target(
             SpaceResult::not_attempted(entry, Some(space.clone()))
         }
         Target::Space { entry, space, pool } => {
-            share_into_space(
-                runner,
-                targets,
-                options,
-                plan_options,
-                entry,
-                space,
-                pool.as_ref(),
-            )
-            .await
+            share_into_space(runner, targets, plan_options, entry, space, pool.as_ref()).await
         }
     }
 }
 
-/// Reads one target space (its pools unless known, machine policies and workers, at once),
-/// plans it and, unless this is a dry run, applies the plan.
+/// Reads one target space (its pools unless known, and its workers, at once), plans it and
+/// applies the plan (a dry run completes each write without sending it). A plan with a create
+/// reads the space's machine policies first: a named policy the space does not have, or
+/// policies that cannot be read, fail the space before anything is written.
 async fn share_into_space(
     runner: &Runner<'_>,
     targets: &ShareTargets,
-    options: &ShareOptions,
     plan_options: PlanOptions,
     entry: &str,
     space: &SpaceRef,
@@ -255,11 +263,8 @@ async fn share_into_space(
         return SpaceResult::not_attempted(entry, Some(space.clone()));
     }
     let client = runner.client;
-    let (pool_handler, policy_handler, worker_handler) = (
-        client.worker_pools(&space.id),
-        client.machine_policies(&space.id),
-        client.workers(&space.id),
-    );
+    let (pool_handler, worker_handler) =
+        (client.worker_pools(&space.id), client.workers(&space.id));
     let read_pool = async {
         match known_pool {
             Some(pool) => Ok(Ok(pool.clone())),
@@ -271,17 +276,13 @@ async fn share_into_space(
                 }),
         }
     };
-    let (pool, policies, workers) = futures::join!(
-        read_pool,
-        runner.limited(policy_handler.all()),
-        runner.limited(worker_handler.all()),
-    );
-    let (pool, state) = match (pool, policies, workers) {
-        (Ok(pool), Ok(policies), Ok(workers)) => (pool, TargetState { policies, workers }),
-        (pool, policies, workers) => {
+    let (pool, workers) = futures::join!(read_pool, runner.limited(worker_handler.all()));
+    let (pool, state) = match (pool, workers) {
+        (Ok(pool), Ok(workers)) => (pool, TargetState { workers }),
+        (pool, workers) => {
             // A read cut short by the interruption leaves the space not attempted, unless
             // another read of it failed for a reason of its own.
-            let errors = [pool.err(), policies.err(), workers.err()];
+            let errors = [pool.err(), workers.err()];
             let failure = errors
                 .iter()
                 .flatten()
@@ -292,47 +293,30 @@ async fn share_into_space(
             return SpaceResult::failed(
                 entry,
                 Some(space.clone()),
-                SpaceFailure::Unreadable {
-                    kind: FailureKind::of(error),
-                    message: error.to_string(),
-                },
+                SpaceFailure::unreadable(error),
             );
         }
     };
     let pool = match pool {
+        Ok(pool) if pool.is_dynamic() => {
+            return SpaceResult::failed(
+                entry,
+                Some(space.clone()),
+                SpaceFailure::DynamicPool { pool },
+            );
+        }
         Ok(pool) => pool,
         Err(error) => {
             return SpaceResult::failed(entry, Some(space.clone()), SpaceFailure::Pool(error));
         }
     };
-    let plan = match plan::plan_space(
-        &space.id,
-        pool,
-        runner.source,
-        &state,
-        options.machine_policy.as_deref(),
-        plan_options,
-    ) {
-        Ok(plan) => plan,
-        Err(failure) => return SpaceResult::failed(entry, Some(space.clone()), failure),
-    };
-    let results = if options.dry_run {
-        plan.steps
-            .iter()
-            .map(|step| match &step.problem {
-                Some(problem) => apply::failed(step, problem.clone()),
-                None => WorkerResult {
-                    name: step.name.clone(),
-                    worker_id: step.worker_id.as_ref().map(ToString::to_string),
-                    action: step.action,
-                    outcome: Outcome::Planned,
-                    reason: step.reason.clone(),
-                    failure: None,
-                },
-            })
-            .collect()
-    } else {
-        apply::execute_space(runner, &plan.context, plan.steps).await
-    };
+    let plan = plan::plan_space(&space.id, pool, runner.source, &state, plan_options);
+    let lookups = SpaceLookups::new(space.id.clone());
+    if plan.steps.iter().any(Step::needs_policy)
+        && let Err(PolicyProblem::Space(failure)) = lookups.policy(runner).await
+    {
+        return SpaceResult::failed(entry, Some(space.clone()), failure);
+    }
+    let results = apply::execute_space(runner, &plan.context, &lookups, plan.steps).await;
     SpaceResult::with_workers(entry, space.clone(), results)
 }

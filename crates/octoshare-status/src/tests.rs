@@ -266,9 +266,9 @@ fn orphans_are_shared_kinds_in_the_pool_whose_endpoint_left_the_source() {
             ),
             worker(
                 "Workers-9",
-                "ssh-box",
+                "drop-box",
                 &[TARGET_POOL],
-                json!({"CommunicationStyle": "Ssh", "Host": "h", "Port": 22, "Fingerprint": "F"}),
+                json!({"CommunicationStyle": "OfflineDrop", "Uri": "x", "Thumbprint": "T"}),
             ),
         ]),
     )]));
@@ -294,9 +294,9 @@ fn source_workers_that_are_not_shared_have_no_row() {
     fleet.source_workers.extend([
         worker(
             "Workers-3",
-            "ssh-box",
+            "drop-box",
             &[SOURCE_POOL],
-            json!({"CommunicationStyle": "Ssh", "Host": "h", "Port": 22, "Fingerprint": "F"}),
+            json!({"CommunicationStyle": "OfflineDrop", "Uri": "x", "Thumbprint": "T"}),
         ),
         worker(
             "Workers-4",
@@ -332,11 +332,11 @@ fn source_workers_that_are_not_shared_have_no_row() {
                 "alpha-copy",
                 "it has the same endpoint as 'alpha', which is shared instead"
             ),
+            ("drop-box", "workers of kind OfflineDrop are not shared"),
             (
                 "no-thumbprint",
                 "its endpoint lacks what identifies it (Uri and thumbprint)"
             ),
-            ("ssh-box", "workers of kind Ssh are not shared"),
         ]
     );
 }

@@ -15,8 +15,11 @@ pub(crate) const CONFIGURE_WORKER: &str = "configure-worker.sh";
 pub(crate) const CONFIGURE_WORKER_PS1: &str = "configure-worker.ps1";
 /// Registry name of `templates/step-template.sh.hbs`.
 pub(crate) const STEP_TEMPLATE_SCRIPT: &str = "step-template.sh";
+/// Registry name of `templates/release-download.sh.hbs`, a partial (`{{> release-download.sh}}`)
+/// of the step-template script and the bootstrap script: the one downloader of the pinned release.
+pub(crate) const RELEASE_DOWNLOAD: &str = "release-download.sh";
 
-const SOURCES: [(&str, &str); 3] = [
+const SOURCES: [(&str, &str); 4] = [
     (
         CONFIGURE_WORKER,
         include_str!("../../../templates/configure-worker.sh.hbs"),
@@ -28,6 +31,10 @@ const SOURCES: [(&str, &str); 3] = [
     (
         STEP_TEMPLATE_SCRIPT,
         include_str!("../../../templates/step-template.sh.hbs"),
+    ),
+    (
+        RELEASE_DOWNLOAD,
+        include_str!("../../../templates/release-download.sh.hbs"),
     ),
 ];
 

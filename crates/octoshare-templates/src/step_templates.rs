@@ -326,7 +326,7 @@ pub fn step_templates(config: &CodegenConfig) -> anyhow::Result<Vec<StepTemplate
     {
         return Err(InvalidSha256(sha256.clone()).into());
     }
-    [discover(), wait(), share(), run()]
+    [discover(), wait(), share(), run(), retire()]
         .into_iter()
         .map(|definition| definition.build(config))
         .collect()
@@ -850,7 +850,7 @@ fn prune(id: &'static str) -> (Parameter, Binding) {
         id,
         "OctoShare.Prune",
         "Prune stale workers",
-        "Delete, in the target pools only, polling workers whose Tentacle is no longer in the source pool (VMs destroyed) and that are not `Healthy` (`--prune`). Default: `False`.",
+        "Delete, in the target pools only, workers (polling or listening Tentacles, SSH workers, Kubernetes agents) that are no longer in the source pool (machines destroyed) and that are neither `Healthy` nor `HasWarnings` (`--prune`). Default: `False`.",
         "False",
         ControlType::Checkbox,
     );
@@ -1097,6 +1097,93 @@ fn run() -> Definition {
     }
 }
 
+/// `octoshare retire`'s exit codes (4 is its drain timeout).
+const RETIRE_EXIT_CODES: &str = "Exit codes: 0 retired, or nothing to retire; 1 internal error; 2 usage error; 3 no space has the worker pool; 4 the drain timed out: a task still holds a registration, left disabled; 5 some spaces or registrations failed (the rest was done); 6 authentication or permission refused; 7 server unreachable.";
+
+fn retire() -> Definition {
+    Definition {
+        id: "a3f2b144-392e-4fde-b094-8ca3f59bb013",
+        name: "OctoShare - Retire Worker",
+        description: format!(
+            "Takes one worker out of every space without breaking a running deployment, with `octoshare retire`: finds every registration of the worker's endpoint in every space the API key can read, disables them all, waits until no task holds any of them (Octopus's worker task leases) and deletes each as soon as it is free. Use it in a process triggered when a worker VM is scaled in (an AWS Auto Scaling lifecycle hook, an Azure scale set termination notification).\n\nInputs: the worker's name or its Tentacle thumbprint (exactly one), optionally the worker pool whose spaces to search, the drain timeout and **Force**. On a drain timeout the registrations stay disabled and the step fails with exit code 4, naming the tasks that hold them; with **Force** those tasks are cancelled and the registrations deleted. Running it again finishes the job; when nothing is left it prints \"nothing to retire\". Output variables: `RetiredWorkerCount`, `RetiredSpaceIds` and `StillBusySpaceIds` (comma-joined).\n\n{BINARY_SOURCE} To retire it needs `WorkerEdit` in each space (and `TaskCancel` for **Force**).\n\n{RETIRE_EXIT_CODES}\n\n{ABOUT}"
+        ),
+        binary: "octoshare",
+        subcommand: Some("retire"),
+        release_url_id: "c22210b8-ee5e-4f0b-8910-efaa11fb9c5b",
+        package_id: "6089317d-e567-404e-9492-af7817c1f32f",
+        parameters: vec![
+            server_url("7b90ca9c-4c55-4115-89ee-21d39a284662"),
+            api_key("42df7023-617a-4fb2-b91e-e7f05736d408"),
+            package("b2bf3da4-4472-466f-bf1b-666f388c41b5", "octoshare"),
+            (
+                parameter(
+                    "0d00aa11-3ce7-4421-b3ba-33c4acbbed85",
+                    "OctoShare.Worker.Name",
+                    "Worker name",
+                    "Name of the worker to retire (`--worker`), matched case-insensitively, e.g. the VM's host name: its endpoint is retired from every space where a worker of that name is found, whatever its name in other spaces. Set this or **Tentacle thumbprint**.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::Optional { flag: "--worker" },
+            ),
+            (
+                parameter(
+                    "58f98104-fd28-4cf5-9763-22af163e4d84",
+                    "OctoShare.Worker.Thumbprint",
+                    "Tentacle thumbprint",
+                    "Certificate thumbprint of the Tentacle to retire (`--thumbprint`, 40 hexadecimal digits): every registration of that Tentacle goes, in every space. Set this or **Worker name**.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::Optional {
+                    flag: "--thumbprint",
+                },
+            ),
+            (
+                parameter(
+                    "e5ca87ab-07ce-4277-8bb2-388fddf119fa",
+                    "OctoShare.WorkerPool.Name",
+                    "Worker pool name",
+                    "Optional: search only the spaces having a worker pool of this name (`--worker-pool`). Default: every space the API key can read.",
+                    "",
+                    ControlType::SingleLineText,
+                ),
+                Binding::Optional {
+                    flag: "--worker-pool",
+                },
+            ),
+            (
+                parameter(
+                    "55a95a38-270e-491a-998c-7cc7309c4666",
+                    "OctoShare.DrainTimeout",
+                    "Drain timeout",
+                    "How long to wait for the tasks holding the worker to finish (`--drain-timeout`), e.g. `10m`; keep it shorter than the time the platform gives the VM. Default: `30m`.",
+                    "30m",
+                    ControlType::SingleLineText,
+                ),
+                Binding::Optional {
+                    flag: "--drain-timeout",
+                },
+            ),
+            (
+                parameter(
+                    "5e2d24d9-d8f7-4b0b-b1dc-5fbbef64fce6",
+                    "OctoShare.Force",
+                    "Force",
+                    "After the drain timeout, cancel the tasks still holding the worker and delete it anyway (`--force`); the step names every task it broke. Default: `False`.",
+                    "False",
+                    ControlType::Checkbox,
+                ),
+                Binding::Switch { flag: "--force" },
+            ),
+            dry_run("c25d7b1f-ebfc-4a87-b095-7e41a3bfaa61"),
+            concurrency("1f98014e-fea1-45d8-a3ae-05cf47181f1b", "16"),
+            ca_certificate("f21f8ff1-4695-4f0e-8cca-4d98f2392a5e"),
+            verbose("160f4ca8-1196-473b-8160-1103ae10d9f7"),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1163,7 +1250,8 @@ mod tests {
                 "octoshare-discover-spaces.json",
                 "octoshare-wait-for-workers.json",
                 "octoshare-share-workers.json",
-                "octoshare-run.json"
+                "octoshare-run.json",
+                "octoshare-retire-worker.json"
             ]
         );
     }

@@ -18,6 +18,13 @@
 //! still running at the deadline gets at most one more `poll_interval` to finish. Time is
 //! Tokio's, so tests drive it with `tokio::time::pause`.
 //!
+//! # Every kind of worker; never a dynamic pool
+//!
+//! Every worker in the pool counts, whatever its kind (polling or listening Tentacle, SSH,
+//! Kubernetes agent, ...): the pool is what deployments pick workers from. A dynamic worker
+//! pool (Octopus Cloud's hosted workers) is refused at once with [`WaitError::DynamicPool`]:
+//! Octopus leases its workers on demand and lists none, and does not allow adding workers to
+//! it, so nothing could ever register there and the wait could only time out.
 //! # Interruption
 //!
 //! Cancelling the [`CancellationToken`] stops the wait at once: a poll in flight is dropped
@@ -58,6 +65,15 @@ pub enum WaitError {
     /// The space or the pool could not be looked up.
     #[error(transparent)]
     Lookup(Box<LookupError>),
+    /// The pool is a dynamic worker pool: no worker can register into it.
+    #[error(
+        "worker pool '{}' ({}) of {} is a dynamic worker pool: Octopus provisions its workers on demand and does not allow adding workers to a dynamic pool, so none can register there",
+        target.pool.name, target.pool.id, target.space
+    )]
+    DynamicPool {
+        /// The pool.
+        target: ResolvedTarget,
+    },
     /// Reading the pool's workers failed in a way waiting longer cannot fix (401/403, the pool
     /// or space is gone, ...).
     #[error("while reading the workers of worker pool '{}' ({})", target.pool.name, target.space.id)]
@@ -237,7 +253,8 @@ enum PollResult {
 ///
 /// Transient failures of a poll (server unreachable, 5xx, 429, timeouts, after the client's own
 /// retries) are reported to the sink and polling goes on; any other failure ends the wait with
-/// [`WaitError::ReadWorkers`]. A timeout or an interruption is *not* an error: the outcome's
+/// [`WaitError::ReadWorkers`]. A dynamic pool is refused before any request
+/// ([`WaitError::DynamicPool`]). A timeout or an interruption is *not* an error: the outcome's
 /// [`WaitStatus`] says so.
 pub async fn wait_for_workers(
     client: &Client,
@@ -246,6 +263,11 @@ pub async fn wait_for_workers(
     sink: &mut impl WaitSink,
     cancel: &CancellationToken,
 ) -> Result<WaitOutcome, WaitError> {
+    if target.pool.is_dynamic() {
+        return Err(WaitError::DynamicPool {
+            target: target.clone(),
+        });
+    }
     let started = Instant::now();
     let deadline = started + config.timeout;
     let interval = config.poll_interval.max(Duration::from_millis(1));

@@ -1,9 +1,10 @@
 //! `octoshare demo`: the README's first command. Starts the embedded Octopus API emulator with
 //! the demo's sample instance ([`Scenario::demo`]) on a free loopback port, runs `octoshare run`
-//! against it twice — the first run shares three freshly registering Tentacles, the second
-//! shows that a re-run changes nothing — explains what happened, and ends with the instance's
-//! worker × space matrix as `octoshare status` prints it. No flags, no network, about five
-//! seconds.
+//! against it twice — the first run shares three freshly registering Tentacles, a listening
+//! Tentacle behind a proxy and a Kubernetes agent, skipping a space the demo's API key may not
+//! look inside; the second shows that a re-run changes nothing — explains what happened, and
+//! ends with the instance's worker × space matrix as `octoshare status` prints it. No flags, no
+//! network, about five seconds.
 //!
 //! With `--output json` the explanation goes to stderr and stdout holds one document:
 //! `{"EmulatorUrl", "Runs": [first, second], "RunRequests": [first, second], "ElapsedMs"}` where
@@ -12,7 +13,7 @@
 //! (`{"Get", "Post", "Put", "Delete"}`); see `docs/json-output.md`.
 
 use crate::run::{self, RunConfig, RunOutcome};
-use octopus_emulator::{DEMO_POOL, Emulator, LoggedRequest, Scenario};
+use octopus_emulator::{DEMO_API_KEY, DEMO_POOL, Emulator, LoggedRequest, Scenario};
 use octoshare_cli::format_elapsed;
 use octoshare_cli::json::{self, DemoDocument, LoggedRequests};
 use octoshare_cli::render::status as status_render;
@@ -26,8 +27,9 @@ use octoshare_wait::WaitConfig;
 use std::io::{self, IsTerminal};
 use std::time::{Duration, Instant};
 
-/// How many workers the demo waits for (the scenario registers three).
-const DEMO_WORKER_COUNT: u64 = 3;
+/// How many workers the demo waits for: the three Tentacles the scenario registers, plus the
+/// listening Tentacle and the Kubernetes agent already in the pool.
+const DEMO_WORKER_COUNT: u64 = 5;
 
 /// Poll interval of the demo's wait: short, so the registrations show as they happen.
 const DEMO_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -157,7 +159,7 @@ async fn demo(
     emitter.info(&style.heading("Run 2", "the same command again"));
     let second = run_once(&emulator, &config, emitter, shutdown).await?;
 
-    explain(emitter, style, &first, &second);
+    explain(emitter, style, &facts, &first, &second);
     show_status(emitter, style, &emulator, shutdown).await?;
     let result = if second.logged.writes() > 0 {
         Err(ExitError::new(
@@ -190,6 +192,9 @@ struct ScenarioFacts {
     registrations: Vec<(String, Duration)>,
     registration_space: String,
     stale: Vec<(String, String, Duration)>,
+    /// Workers already in the registration space's pool that are not polling Tentacles: their
+    /// name and what they are (`a listening Tentacle reached through 'corp-proxy'`).
+    others: Vec<(String, String)>,
 }
 
 impl ScenarioFacts {
@@ -223,12 +228,34 @@ impl ScenarioFacts {
                 }
             }
         }
+        let mut others = Vec::new();
+        for space in scenario.spaces() {
+            if space.name() != registration_space {
+                continue;
+            }
+            for worker in space.workers() {
+                if !worker.pools().iter().any(|pool| pool == DEMO_POOL) {
+                    continue;
+                }
+                let what = match (worker.communication_style(), worker.proxy_name()) {
+                    ("TentaclePassive", Some(proxy)) => {
+                        format!("a listening Tentacle reached through proxy '{proxy}'")
+                    }
+                    ("TentaclePassive", None) => "a listening Tentacle".to_owned(),
+                    ("KubernetesTentacle", _) => "a Kubernetes agent".to_owned(),
+                    ("Ssh", _) => "an SSH worker".to_owned(),
+                    _ => continue,
+                };
+                others.push((worker.name().to_owned(), what));
+            }
+        }
         ScenarioFacts {
             spaces: scenario.spaces().len(),
             pool_spaces,
             registrations,
             registration_space,
             stale,
+            others,
         }
     }
 }
@@ -239,8 +266,9 @@ fn introduce(emitter: &mut Emitter, style: Style, facts: &ScenarioFacts, emulato
     for line in wrap(
         "",
         "Octopus spaces are hard walls: a worker registered in one space is invisible to the \
-         others. octoshare lets every space share one fleet of polling Tentacle workers. It runs \
-         the \"sharing workers across spaces\" runbook as one command, `octoshare run`:",
+         others. octoshare lets every space share one fleet of workers (polling and listening \
+         Tentacles, SSH workers, Kubernetes agents). It runs the \"sharing workers across \
+         spaces\" runbook as one command, `octoshare run`:",
     ) {
         emitter.info(&line);
     }
@@ -304,6 +332,22 @@ fn introduce(emitter: &mut Emitter, style: Style, facts: &ScenarioFacts, emulato
             and_list(&delays)
         ),
     );
+    if !facts.others.is_empty() {
+        let described: Vec<String> = facts
+            .others
+            .iter()
+            .map(|(name, what)| format!("{name}, {what}"))
+            .collect();
+        paragraph(
+            emitter,
+            "already in",
+            &format!(
+                "the pool of {}: {}",
+                facts.registration_space,
+                and_list(&described)
+            ),
+        );
+    }
     for (name, space, age) in &facts.stale {
         paragraph(
             emitter,
@@ -442,7 +486,8 @@ async fn run_once(
 /// A client for the emulator with short timeouts and fast retries, cancelled by `shutdown`.
 fn demo_client(emulator: &Emulator, shutdown: &Shutdown) -> Result<Client, ExitError> {
     let server = ServerUrl::parse(&emulator.url())?;
-    let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
+    // The demo's own key: it may not look inside one space, as real keys often cannot.
+    let credentials = Credentials::ApiKey(Secret::new(DEMO_API_KEY.to_owned()));
     Ok(Client::builder(server, credentials)
         .request_timeout(Duration::from_secs(5))
         .retry_policy(RetryPolicy {
@@ -456,7 +501,13 @@ fn demo_client(emulator: &Emulator, shutdown: &Shutdown) -> Result<Client, ExitE
 }
 
 /// The closing explanation: what each phase found and did, and what the re-run did.
-fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRun) {
+fn explain(
+    emitter: &mut Emitter,
+    style: Style,
+    facts: &ScenarioFacts,
+    first: &DemoRun,
+    second: &DemoRun,
+) {
     emitter.info("");
     emitter.info(&style.heading("What happened", ""));
     if let Some(found) = &first.outcome.discovered {
@@ -480,31 +531,58 @@ fn explain(emitter: &mut Emitter, style: Style, first: &DemoRun, second: &DemoRu
                 stopped.name
             ));
         }
+        for skipped in &found.skipped_spaces {
+            text.push_str(&format!(
+                " {} was skipped with a warning: {}. Real API keys often see spaces they may \
+                 not look inside; octoshare names the space and the permission, and goes on.",
+                skipped.space.name, skipped.reason
+            ));
+        }
         paragraph(emitter, "discover", &text);
     }
     if let Some(waited) = &first.outcome.waited {
-        paragraph(
-            emitter,
-            "wait",
-            &format!(
-                "{} Tentacles registered in {} within {} ({} polls, one every {}).",
-                waited.count,
-                waited.target.space.name,
-                format_elapsed(waited.elapsed),
-                waited.polls,
-                octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
-            ),
+        let mut text = format!(
+            "{} workers were in {}'s pool within {} ({} polls, one every {})",
+            waited.count,
+            waited.target.space.name,
+            format_elapsed(waited.elapsed),
+            waited.polls,
+            octoshare_cli::format_duration(DEMO_POLL_INTERVAL)
         );
+        if !facts.others.is_empty() {
+            let mut workers = vec![format!("the {} new Tentacles", facts.registrations.len())];
+            workers.extend(facts.others.iter().map(|(name, _)| name.clone()));
+            text.push_str(&format!(
+                ": {}, which were there already",
+                and_list(&workers)
+            ));
+        }
+        text.push('.');
+        paragraph(emitter, "wait", &text);
     }
     if let Some(report) = &first.outcome.shared {
         let totals = &report.totals;
         let mut text = format!(
             "{} registrations created and {} updated in {} spaces, all pointing at the same \
-             Tentacles (same poll:// URI and thumbprint), so each worker serves every space.",
+             machines (the same endpoint: URI and thumbprint), so each worker serves every space.",
             totals.created,
             totals.updated,
             report.spaces.len()
         );
+        for (name, what) in &facts.others {
+            if what.starts_with("a listening Tentacle reached through") {
+                text.push_str(&format!(
+                    " {name} is reached through each space's own proxy of the same name: \
+                     proxies belong to one space, so octoshare maps them by name (and would \
+                     report a space without one instead of writing a broken worker)."
+                ));
+            } else if what == "a Kubernetes agent" {
+                text.push_str(&format!(
+                    " {name} is registered with its endpoint unchanged: the agent's Helm \
+                     chart registers into one space only, octoshare does the rest."
+                ));
+            }
+        }
         for space in &report.spaces {
             let space_name = space
                 .space

@@ -64,7 +64,7 @@ pub fn command(args: EmulatorArgs, common: &CommonArgs) -> ExitCode {
         ));
         if args.scenario.is_none() {
             emitter.info(&format!(
-                "  octoshare run --worker-pool '{DEMO_POOL}' --count 3 --poll-interval 1s"
+                "  octoshare run --worker-pool '{DEMO_POOL}' --count 5 --poll-interval 1s"
             ));
         }
         emitter.info("  octoshare install");

@@ -1,11 +1,13 @@
 //! `octoshare`: shares one fleet of polling Tentacle workers across Octopus spaces — the
 //! "sharing workers across spaces" runbook in one binary (`run`), plus a self-contained `demo`,
-//! the Octopus API `emulator`, `install` of the step templates and `user-data` for new VMs.
+//! the Octopus API `emulator`, `install` of the step templates, `user-data` for new VMs and
+//! `retire` to take a worker out of every space when it is scaled in.
 
 mod demo;
 mod emulator;
 mod install;
 mod reconcile;
+mod retire;
 mod run;
 mod status;
 mod user_data;
@@ -47,6 +49,9 @@ enum Command {
     Install(install::InstallArgs),
     /// Print the bootstrap script that installs a polling Tentacle worker on a new VM
     UserData(user_data::UserDataArgs),
+    /// Take a worker out of every space: disable it everywhere, wait until no task holds it, delete it
+    #[command(after_help = retire::EXIT_CODES_HELP)]
+    Retire(retire::RetireArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Command::Emulator(args) => emulator::command(args, &cli.common),
         Command::Install(args) => install::command(args, &cli.common),
         Command::UserData(args) => user_data::command(args, &cli.common),
+        Command::Retire(args) => retire::command(args, &cli.common),
     }
 }
 

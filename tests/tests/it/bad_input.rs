@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use octopus_emulator::{Emulator, Scenario, SpaceSeed};
+use octopus_emulator::{Access, ApiKeySeed, Emulator, Permission, Scenario, SpaceSeed};
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT};
 use crate::support::canned::{CannedResponse, CannedServer, root_document};
@@ -59,9 +59,9 @@ impl Drop for Row {
     }
 }
 
-/// Each step binary and `octoshare run` (in octopus mode, so stderr holds only the error line)
-/// with arguments that would succeed against the fleet scenario.
-fn steps() -> [(&'static str, Vec<&'static str>); 4] {
+/// Each step binary, `octoshare run` and `octoshare retire` (in octopus mode, so stderr holds
+/// only the error line) with arguments that would succeed against the fleet scenario.
+fn steps() -> [(&'static str, Vec<&'static str>); 5] {
     [
         (DISCOVER, vec!["--worker-pool", POOL]),
         (
@@ -106,6 +106,20 @@ fn steps() -> [(&'static str, Vec<&'static str>); 4] {
                 "octopus",
             ],
         ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "retire",
+                "--worker",
+                "web-1",
+                "--drain-timeout",
+                "2s",
+                "--poll-interval",
+                "10ms",
+                "--output",
+                "octopus",
+            ],
+        ),
     ]
 }
 
@@ -131,6 +145,7 @@ fn fleet_emulator() -> (Emulator, Fleet) {
     let fleet = Fleet {
         source_workers: 2,
         targets: 2,
+        every_kind: false,
     };
     (
         Emulator::start(fleet.scenario()).expect("the emulator starts"),
@@ -410,7 +425,12 @@ fn bad_input_read_only_key_reads_but_every_write_is_refused_once() {
         emulator.clear_requests();
         let run = row.invoke(binary, &emulator.url(), &key, args);
         let line = failed_with(&run, 6);
-        assert_contains(&line, &["permission refused", "ConfigureServer"], &run);
+        assert_contains(
+            &line,
+            &["permission refused: the API key needs WorkerEdit in 'Target 1' ("],
+            &run,
+        );
+        assert!(!line.contains("ConfigureServer"), "{line}");
         let refused: Vec<_> = emulator
             .requests()
             .into_iter()
@@ -436,6 +456,164 @@ fn bad_input_read_only_key_reads_but_every_write_is_refused_once() {
         );
         assert_eq!(worker_ids(&emulator, &fleet.all_space_names()), ids_before);
     }
+}
+
+#[test]
+fn bad_input_a_space_the_key_may_not_look_inside_is_skipped_or_named_with_worker_view() {
+    let row = Row::new("a space the key may not look inside (403 WorkerView)");
+    const KEY: &str = "API-NOWORKERVIEWINTARGET10000001";
+    let fleet = Fleet {
+        source_workers: 2,
+        targets: 2,
+        every_kind: false,
+    };
+    let emulator = Emulator::start(
+        fleet.scenario().scoped_key(
+            ApiKeySeed::api_key(KEY)
+                .default_access(Access::Full)
+                .space("Target 1", Access::Only(vec![Permission::ProxyView])),
+        ),
+    )
+    .expect("the emulator starts");
+    let url = emulator.url();
+    let target_1 = emulator.space_id("Target 1").expect("Target 1 exists");
+    let skipped = format!(
+        "space Target 1 ({target_1}) skipped: the API key may not read its worker pools (it lacks the WorkerView permission there)"
+    );
+
+    // wait on it: exit 6 naming the permission and the space.
+    let run = row.invoke(
+        WAIT,
+        &url,
+        KEY,
+        &["--space", "Target 1", "--worker-pool", POOL, "--count", "1"],
+    );
+    let line = failed_with(&run, 6);
+    assert_contains(
+        &line,
+        &[
+            "(403)",
+            "Missing permission: WorkerView",
+            &format!("grant WorkerView in {target_1}"),
+        ],
+        &run,
+    );
+
+    // share into it and another space: the other is shared, this one fails (exit 5).
+    let run = row.invoke(
+        SHARE,
+        &url,
+        KEY,
+        &[
+            "--from-space",
+            SOURCE,
+            "--to-spaces",
+            "Target 1,Target 2",
+            "--worker-pool",
+            POOL,
+        ],
+    );
+    let line = failed_with(&run, 5);
+    assert_contains(
+        &line,
+        &[&format!(
+            "permission refused: the API key needs WorkerView in 'Target 1' ({target_1})"
+        )],
+        &run,
+    );
+    assert_eq!(run.output("CreatedWorkerCount").as_deref(), Some("1"));
+
+    // discover and run skip the space with a warning and go on (exit 0; run finds Target 2
+    // already shared).
+    let run = row.invoke(DISCOVER, &url, KEY, &["--worker-pool", POOL]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_contains(&run.stdout, &[&skipped], &run);
+    let run = row.invoke(
+        ORCHESTRATOR,
+        &url,
+        KEY,
+        &["run", "--worker-pool", POOL, "--output", "text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_contains(&run.stderr, &[&skipped], &run);
+}
+
+#[test]
+fn bad_input_a_dynamic_pool_never_takes_a_worker() {
+    let row = Row::new("a dynamic worker pool given as --worker-pool");
+    const HOSTED: &str = "Hosted Ubuntu";
+    let emulator = Emulator::start(
+        Scenario::new()
+            .space(
+                SpaceSeed::new(SOURCE)
+                    .default_space()
+                    .dynamic_pool(HOSTED, "UbuntuDefault"),
+            )
+            .space(SpaceSeed::new("Target 1").pool(HOSTED)),
+    )
+    .expect("the emulator starts");
+    let url = emulator.url();
+    let key = emulator.api_key();
+    let dynamic = "is a dynamic worker pool";
+    let cases: [(&str, Vec<&str>, i32, &[&str]); 4] = [
+        (
+            WAIT,
+            vec!["--space", SOURCE, "--worker-pool", HOSTED, "--count", "1"],
+            3,
+            &[dynamic, "give a static pool in --worker-pool"],
+        ),
+        (
+            SHARE,
+            vec![
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                "Target 1",
+                "--worker-pool",
+                HOSTED,
+            ],
+            3,
+            &["source pool 'Hosted Ubuntu'", dynamic],
+        ),
+        (
+            SHARE,
+            vec![
+                "--from-space",
+                "Target 1",
+                "--to-spaces",
+                SOURCE,
+                "--worker-pool",
+                HOSTED,
+            ],
+            5,
+            &["1 item failed in 1 of 1 target spaces"],
+        ),
+        (
+            ORCHESTRATOR,
+            vec![
+                "run",
+                "--worker-pool",
+                HOSTED,
+                "--initial-space",
+                SOURCE,
+                "--output",
+                "octopus",
+            ],
+            3,
+            &["--initial-space Default (Spaces-1) was skipped", dynamic],
+        ),
+    ];
+    for (binary, args, code, parts) in cases {
+        let run = row.invoke(binary, &url, &key, &args);
+        let line = failed_with(&run, code);
+        assert_contains(&line, parts, &run);
+    }
+    let writes = emulator
+        .requests()
+        .iter()
+        .filter(|request| request.method != "GET")
+        .count();
+    assert_eq!(writes, 0, "a dynamic pool never gets a write");
 }
 
 #[test]
@@ -525,21 +703,6 @@ fn bad_input_unknown_space_pool_and_policy_names() {
             &["failed in 1 of 2 target spaces"],
         ),
         (
-            SHARE,
-            vec![
-                "--from-space",
-                SOURCE,
-                "--to-spaces",
-                "Target 1",
-                "--worker-pool",
-                POOL,
-                "--machine-policy",
-                "No Such Policy",
-            ],
-            5,
-            &["failed"],
-        ),
-        (
             ORCHESTRATOR,
             vec![
                 "run",
@@ -565,6 +728,30 @@ fn bad_input_unknown_space_pool_and_policy_names() {
             3,
             &["Nowhere"],
         ),
+    ];
+    for (binary, args, code, parts) in cases {
+        let run = row.invoke(binary, &url, &key, &args);
+        let line = failed_with(&run, code);
+        assert_contains(&line, parts, &run);
+    }
+    // An unknown --machine-policy fails a space only where a worker is to be created there (the
+    // policy applies to created workers only, and is not read otherwise): on a fresh fleet,
+    // every target needs a create.
+    let (fresh, _) = fleet_emulator();
+    let policy_cases: [(&str, Vec<&str>); 2] = [
+        (
+            SHARE,
+            vec![
+                "--from-space",
+                SOURCE,
+                "--to-spaces",
+                "Target 1",
+                "--worker-pool",
+                POOL,
+                "--machine-policy",
+                "No Such Policy",
+            ],
+        ),
         (
             ORCHESTRATOR,
             vec![
@@ -576,15 +763,19 @@ fn bad_input_unknown_space_pool_and_policy_names() {
                 "--output",
                 "octopus",
             ],
-            5,
-            &["failed"],
         ),
     ];
-    for (binary, args, code, parts) in cases {
-        let run = row.invoke(binary, &url, &key, &args);
-        let line = failed_with(&run, code);
-        assert_contains(&line, parts, &run);
+    for (binary, args) in policy_cases {
+        let run = row.invoke(binary, &fresh.url(), &fresh.api_key(), &args);
+        let line = failed_with(&run, 5);
+        assert_contains(&line, &["failed"], &run);
+        assert_contains(
+            &run.stdout,
+            &["the space has no machine policy named 'No Such Policy'"],
+            &run,
+        );
     }
+    assert_eq!(fresh.count("POST"), 0, "nothing created without the policy");
     // The known target of the mixed list was still shared; the policy case changed nothing more.
     let target = emulator.space_id("Target 1").expect("Target 1");
     let names: Vec<String> = emulator
@@ -716,6 +907,37 @@ fn bad_input_invalid_durations_and_counts_are_usage_errors() {
             ORCHESTRATOR,
             vec!["run", "--worker-pool", POOL, "--concurrency=-2"],
             "--concurrency",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--drain-timeout", "soon"],
+            "--drain-timeout",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--poll-interval", "0s"],
+            "--poll-interval",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--thumbprint", "not-a-thumbprint"],
+            "--thumbprint",
+        ),
+        (ORCHESTRATOR, vec!["retire"], "--worker"),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--this-machine"],
+            "--this-machine",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--force", "--dry-run"],
+            "--dry-run",
+        ),
+        (
+            ORCHESTRATOR,
+            vec!["retire", "--worker", "web-1", "--tentacle-config", "/x"],
+            "--this-machine",
         ),
     ];
     for (binary, args, flag) in cases {
@@ -963,4 +1185,88 @@ fn bad_input_unwritable_report_path_is_refused_before_any_request() {
     left.sort();
     assert_eq!(left, ["a-file"]);
     assert!(!std::path::Path::new("/proc/nope").exists());
+}
+
+#[test]
+fn bad_input_retire_unknown_pool_read_only_key_and_unreadable_tentacle() {
+    let row = Row::new("retire: unknown pool, read-only key, unreadable tentacle");
+    let (emulator, fleet) = fleet_emulator();
+    let url = emulator.url();
+    let key = emulator.api_key();
+    // A pool no space has: exit 3 naming the flag, nothing written.
+    let run = row.invoke(
+        ORCHESTRATOR,
+        &url,
+        &key,
+        &[
+            "retire",
+            "--worker",
+            "web-1",
+            "--worker-pool",
+            "No Such Pool",
+            "--output",
+            "octopus",
+        ],
+    );
+    let line = failed_with(&run, 3);
+    assert_contains(&line, &["No Such Pool", "check --worker-pool"], &run);
+    // A key that may only read: every disable refused once with 403 naming WorkerEdit, exit 6,
+    // nothing deleted (no DELETE is sent for a registration that could not be disabled).
+    emulator.clear_requests();
+    let ids_before = worker_ids(&emulator, &fleet.all_space_names());
+    let run = row.invoke(
+        ORCHESTRATOR,
+        &url,
+        &emulator.read_only_api_key(),
+        &[
+            "retire",
+            "--worker",
+            "web-1",
+            "--drain-timeout",
+            "2s",
+            "--output",
+            "octopus",
+        ],
+    );
+    let line = failed_with(&run, 6);
+    assert_contains(&line, &["while disabling web-1", "WorkerEdit"], &run);
+    let writes: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.method != "GET")
+        .collect();
+    assert!(
+        !writes.is_empty() && writes.iter().all(|w| w.method == "PUT" && w.status == 403),
+        "{writes:#?}"
+    );
+    assert_eq!(worker_ids(&emulator, &fleet.all_space_names()), ids_before);
+    // --this-machine without a Tentacle: a usage error before any request.
+    emulator.clear_requests();
+    for args in [
+        vec![
+            "retire",
+            "--this-machine",
+            "--tentacle-path",
+            "/nonexistent/Tentacle",
+            "--output",
+            "octopus",
+        ],
+        vec![
+            "retire",
+            "--this-machine",
+            "--tentacle-config",
+            "/nonexistent/tentacle.config",
+            "--output",
+            "octopus",
+        ],
+    ] {
+        let run = row.invoke(ORCHESTRATOR, &url, &key, &args);
+        let line = failed_with(&run, 2);
+        assert_contains(
+            &line,
+            &["--this-machine", "/nonexistent/", "give --thumbprint"],
+            &run,
+        );
+    }
+    assert!(emulator.requests().is_empty());
 }

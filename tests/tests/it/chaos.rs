@@ -38,11 +38,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long a stalled request hangs before the emulator closes it unanswered.
 const STALL: Duration = Duration::from_millis(400);
 /// Routes a 418 window or a stall is aimed at.
-const ROUTES: [&str; 7] = [
+const ROUTES: [&str; 9] = [
     "/api/spaces/all",
     "/api/*/workerpools/all",
     "/api/*/workers/all",
     "/api/*/machinepolicies/all",
+    "/api/*/proxies/all",
+    "/api/*/accounts/all",
     "/api/*/workerpools/*/workers",
     "/api/*/workers",
     "/api/*/workers/*",
@@ -64,9 +66,10 @@ impl Profile {
     /// Everything about a run, decided by its seed.
     fn of(seed: u64) -> Profile {
         let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x0C70_5A4E);
-        let fleet = Fleet {
+        let mut fleet = Fleet {
             source_workers: rng.random_range(2..=4),
             targets: rng.random_range(3..=4),
+            every_kind: false,
         };
         let mut faults = Vec::new();
         let mut description = Vec::new();
@@ -116,9 +119,18 @@ impl Profile {
         let prune = rng.random_bool(0.5);
         let concurrency = [1, 2, 16][rng.random_range(0..3)];
         let max_retries = [1, 2, 5, 5][rng.random_range(0..4)];
+        // Half the fleets add a listening Tentacle (proxy), an SSH worker (account, proxy) and
+        // a Kubernetes agent, so mapping and the lazy lookups run under faults too.
+        fleet.every_kind = rng.random_bool(0.5);
         description.push(format!(
-            "{} source workers, {} targets, concurrency {concurrency}, max retries {max_retries}, prune {prune}",
-            fleet.source_workers, fleet.targets
+            "{} source workers{}, {} targets, concurrency {concurrency}, max retries {max_retries}, prune {prune}",
+            fleet.source_workers,
+            if fleet.every_kind {
+                " + a listening Tentacle, an SSH worker and a Kubernetes agent"
+            } else {
+                ""
+            },
+            fleet.targets
         ));
         Profile {
             fleet,

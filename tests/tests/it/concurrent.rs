@@ -58,13 +58,15 @@ fn concurrent_share_processes_never_register_a_worker_twice() {
         (80, "16", false),
         (30, "1", true),
     ];
-    let fleet = Fleet {
-        source_workers: 3,
-        targets: 3,
-    };
     let mut refusals = 0;
     let mut created_twice_attempts = 0;
     for (round, (latency_ms, concurrency, prune)) in rounds.into_iter().enumerate() {
+        // Every other round shares every kind of worker (proxies and accounts mapped).
+        let fleet = Fleet {
+            source_workers: 3,
+            targets: 3,
+            every_kind: round % 2 == 1,
+        };
         // Latency on every request makes both processes read before either writes.
         let emulator = Emulator::start(
             fleet
@@ -92,14 +94,15 @@ fn concurrent_share_processes_never_register_a_worker_twice() {
             assert_eq!(count_json(run, "FailedCount"), 0, "{}", run.describe());
         }
         let context = format!(
-            "round {round} (latency {latency_ms}ms, concurrency {concurrency}, prune {prune})"
+            "round {round} (latency {latency_ms}ms, concurrency {concurrency}, prune {prune}, every kind {})",
+            fleet.every_kind
         );
         fleet.assert_converged(&emulator, prune, &ids_before, &context);
         let tally = fleet.tally(&emulator);
         assert_eq!((tally.duplicates, tally.lost), (0, 0), "{context}");
 
         // Every registration was created by exactly one of the two runs; the other found it.
-        let needed = u64::from(fleet.targets * fleet.source_workers) - 2;
+        let needed = fleet.creates_needed();
         let created: u64 = runs
             .iter()
             .map(|run| count_json(run, "CreatedWorkerCount"))

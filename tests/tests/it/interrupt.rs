@@ -38,6 +38,7 @@ const POST_LATENCY: Duration = Duration::from_millis(600);
 const FLEET: Fleet = Fleet {
     source_workers: 3,
     targets: 3,
+    every_kind: false,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod chaos;
+mod chaos_retire;
 mod concurrent;
 mod fuzz;
 mod interrupt;

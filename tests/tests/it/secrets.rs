@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use octopus_emulator::Emulator;
+use octopus_emulator::{Emulator, Fault};
 use octoshare_core::service_message::parse_service_messages;
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT, workspace_root};
@@ -189,6 +189,10 @@ fn successful_invocations<'a>(
             ]),
         ),
         (ORCHESTRATOR, strings(&["install", "--dry-run"])),
+        (
+            ORCHESTRATOR,
+            strings(&["retire", "--worker", "web-1", "--dry-run"]),
+        ),
     ];
     for (binary, args) in &steps {
         for output in ["octopus", "json", "text"] {
@@ -256,6 +260,17 @@ fn successful_invocations<'a>(
             invocations.push(Invocation {
                 binary,
                 args,
+                secret,
+                server: server.to_owned(),
+            });
+        }
+    }
+    // A real retirement (disable, lease polls, delete), last: it removes web-2 everywhere.
+    for secret in [Secret::KeyInEnvironment, Secret::KeyFlag] {
+        for output in ["octopus", "json"] {
+            invocations.push(Invocation {
+                binary: ORCHESTRATOR,
+                args: strings(&["retire", "--worker", "web-2", "-vvv", "--output", output]),
                 secret,
                 server: server.to_owned(),
             });
@@ -331,6 +346,14 @@ fn failing_invocations<'a>(servers: &[String]) -> Vec<Invocation<'a>> {
             (
                 ORCHESTRATOR,
                 strings(&["reconcile", "--worker-pool", POOL, "--once"]),
+            ),
+            (
+                ORCHESTRATOR,
+                strings(&["retire", "--worker", "web-1", "--drain-timeout", "1s"]),
+            ),
+            (
+                ORCHESTRATOR,
+                strings(&["retire", "--worker", "web-1", "--worker-pool", "Nowhere"]),
             ),
         ] {
             for output in ["octopus", "json"] {
@@ -432,9 +455,12 @@ fn strace_can_trace(strace: &Path) -> Result<(), String> {
 
 #[test]
 fn secrets_the_canary_key_never_leaves_a_request_header() {
+    // Every kind of worker: the proxy and account lookups (and their failure messages) run
+    // with the canary key too.
     let fleet = Fleet {
         source_workers: 2,
         targets: 2,
+        every_kind: true,
     };
     let emulator = Emulator::start(
         fleet
@@ -444,6 +470,16 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
     )
     .expect("the emulator starts");
     let refusing = Emulator::start(fleet.scenario()).expect("the emulator starts");
+    // Accepts the canary but refuses to show proxies and accounts (403): the listening and SSH
+    // copies fail with the refusal in their reason.
+    let lookups_refused = Emulator::start(
+        fleet
+            .scenario()
+            .api_key(CANARY_KEY)
+            .fault(Fault::status(403).path("/api/*/proxies/all"))
+            .fault(Fault::status(403).path("/api/*/accounts/all")),
+    )
+    .expect("the emulator starts");
     let home = tempfile::tempdir().expect("a temp dir");
     let reports = home.path().join("reports");
     std::fs::create_dir_all(&reports).expect("reports dir");
@@ -471,6 +507,7 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
     let servers = [
         refusing.url(),
         emulator.url(),
+        lookups_refused.url(),
         echo_text.url(),
         echo_html.url(),
         echo_envelope.url(),
@@ -489,6 +526,13 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
         run.assert_no_panic();
         check.check_run(&run);
     }
+    // The lookups were really refused with the canary key.
+    assert!(
+        lookups_refused
+            .requests()
+            .iter()
+            .any(|request| request.path.ends_with("/proxies/all") && request.status == 403)
+    );
     // The echoing servers really received the canary (in the header) and sent it back.
     assert!(echo_text.requests().iter().any(|request| {
         request
@@ -532,6 +576,7 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
     let fleet = Fleet {
         source_workers: 1,
         targets: 1,
+        every_kind: false,
     };
     let emulator =
         Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
@@ -580,6 +625,12 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
         },
         Invocation {
             binary: ORCHESTRATOR,
+            args: strings(&["retire", "--worker", "web-1", "--output", "json"]),
+            secret: Secret::KeyInEnvironment,
+            server: server.clone(),
+        },
+        Invocation {
+            binary: ORCHESTRATOR,
             args: strings(&[
                 "user-data",
                 "--server",
@@ -613,6 +664,111 @@ fn secrets_binaries_start_no_child_process_and_no_argv_holds_the_key() {
         &[
             ("binaries_traced", invocations.len().to_string()),
             ("child_processes", "0".to_owned()),
+        ],
+    );
+}
+
+/// `octoshare retire --this-machine` is the one command that starts a program: the local
+/// `Tentacle show-thumbprint`. Traced with its environment (`strace -v`), that child holds the
+/// key neither on its argv nor in its environment, though the retire process got it there.
+#[test]
+fn secrets_this_machine_hands_tentacle_neither_the_key_nor_the_token() {
+    let Some(strace) = octoshare_test_support::tools::require("strace") else {
+        return;
+    };
+    if let Err(why) = strace_can_trace(&strace) {
+        assert!(
+            !octoshare_test_support::tools::in_ci(),
+            "strace cannot trace here under CI=true ({why}): allow ptrace (e.g. run the container with --cap-add SYS_PTRACE)"
+        );
+        eprintln!("notice: skipping the Tentacle child check: strace cannot trace here ({why})");
+        return;
+    }
+    let fleet = Fleet {
+        source_workers: 1,
+        targets: 1,
+        every_kind: false,
+    };
+    let emulator =
+        Emulator::start(fleet.scenario().api_key(CANARY_KEY)).expect("the emulator starts");
+    let home = tempfile::tempdir().expect("a temp dir");
+    let tentacle = home.path().join("Tentacle");
+    std::fs::write(
+        &tentacle,
+        format!(
+            "#!/bin/sh\nprintf '%s' '{}'\n",
+            crate::support::fleet::thumbprint(1)
+        ),
+    )
+    .expect("the fake Tentacle is written");
+    std::fs::set_permissions(
+        &tentacle,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    let invocation = Invocation {
+        binary: ORCHESTRATOR,
+        args: strings(&[
+            "retire",
+            "--this-machine",
+            "--tentacle-path",
+            &tentacle.to_string_lossy(),
+            "--output",
+            "json",
+        ]),
+        secret: Secret::KeyInEnvironment,
+        server: emulator.url(),
+    };
+    let command = command_for(&invocation, home.path());
+    let trace = home.path().join("trace.txt");
+    let mut traced = Command::new("strace");
+    traced.args([
+        "-f",
+        "-qq",
+        "-v",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve,execveat",
+        "-o",
+    ]);
+    traced
+        .arg(&trace)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .current_dir(home.path());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => traced.env(name, value),
+            None => traced.env_remove(name),
+        };
+    }
+    let run = Run::of("strace octoshare retire --this-machine", &mut traced);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_eq!(
+        run.json()["RetiredWorkerCount"],
+        2,
+        "web-1 in the source and the target"
+    );
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    let execs: Vec<&str> = log.lines().filter(|line| line.contains("execve")).collect();
+    assert!(execs.len() >= 2, "Tentacle was not started: {execs:#?}");
+    assert!(
+        execs[0].contains(CANARY_KEY),
+        "the retire process got the key in its environment"
+    );
+    for exec in &execs[1..] {
+        assert!(
+            !exec.contains(CANARY_KEY),
+            "a child got the key on its argv or in its environment: {exec}"
+        );
+    }
+    assert!(execs[1].contains("show-thumbprint"), "{execs:#?}");
+    report_figures(
+        "secrets: this machine",
+        &[
+            ("children_traced", (execs.len() - 1).to_string()),
+            ("children_with_the_key", "0".to_owned()),
         ],
     );
 }

@@ -36,6 +36,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 const FLEET: Fleet = Fleet {
     source_workers: 3,
     targets: 3,
+    every_kind: false,
 };
 
 fn octoshare(server: &str, key: &str) -> Command {

@@ -72,7 +72,7 @@ fn codegen_on_fresh_files_changes_nothing_and_bumps_no_version() {
 fn codegen_into_an_empty_folder_writes_everything_at_version_1_then_is_stable() {
     let root = configured_root();
     let written = generate(Mode::Overwrite, root.path(), EARLIER).unwrap();
-    assert_eq!(written.len(), 8, "{written:?}");
+    assert_eq!(written.len(), 9, "{written:?}");
     let first = snapshot(root.path());
     assert!(
         generate(Mode::Overwrite, root.path(), LATER)

@@ -18,6 +18,7 @@ const DISCOVER: &str = "octoshare-discover-spaces.json";
 const WAIT: &str = "octoshare-wait-for-workers.json";
 const SHARE: &str = "octoshare-share-workers.json";
 const RUN: &str = "octoshare-run.json";
+const RETIRE: &str = "octoshare-retire-worker.json";
 
 /// Parameter values set by the user, over the template's defaults.
 type Overrides = &'static [(&'static str, &'static str)];
@@ -88,7 +89,7 @@ fn binary_name(file_name: &str) -> &'static str {
         DISCOVER => "octoshare-discover",
         WAIT => "octoshare-wait",
         SHARE => "octoshare-share",
-        RUN => "octoshare",
+        RUN | RETIRE => "octoshare",
         other => panic!("no binary for {other}"),
     }
 }
@@ -556,6 +557,68 @@ fn run_passes_the_subcommand_and_every_flag() {
     ]));
     assert_eq!(run.only_invocation().arguments, expected);
     assert_key_only_in_environment(&run);
+}
+
+#[test]
+fn retire_passes_the_subcommand_and_every_flag() {
+    let run = run_step(
+        RETIRE,
+        &[
+            ("OctoShare.Worker.Name", "vm-7"),
+            (
+                "OctoShare.Worker.Thumbprint",
+                "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
+            ),
+            ("OctoShare.WorkerPool.Name", "Pool"),
+            ("OctoShare.DrainTimeout", "10m"),
+            ("OctoShare.Force", "True"),
+            ("OctoShare.DryRun", "True"),
+            ("OctoShare.CaCertificate", "/ca.pem"),
+            ("OctoShare.Verbose", "True"),
+        ],
+        FakeLocation::Path,
+        &[],
+    );
+    assert_eq!(run.exit_code, Some(0), "{}", run.stderr);
+    let mut expected = common(&["retire"]);
+    expected.extend(strings(&[
+        "--worker",
+        "vm-7",
+        "--thumbprint",
+        "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
+        "--worker-pool",
+        "Pool",
+        "--drain-timeout",
+        "10m",
+        "--force",
+        "--dry-run",
+        "--concurrency",
+        "16",
+        "--ca-cert",
+        "/ca.pem",
+        "-v",
+    ]));
+    assert_eq!(run.only_invocation().arguments, expected);
+    assert_key_only_in_environment(&run);
+
+    // The defaults: only the worker given, a 30-minute drain.
+    let run = run_step(
+        RETIRE,
+        &[("OctoShare.Worker.Name", "vm-7")],
+        FakeLocation::Path,
+        &[],
+    );
+    assert_eq!(run.exit_code, Some(0), "{}", run.stderr);
+    let mut expected = common(&["retire"]);
+    expected.extend(strings(&[
+        "--worker",
+        "vm-7",
+        "--drain-timeout",
+        "30m",
+        "--concurrency",
+        "16",
+    ]));
+    assert_eq!(run.only_invocation().arguments, expected);
 }
 
 #[test]

@@ -516,8 +516,8 @@ fn committed_step_templates_pass_the_library_checks_and_ours() {
     let files = committed_files();
     assert_eq!(
         committed_templates().len(),
-        4,
-        "one template per step binary plus octoshare run"
+        5,
+        "one template per step binary plus octoshare run and octoshare retire"
     );
     let problems = validate(&files);
     assert!(problems.is_empty(), "{problems:#?}");

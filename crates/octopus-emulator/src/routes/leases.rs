@@ -8,6 +8,9 @@
 //! worker's status can be determined before being safely deregistered"
 //! (<https://github.com/OctopusDeploy/Issues/issues/7707>). The docs mark `skip` and `take` as
 //! required; the emulator defaults them (0 and 30) like every other collection.
+//!
+//! A task is cancelled with `POST` to its `Cancel` link (`/api/tasks/{id}/cancel`; newer
+//! clients use `/api/spaces/{spaceId}/tasks/{id}/cancel`), which needs `TaskCancel`.
 
 use axum::extract::{Path, RawQuery, State};
 use serde_json::json;
@@ -38,6 +41,26 @@ pub(crate) async fn list(
 /// `GET /api/tasks/{id}`.
 pub(crate) async fn task(State(app): Shared, Path(id): Path<String>) -> Answer {
     ok(&app.store().task(&id)?.0)
+}
+
+/// `POST /api/tasks/{id}/cancel` (the task's `Cancel` link).
+pub(crate) async fn cancel(State(app): Shared, Path(id): Path<String>) -> Answer {
+    ok(&app.store().cancel_task(&id)?)
+}
+
+/// `POST /api/{spaceId}/tasks/{id}/cancel` (also `/api/spaces/{spaceId}/tasks/{id}/cancel`, the
+/// route go-octopusdeploy's `tasks.Cancel` uses): cancels the task if it belongs to that space.
+pub(crate) async fn space_cancel(
+    State(app): Shared,
+    Path((space, id)): Path<(String, String)>,
+) -> Answer {
+    let mut store = app.store();
+    let space_id = store.space(&space)?.id.clone();
+    let (_, task_space) = store.task(&id)?;
+    if !task_space.eq_ignore_ascii_case(&space_id) {
+        return Err(ApiError::not_found(&id));
+    }
+    ok(&store.cancel_task(&id)?)
 }
 
 /// `GET /api/{spaceId}/tasks/{id}`: the task, if it belongs to that space.

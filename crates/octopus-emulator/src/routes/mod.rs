@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value};
 
 use crate::app::App;
@@ -39,6 +39,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/spaces/all", get(spaces::all))
         .route("/api/spaces/{id}", get(spaces::get_one))
         .route("/api/tasks/{id}", get(leases::task))
+        .route("/api/tasks/{id}/cancel", post(leases::cancel))
         .route("/api/{space}", get(root::space_root))
         .route(
             "/api/{space}/workers",
@@ -60,6 +61,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/api/{space}/workertaskleases", get(leases::list))
         .route("/api/{space}/tasks/{id}", get(leases::space_task))
+        .route("/api/{space}/tasks/{id}/cancel", post(leases::space_cancel))
         .route("/api/{space}/machinepolicies", get(library::list_policies))
         .route(
             "/api/{space}/machinepolicies/all",

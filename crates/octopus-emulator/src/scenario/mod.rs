@@ -52,6 +52,10 @@ pub struct Scenario {
     /// swagger has no such routes). Default `true`.
     #[serde(default = "default_true")]
     spaces_route_family: bool,
+    /// Serve `/api/{spaceId}/workertaskleases` (Octopus 2024.2.5816 and later do). Default
+    /// `true`; `false` models an older server, answering 404.
+    #[serde(default = "default_true")]
+    worker_task_leases: bool,
     /// Server version reported by `/api` and the `Octopus-Node` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     version: Option<String>,
@@ -99,6 +103,7 @@ impl Default for Scenario {
             concurrency_limit: None,
             reject_duplicate_names: true,
             spaces_route_family: true,
+            worker_task_leases: true,
             version: None,
             draining: false,
             api_key: None,
@@ -194,6 +199,14 @@ impl Scenario {
         self
     }
 
+    /// Answers 404 to `/api/{spaceId}/workertaskleases`, as servers before 2024.2.5816 do
+    /// (the endpoint answered OctopusDeploy/Issues#7707): a client learns whether a worker is
+    /// busy only from the refused DELETE.
+    pub fn without_worker_task_leases(mut self) -> Self {
+        self.worker_task_leases = false;
+        self
+    }
+
     /// Reports this server version (default [`DEFAULT_VERSION`]).
     pub fn version(mut self, version: &str) -> Self {
         self.version = Some(version.to_owned());
@@ -271,6 +284,9 @@ impl Scenario {
     }
     pub(crate) fn serves_spaces_route_family(&self) -> bool {
         self.spaces_route_family
+    }
+    pub(crate) fn serves_worker_task_leases(&self) -> bool {
+        self.worker_task_leases
     }
     pub(crate) fn version_value(&self) -> &str {
         self.version.as_deref().unwrap_or(DEFAULT_VERSION)

@@ -632,6 +632,35 @@ impl Store {
         true
     }
 
+    /// `POST /api/tasks/{id}/cancel`: a running task ends `Canceled` and its leases are
+    /// released (Octopus releases what a task holds when it ends). A task that already ended
+    /// is left as it is, and so are leases it left behind (an orphaned lease outlives any
+    /// cancel: only a server restart clears it, OctopusDeploy/Issues#9692). Returns the task.
+    pub(crate) fn cancel_task(&mut self, task_id: &str) -> Result<Value, ApiError> {
+        let task = self
+            .tasks
+            .iter_mut()
+            .find(|t| t.id.eq_ignore_ascii_case(task_id))
+            .ok_or_else(|| ApiError::not_found(task_id))?;
+        if task.is_completed() {
+            return Ok(render::task(task));
+        }
+        task.state = "Canceled".into();
+        task.completed_time = Some(SystemTime::now());
+        let task_id = task.id.clone();
+        let lease_ids: Vec<String> = self
+            .spaces
+            .iter()
+            .flat_map(|space| space.leases.iter())
+            .filter(|lease| lease.task_id == task_id)
+            .map(|lease| lease.id.clone())
+            .collect();
+        for lease_id in lease_ids {
+            self.release_lease(&lease_id);
+        }
+        self.task(&task_id).map(|(task, _)| task)
+    }
+
     /// A server task and the space it belongs to.
     pub(crate) fn task(&self, task_id: &str) -> Result<(Value, &str), ApiError> {
         self.tasks

@@ -359,3 +359,129 @@ fn lease_seeds_are_validated() {
         );
     }
 }
+
+#[tokio::test]
+async fn cancelling_a_running_task_releases_its_lease() {
+    let emulator = start(busy_worker());
+    let task = get_json(&emulator, "/api/tasks/ServerTasks-1").await;
+    let cancel = task["Links"]["Cancel"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(cancel, "/api/tasks/ServerTasks-1/cancel");
+    let reply = post(&emulator, &cancel, &json!({})).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        (
+            reply.json()["State"].clone(),
+            reply.json()["IsCompleted"].clone()
+        ),
+        (json!("Canceled"), json!(true))
+    );
+    assert!(
+        emulator.leases("Spaces-2").is_empty(),
+        "the lease ended with its task"
+    );
+    assert_eq!(
+        delete(&emulator, "/api/Spaces-2/workers/Workers-1")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cancelling_through_the_space_routes_needs_the_task_space() {
+    let emulator = start(busy_worker());
+    // Another space's route does not reach the task.
+    let elsewhere = post(
+        &emulator,
+        "/api/Spaces-1/tasks/ServerTasks-1/cancel",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 404);
+    assert_eq!(emulator.leases("Spaces-2").len(), 1);
+    let reply = post(
+        &emulator,
+        "/api/spaces/Spaces-2/tasks/ServerTasks-1/CANCEL",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert!(emulator.leases("Spaces-2").is_empty());
+}
+
+#[tokio::test]
+async fn cancelling_does_not_clear_an_orphaned_lease() {
+    let emulator = start(
+        Scenario::new().space(
+            SpaceSeed::new("Default")
+                .pool(TF_POOL)
+                .worker(polling("stuck"))
+                .lease(LeaseSeed::on("stuck").orphaned()),
+        ),
+    );
+    let reply = post(&emulator, "/api/tasks/ServerTasks-1/cancel", &json!({})).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["State"], "Canceled");
+    assert_eq!(emulator.leases("Spaces-1").len(), 1, "still orphaned");
+    assert_eq!(
+        delete(&emulator, "/api/Spaces-1/workers/Workers-1")
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn cancelling_needs_task_cancel() {
+    let emulator = start(busy_worker());
+    let key = "API-NOCANCEL000000000000000000001";
+    emulator.add_scoped_key(octopus_emulator::ApiKeySeed::api_key(key).space(
+        "Payments",
+        octopus_emulator::Access::Only(vec![
+            octopus_emulator::Permission::WorkerView,
+            octopus_emulator::Permission::TaskView,
+        ]),
+    ));
+    let refused = call_as(
+        &emulator,
+        key,
+        Method::POST,
+        "/api/tasks/ServerTasks-1/cancel",
+        Some(&json!({})),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.json()["ErrorMessage"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("Missing permission: TaskCancel"))
+    );
+    assert_eq!(emulator.leases("Spaces-2").len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_before_the_lease_endpoint_answers_404() {
+    let emulator = start(busy_worker().without_worker_task_leases());
+    assert_eq!(
+        get(&emulator, "/api/Spaces-2/workertaskleases")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&emulator, "/api/spaces/Spaces-2/workertaskleases")
+            .await
+            .status,
+        404
+    );
+    // The lease still blocks the delete: the refusal is the only way to learn it.
+    assert_eq!(
+        delete(&emulator, "/api/Spaces-2/workers/Workers-1")
+            .await
+            .status,
+        400
+    );
+}

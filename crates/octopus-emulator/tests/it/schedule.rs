@@ -56,16 +56,16 @@ async fn a_due_registration_is_visible_to_the_first_request_after_it() {
 }
 
 #[tokio::test]
-async fn demo_scenario_has_six_spaces_four_tf_pools_and_a_stale_same_name_worker() {
+async fn demo_scenario_has_seven_spaces_five_tf_pools_and_a_stale_same_name_worker() {
     let scenario = Scenario::demo();
-    assert_eq!(scenario.spaces().len(), 6);
+    assert_eq!(scenario.spaces().len(), 7);
     let with_pool: Vec<&str> = scenario
         .spaces()
         .iter()
         .filter(|s| s.worker_pools().any(|p| p == DEMO_POOL))
         .map(|s| s.name())
         .collect();
-    assert_eq!(with_pool.len(), 4);
+    assert_eq!(with_pool.len(), 5);
 
     let emulator = start(scenario.clone());
     // Registrations go to the first space with the pool in server (name) order.

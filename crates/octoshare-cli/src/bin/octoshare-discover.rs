@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use octoshare_cli::flags::DiscoverArgs;
-use octoshare_cli::json::DiscoverOutputs;
+use octoshare_cli::json::DiscoverDocument;
 use octoshare_cli::render::discover::{self as render, DiscoverRenderer};
 use octoshare_cli::{CommonArgs, Ending, OutputMode, run_step};
 use octoshare_discover::discover;
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             let outcome = discover(&client, &config, &mut DiscoverRenderer::new(emitter)).await?;
             render::finished(emitter, &outcome);
             render::set_outputs(emitter, &outcome);
-            Ok(Ending::success(DiscoverOutputs::of(&outcome)))
+            Ok(Ending::success(DiscoverDocument::of(&outcome)))
         },
     )
 }

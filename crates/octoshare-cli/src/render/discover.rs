@@ -6,7 +6,10 @@ use crate::exit::{ExitError, api_error_line, exit_for_discover_error};
 use crate::json::DiscoverOutputs;
 use crate::output::Emitter;
 use octoshare_core::domain::{ResolveError, SpaceRef};
-use octoshare_discover::{DiscoverError, DiscoverOutcome, DiscoverSink, SpaceListing, SpaceSearch};
+use octoshare_discover::{
+    DiscoverError, DiscoverOutcome, DiscoverSink, SkipCause, SkippedSpace, SpaceListing,
+    SpaceSearch,
+};
 
 /// Renders a discovery's events as lines of the emitter.
 #[derive(Debug)]
@@ -53,6 +56,14 @@ impl DiscoverSink for DiscoverRenderer<'_> {
             )),
             SpaceSearch::Vanished => self.out.warning(&format!(
                 "space {space} disappeared while it was searched: skipped"
+            )),
+            SpaceSearch::DynamicPool(pool) => self.out.warning(&format!(
+                "space {space} skipped: its pool '{}' ({}) is a dynamic worker pool, and Octopus does not allow adding workers to a dynamic pool",
+                pool.name, pool.id
+            )),
+            SpaceSearch::Refused { refusal, .. } => self.out.warning(&format!(
+                "space {space} skipped: the API key may not read its worker pools (it lacks the {} permission there)",
+                refusal.permission
             )),
         }
     }
@@ -101,6 +112,20 @@ pub fn finished(out: &mut Emitter, outcome: &DiscoverOutcome) {
     ));
 }
 
+/// The distinct permissions the refused spaces lack, e.g. `WorkerView`.
+fn permissions_of(refused: &[&SkippedSpace]) -> String {
+    let mut names: Vec<&str> = refused
+        .iter()
+        .filter_map(|skipped| match &skipped.cause {
+            SkipCause::PermissionRefused(refusal) => Some(refusal.permission.name()),
+            SkipCause::DynamicPool(_) => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
 /// Sets discover's output variables: the original runbook's `InitialSpaceName`,
 /// `InitialSpaceId`, `RemainingSpaceIds` and `WorkerPoolName`, plus `RemainingSpaceNames` and
 /// `QualifyingSpaceCount`.
@@ -115,6 +140,7 @@ pub fn error_message(error: &DiscoverError) -> String {
             worker_pool,
             searched,
             excluded,
+            skipped,
         } => {
             let mut message = format!(
                 "no space has a worker pool named '{worker_pool}' ({searched} spaces searched"
@@ -124,11 +150,48 @@ pub fn error_message(error: &DiscoverError) -> String {
                     ", {excluded} excluded by --include-space/--exclude-space"
                 ));
             }
-            message.push_str(
-                "): check --worker-pool and that the API key's user can see the spaces that have it",
-            );
+            let refused: Vec<&SkippedSpace> = skipped
+                .iter()
+                .filter(|space| matches!(space.cause, SkipCause::PermissionRefused(_)))
+                .collect();
+            let dynamic: Vec<&SkippedSpace> = skipped
+                .iter()
+                .filter(|space| matches!(space.cause, SkipCause::DynamicPool(_)))
+                .collect();
+            if !refused.is_empty() {
+                message.push_str(&format!(
+                    ", {} skipped: the API key lacks {} there",
+                    list_spaces(
+                        refused.iter().map(|skipped| &skipped.space),
+                        NAMES_IN_MESSAGES
+                    ),
+                    permissions_of(&refused)
+                ));
+            }
+            if !dynamic.is_empty() {
+                message.push_str(&format!(
+                    ", {} skipped: the pool is a dynamic worker pool there",
+                    list_spaces(
+                        dynamic.iter().map(|skipped| &skipped.space),
+                        NAMES_IN_MESSAGES
+                    )
+                ));
+            }
+            if error.every_space_refused() {
+                message.push_str(
+                    "): grant the user behind the API key the permission in those spaces, or use another key",
+                );
+            } else {
+                message.push_str(
+                    "): check --worker-pool and that the API key's user can see the spaces that have it",
+                );
+            }
             message
         }
+        DiscoverError::InitialSpaceSkipped { space, skipped } => format!(
+            "--initial-space {space} was skipped: {}: pick another space or fix the cause",
+            skipped.reason
+        ),
         DiscoverError::InitialSpace(ResolveError::SpaceNotFound { wanted, searched }) => format!(
             "--initial-space '{wanted}' does not exist: none of the {searched} spaces has that name or Id"
         ),

@@ -5,6 +5,7 @@
 //! [`Emitter`]: crate::Emitter
 
 pub mod discover;
+pub mod retire;
 pub mod share;
 pub mod status;
 pub mod wait;

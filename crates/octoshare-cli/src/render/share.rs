@@ -2,7 +2,7 @@
 //! space, the per-space lines and summary table, the output variables, the report file, and the
 //! failure messages with the flags to check.
 
-use super::plural;
+use super::{NAMES_IN_MESSAGES, plural};
 use crate::exit::{Exit, ExitError, api_error_line, exit_for_share_error, exit_for_share_verdict};
 use crate::json::ShareOutputs;
 use crate::output::Emitter;
@@ -43,7 +43,7 @@ impl ShareSink for ShareRenderer<'_> {
         let space_label = format!("'{}' ({})", space.name, space.id);
         if shared == 0 {
             self.out.warning(&format!(
-                "pool '{pool}' in {space_label} has no Tentacle workers to share"
+                "pool '{pool}' in {space_label} has no workers to share (polling or listening Tentacles, SSH workers, Kubernetes agents)"
             ));
         }
         if source.prune_disabled {
@@ -117,6 +117,9 @@ pub fn space_failure_message(failure: &SpaceFailure) -> String {
         SpaceFailure::AmbiguousMachinePolicy { .. } => {
             format!("{failure}: give the exact name in --machine-policy")
         }
+        SpaceFailure::DynamicPool { .. } => format!(
+            "{failure}; a dynamic pool cannot be shared into: drop the space from --to-spaces, or give it a static pool of that name"
+        ),
         SpaceFailure::Unreadable { .. } => failure.to_string(),
     }
 }
@@ -130,8 +133,21 @@ pub fn worker_failure_message(failure: &WorkerFailure) -> String {
         WorkerFailure::EndpointTypeChangeRefused { .. } => format!(
             "{failure}; delete the stale worker in this space (or rename the source worker), then run the step again"
         ),
+        WorkerFailure::ReferenceNotFound { reference, .. } => format!(
+            "{failure}; create {} of that name in this space, then run the step again",
+            reference.with_article()
+        ),
+        WorkerFailure::AmbiguousReference { reference, .. } => format!(
+            "{failure}; rename {} in this space so exactly one has the source's name",
+            reference.plural()
+        ),
+        WorkerFailure::MachinePolicyUnavailable { .. } => {
+            format!("{failure}; check --machine-policy")
+        }
         WorkerFailure::PermissionRefused { .. }
         | WorkerFailure::EarlierWriteRefused
+        | WorkerFailure::SourceReferenceNotFound { .. }
+        | WorkerFailure::ReferencesUnreadable { .. }
         | WorkerFailure::Refused { .. }
         | WorkerFailure::Unsettled { .. }
         | WorkerFailure::NotApplied { .. } => failure.to_string(),
@@ -333,11 +349,27 @@ pub fn failure_message(report: &ShareReport) -> Option<String> {
         ));
     }
     let mut message = parts.join("; ");
-    if report.permission_refused() {
-        message.push_str(
-            "; permission refused: the API key needs the ConfigureServer permission in every target space",
-        );
-    } else if verdict == ShareVerdict::Failed {
+    let refused = report.refused_permissions();
+    if !refused.is_empty() {
+        let needs: Vec<String> = refused
+            .iter()
+            .take(NAMES_IN_MESSAGES)
+            .map(|(space, permission)| format!("{permission} in {space}"))
+            .collect();
+        let more = refused.len().saturating_sub(NAMES_IN_MESSAGES);
+        message.push_str(&format!(
+            "; permission refused: the API key needs {}{}",
+            needs.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    } else if verdict == ShareVerdict::PermissionRefused {
+        message.push_str("; permission refused: check the API key (401)");
+    }
+    if verdict == ShareVerdict::Failed {
         message.push_str(" (see the lines above; the rest was done)");
     } else if report.totals.failed > 0 {
         message.push_str(" (see the lines above)");
@@ -418,6 +450,9 @@ pub fn error_message(error: &ShareError) -> String {
         }
         ShareError::SourcePool(_) => {
             format!("the source {}: check --worker-pool", pool_text(error))
+        }
+        ShareError::DynamicSourcePool { .. } => {
+            format!("{error}: give a static pool in --worker-pool")
         }
         ShareError::ListSpaces(api)
         | ShareError::ListSourcePools { error: api, .. }

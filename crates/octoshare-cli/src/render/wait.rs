@@ -197,6 +197,9 @@ pub fn error_message(error: &WaitError) -> String {
             | LookupError::ListSpaces(api)
             | LookupError::ListPools { error: api, .. } => api_error_line(error, api),
         },
+        WaitError::DynamicPool { .. } => {
+            format!("{error}: give a static pool in --worker-pool")
+        }
         WaitError::ReadWorkers { error: api, .. } => api_error_line(error, api),
     }
 }

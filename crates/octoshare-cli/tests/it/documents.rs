@@ -63,7 +63,10 @@ fn json(stdout: &str) -> Value {
 
 #[test]
 fn discover_documents_match_their_schema_and_snapshot() {
-    let emulator = crate::discover::support::start(four_spaces());
+    // A space whose pool of that name is dynamic is skipped and listed in SkippedSpaces.
+    let emulator = crate::discover::support::start(
+        four_spaces().space(SpaceSeed::new("Cloud").dynamic_pool(TF_POOL, "UbuntuDefault")),
+    );
     let found = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "json"]);
     assert_eq!(found.code, Some(0), "{found:?}");
     let document = json(&found.stdout);

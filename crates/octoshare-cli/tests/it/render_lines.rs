@@ -173,6 +173,7 @@ fn discover_outcome(names: &Names) -> DiscoverOutcome {
         spaces_searched: 3,
         stopped_task_queues: vec![names.space(2)],
         initial_space_chosen: false,
+        skipped_spaces: Vec::new(),
     }
 }
 
@@ -199,6 +200,7 @@ fn discover_step(names: &Names, out: &mut Emitter) {
             worker_pool: names.pool.clone(),
             searched: 3,
             excluded: Some(1),
+            skipped: Vec::new(),
         },
         DiscoverError::InitialSpace(ResolveError::SpaceNotFound {
             wanted: names.spaces[1].clone(),
@@ -333,6 +335,7 @@ fn share_report(names: &Names) -> ShareReport {
     let unreadable = SpaceFailure::Unreadable {
         kind: FailureKind::Other,
         message: text.clone(),
+        permission: None,
     };
     let spaces = vec![
         SpaceResult {

@@ -35,8 +35,9 @@ use url::Url;
 use crate::credentials::Credentials;
 use crate::error::{ApiError, redact_query_secrets};
 use crate::resources::{
-    ActionTemplatesHandler, MachinePoliciesHandler, RootDocument, SpaceId, SpacesHandler,
-    WorkerPoolsHandler, WorkersHandler,
+    AccountsHandler, ActionTemplatesHandler, MachinePoliciesHandler, ProxiesHandler, RootDocument,
+    SpaceId, SpacesHandler, TasksHandler, WorkerPoolsHandler, WorkerTaskLeasesHandler,
+    WorkersHandler,
 };
 use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
@@ -238,6 +239,26 @@ impl Client {
     /// Machine policies of a space.
     pub fn machine_policies(&self, space: &SpaceId) -> MachinePoliciesHandler<'_> {
         MachinePoliciesHandler::new(self, space.clone())
+    }
+
+    /// Proxies of a space.
+    pub fn proxies(&self, space: &SpaceId) -> ProxiesHandler<'_> {
+        ProxiesHandler::new(self, space.clone())
+    }
+
+    /// Accounts of a space.
+    pub fn accounts(&self, space: &SpaceId) -> AccountsHandler<'_> {
+        AccountsHandler::new(self, space.clone())
+    }
+
+    /// Worker task leases of a space.
+    pub fn worker_task_leases(&self, space: &SpaceId) -> WorkerTaskLeasesHandler<'_> {
+        WorkerTaskLeasesHandler::new(self, space.clone())
+    }
+
+    /// Server tasks.
+    pub fn tasks(&self) -> TasksHandler<'_> {
+        TasksHandler::new(self)
     }
 
     /// Action (step) templates of a space.

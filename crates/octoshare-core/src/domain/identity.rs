@@ -57,20 +57,53 @@ impl WorkerKind {
         }
     }
 
-    /// Whether workers of this kind are shared into other spaces: polling and listening
-    /// Tentacles (one Tentacle can be registered in several spaces). SSH targets and Kubernetes
-    /// agents need per-space accounts and proxies, so they are not shared (yet); other kinds
-    /// have no endpoint another space could register.
+    /// Whether workers of this kind are shared into other spaces (and, being shared, pruned
+    /// from a target pool when they leave the source pool): polling and listening Tentacles,
+    /// SSH workers and Kubernetes agents. One machine can be registered in several spaces for
+    /// each of them; the per-space references they carry (a proxy, an SSH account, see
+    /// [`EndpointReference`](super::EndpointReference)) are mapped by name. Other kinds
+    /// (offline drops, cloud targets, styles this client does not know) are skipped.
     pub fn is_shared(&self) -> bool {
         matches!(
             self,
-            WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle
+            WorkerKind::PollingTentacle
+                | WorkerKind::ListeningTentacle
+                | WorkerKind::Ssh
+                | WorkerKind::KubernetesAgent
         )
     }
 
-    /// Whether this is a polling Tentacle (the only kind pruning considers).
+    /// Whether this is a polling Tentacle (what the bootstrap script registers).
     pub fn is_polling_tentacle(&self) -> bool {
         matches!(self, WorkerKind::PollingTentacle)
+    }
+
+    /// The endpoint fields that identify a machine of this kind (see [`EndpointIdentity`]), for
+    /// messages; `None` for kinds without an identity.
+    pub fn identity_fields(&self) -> Option<&'static str> {
+        match self {
+            WorkerKind::PollingTentacle | WorkerKind::ListeningTentacle => {
+                Some("a Uri and a Thumbprint")
+            }
+            WorkerKind::Ssh => Some("a Host, a Port and a Fingerprint"),
+            WorkerKind::KubernetesAgent => {
+                Some("a Uri and a Thumbprint in its TentacleEndpointConfiguration")
+            }
+            WorkerKind::Other(_) | WorkerKind::Unknown => None,
+        }
+    }
+
+    /// A short description for messages: `polling Tentacle`, `listening Tentacle`, `SSH
+    /// worker`, `Kubernetes agent`, `OfflineDrop endpoint`, `endpoint of an unknown type`.
+    pub fn describe(&self) -> String {
+        match self {
+            WorkerKind::PollingTentacle => "polling Tentacle".to_owned(),
+            WorkerKind::ListeningTentacle => "listening Tentacle".to_owned(),
+            WorkerKind::Ssh => "SSH worker".to_owned(),
+            WorkerKind::KubernetesAgent => "Kubernetes agent".to_owned(),
+            WorkerKind::Other(style) => format!("{style} endpoint"),
+            WorkerKind::Unknown => "endpoint of an unknown type".to_owned(),
+        }
     }
 }
 
@@ -158,6 +191,22 @@ impl EndpointIdentity {
             WorkerKind::Other(_) | WorkerKind::Unknown => None,
         }
     }
+
+    /// Whether this identity holds the certificate `thumbprint` (trimmed, any case): a
+    /// Tentacle's (polling or listening) or a Kubernetes agent's Tentacle configuration. SSH
+    /// identities hold a host key fingerprint, never a thumbprint. One Tentacle instance has
+    /// one certificate, so this finds every registration of that machine's Tentacle, whatever
+    /// its Uri (as `Tentacle deregister-worker --multiple` does).
+    pub fn has_thumbprint(&self, thumbprint: &str) -> bool {
+        let wanted = thumbprint.trim();
+        match &self.key {
+            IdentityKey::Tentacle { thumbprint, .. }
+            | IdentityKey::KubernetesAgent { thumbprint, .. } => {
+                !wanted.is_empty() && thumbprint.eq_ignore_ascii_case(wanted)
+            }
+            IdentityKey::Ssh { .. } => false,
+        }
+    }
 }
 
 fn text(value: Option<&Value>) -> Option<&str> {
@@ -232,9 +281,12 @@ mod tests {
         assert_eq!(WorkerKind::of(&endpoint(json!({}))), WorkerKind::Unknown);
         assert!(kind("tentacleActive").is_shared());
         assert!(kind("TentaclePassive").is_shared());
-        assert!(!kind("Ssh").is_shared());
-        assert!(!kind("KubernetesTentacle").is_shared());
+        assert!(kind("Ssh").is_shared());
+        assert!(kind("KubernetesTentacle").is_shared());
         assert!(!kind("OfflineDrop").is_shared());
+        assert!(!WorkerKind::Unknown.is_shared());
+        assert_eq!(kind("KubernetesTentacle").describe(), "Kubernetes agent");
+        assert_eq!(kind("OfflineDrop").describe(), "OfflineDrop endpoint");
         assert_eq!(kind("ssh").to_string(), "Ssh");
         assert_eq!(WorkerKind::Unknown.to_string(), "of an unknown type");
     }
@@ -318,6 +370,28 @@ mod tests {
             agent("poll://k8s/", "AB"),
             EndpointIdentity::of(&Endpoint::polling("poll://k8s/", "AB")).unwrap(),
             "a Kubernetes agent is not the polling Tentacle with the same Uri"
+        );
+    }
+
+    #[test]
+    fn thumbprints_match_tentacles_and_kubernetes_agents_only() {
+        let polling = EndpointIdentity::of(&Endpoint::polling("poll://a/", "8A9F3B6D")).unwrap();
+        assert!(polling.has_thumbprint(" 8a9f3b6d "));
+        assert!(!polling.has_thumbprint("8A9F3B6E"));
+        assert!(!polling.has_thumbprint(" "));
+        let agent = EndpointIdentity::of(&endpoint(json!({
+            "CommunicationStyle": "KubernetesTentacle",
+            "TentacleEndpointConfiguration": {"Uri": "poll://k8s/", "Thumbprint": "AB"}
+        })))
+        .unwrap();
+        assert!(agent.has_thumbprint("ab"));
+        let ssh = EndpointIdentity::of(&endpoint(json!({
+            "CommunicationStyle": "Ssh", "Host": "box", "Port": 22, "Fingerprint": "AB"
+        })))
+        .unwrap();
+        assert!(
+            !ssh.has_thumbprint("AB"),
+            "a fingerprint is not a thumbprint"
         );
     }
 }

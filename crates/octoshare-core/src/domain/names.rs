@@ -2,7 +2,9 @@
 //! in the original runbook); when several names match that way, an exact (trimmed,
 //! case-sensitive) match wins, otherwise the name is ambiguous.
 
-use crate::resources::{MachinePolicy, Space, Worker, WorkerPool, WorkerPoolSummary};
+use crate::resources::{
+    Account, MachinePolicy, Proxy, Space, Worker, WorkerPool, WorkerPoolSummary,
+};
 
 /// Something with an Octopus display name.
 pub trait Named {
@@ -25,6 +27,8 @@ named!(
     WorkerPool,
     WorkerPoolSummary,
     MachinePolicy,
+    Proxy,
+    Account,
     Worker,
     super::SpaceRef,
     super::PoolRef,

@@ -1,17 +1,25 @@
 //! Octopus resources: one file per resource with its model, typed id and handler.
 
+pub mod accounts;
 pub mod action_templates;
 pub mod machine_policies;
+pub mod proxies;
 pub mod root;
 pub mod spaces;
+pub mod tasks;
 pub mod worker_pools;
+pub mod worker_task_leases;
 pub mod workers;
 
+pub use accounts::{Account, AccountId, AccountsHandler};
 pub use action_templates::{ActionTemplate, ActionTemplateId, ActionTemplatesHandler};
 pub use machine_policies::{MachinePoliciesHandler, MachinePolicy, MachinePolicyId};
+pub use proxies::{ProxiesHandler, Proxy, ProxyId};
 pub use root::RootDocument;
 pub use spaces::{Space, SpaceId, SpacesHandler};
+pub use tasks::{Task, TaskId, TasksHandler};
 pub use worker_pools::{WorkerPool, WorkerPoolId, WorkerPoolSummary, WorkerPoolsHandler};
+pub use worker_task_leases::{WorkerTaskLease, WorkerTaskLeaseId, WorkerTaskLeasesHandler};
 pub use workers::{Endpoint, HealthStatus, NewWorker, Worker, WorkerId, WorkersHandler};
 
 /// Defines a typed resource id: a `String` newtype, serde-transparent.

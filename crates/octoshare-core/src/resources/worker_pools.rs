@@ -38,9 +38,9 @@ pub struct WorkerPool {
     pub extra: Map<String, Value>,
 }
 
-/// A worker pool's Id and name only, for code that searches pools by name: decoding it skips
-/// every other field instead of keeping it, several times cheaper than [`WorkerPool`] per pool
-/// (discover reads the pools of every space on the instance).
+/// A worker pool's Id, name and type only, for code that searches pools by name: decoding it
+/// skips every other field instead of keeping it, several times cheaper than [`WorkerPool`] per
+/// pool (discover reads the pools of every space on the instance).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct WorkerPoolSummary {
@@ -48,6 +48,12 @@ pub struct WorkerPoolSummary {
     pub id: WorkerPoolId,
     /// Display name.
     pub name: String,
+    /// `StaticWorkerPool` or `DynamicWorkerPool`.
+    #[serde(default)]
+    pub worker_pool_type: Option<String>,
+    /// Whether workers can be added (false for dynamic pools).
+    #[serde(default)]
+    pub can_add_workers: Option<bool>,
 }
 
 /// Operations on a space's worker pools; see [`Client::worker_pools`].

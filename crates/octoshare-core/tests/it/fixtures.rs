@@ -153,12 +153,20 @@ fn typed_worker_collection_deserializes_from_a_page() {
 }
 
 #[test]
-fn recorded_ssh_worker_is_an_ssh_kind_with_host_port_fingerprint_identity() {
+fn recorded_ssh_worker_is_a_shared_ssh_kind_with_host_port_fingerprint_identity_and_an_account() {
     let text = std::fs::read_to_string(fixtures_dir().join("worker-ssh.json")).unwrap();
     let worker: Worker = serde_json::from_str(&text).unwrap();
     let kind = WorkerKind::of(&worker.endpoint);
     assert_eq!(kind, WorkerKind::Ssh);
-    assert!(!kind.is_shared());
+    assert!(kind.is_shared());
+    // Its account (and proxy, when it has one) belong to its space: share maps them by name.
+    let references = octoshare_core::domain::endpoint_references(&worker.endpoint);
+    assert!(
+        references
+            .iter()
+            .any(|reference| reference.kind == octoshare_core::domain::ReferenceKind::Account),
+        "{references:?}"
+    );
     let identity = EndpointIdentity::of(&worker.endpoint).expect("host, port and fingerprint");
     let fields = worker.endpoint.as_map();
     assert!(

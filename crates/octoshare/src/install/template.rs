@@ -36,8 +36,9 @@ pub struct EmbeddedTemplate {
     pub json: &'static str,
 }
 
-/// The four generated step templates, in the order the runbook uses them.
-pub const EMBEDDED_TEMPLATES: [EmbeddedTemplate; 4] = [
+/// The five generated step templates, in the order the runbook uses them (then retire, for
+/// scale-in runbooks).
+pub const EMBEDDED_TEMPLATES: [EmbeddedTemplate; 5] = [
     EmbeddedTemplate {
         file_name: "octoshare-discover-spaces.json",
         json: include_str!("../../../../step-templates/octoshare-discover-spaces.json"),
@@ -53,6 +54,10 @@ pub const EMBEDDED_TEMPLATES: [EmbeddedTemplate; 4] = [
     EmbeddedTemplate {
         file_name: "octoshare-run.json",
         json: include_str!("../../../../step-templates/octoshare-run.json"),
+    },
+    EmbeddedTemplate {
+        file_name: "octoshare-retire-worker.json",
+        json: include_str!("../../../../step-templates/octoshare-retire-worker.json"),
     },
 ];
 
@@ -285,11 +290,11 @@ mod tests {
     fn every_embedded_template_parses_with_a_distinct_name() {
         let templates = StepTemplate::embedded().unwrap();
         let names: Vec<&str> = templates.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names.len(), 4);
+        assert_eq!(names.len(), 5);
         let mut unique = names.clone();
         unique.sort_unstable();
         unique.dedup();
-        assert_eq!(unique.len(), 4, "{names:?}");
+        assert_eq!(unique.len(), 5, "{names:?}");
         assert!(names.iter().all(|name| name.starts_with("OctoShare - ")));
     }
 

@@ -6,6 +6,8 @@ use crate::support::{Run, octoshare_offline};
 fn demo_explains_every_phase_and_the_rerun() {
     let run = Run::of(octoshare_offline().arg("demo"));
     assert_eq!(run.code, 0, "{run:?}");
+    // The explanation is wrapped: compare with every run of whitespace as one space.
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     for text in [
         "octoshare demo",
         "[1/3] discover",
@@ -15,9 +17,14 @@ fn demo_explains_every_phase_and_the_rerun() {
         "Run 2",
         "What happened",
         "stale 'aws-tf-worker-01'",
-        "Nothing to do: 9 registrations unchanged; 0 POST, 0 PUT, 0 DELETE",
+        "gpu-listener-01, a listening Tentacle reached through proxy 'corp-proxy'",
+        "k8s-agent-01, a Kubernetes agent",
+        "gpu-listener-01 is reached through each space's own proxy of the same name",
+        "k8s-agent-01 is registered with its endpoint unchanged",
+        "Finance was skipped with a warning: the API key may not read its worker pools (it lacks WorkerView there)",
+        "Nothing to do: 15 registrations unchanged; 0 POST, 0 PUT, 0 DELETE",
     ] {
-        assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
+        assert!(words.contains(text), "{text}: {}", run.stdout);
     }
     assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
     // It ends with the status matrix: every worker shared into every other space.
@@ -29,7 +36,11 @@ fn demo_explains_every_phase_and_the_rerun() {
     assert!(!status.is_empty(), "{}", run.stdout);
     let rows: Vec<Vec<&str>> = status
         .iter()
-        .filter(|line| line.starts_with("aws-tf-worker-"))
+        .filter(|line| {
+            ["aws-tf-worker-", "gpu-listener-", "k8s-agent-"]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        })
         .map(|line| {
             line.split("  ")
                 .map(str::trim)
@@ -37,7 +48,7 @@ fn demo_explains_every_phase_and_the_rerun() {
                 .collect()
         })
         .collect();
-    assert_eq!(rows.len(), 3, "{status:#?}");
+    assert_eq!(rows.len(), 5, "{status:#?}");
     for row in &rows {
         assert_eq!(row.len(), 4, "{row:?}");
         assert!(
@@ -45,7 +56,7 @@ fn demo_explains_every_phase_and_the_rerun() {
             "{row:?}"
         );
     }
-    assert_eq!(status.last(), Some(&"no drift: 9 cells shared"));
+    assert_eq!(status.last(), Some(&"no drift: 15 cells shared"));
 }
 
 #[test]
@@ -56,15 +67,36 @@ fn demo_json_holds_both_runs_and_the_second_writes_nothing() {
     let first = &document["Runs"][0];
     assert_eq!(first["InitialSpaceName"], "Data Science");
     assert_eq!(first["QualifyingSpaceCount"], 4);
-    assert_eq!(first["RegisteredWorkerCount"], 3);
-    assert_eq!(first["CreatedWorkerCount"], 8);
+    assert_eq!(first["RegisteredWorkerCount"], 5);
+    assert_eq!(first["CreatedWorkerCount"], 14);
     assert_eq!(first["UpdatedWorkerCount"], 1);
+    assert_eq!(first["FailedCount"], 0);
+    let skipped = &first["Phases"]["Discover"]["Outcome"]["SkippedSpaces"];
+    assert_eq!(skipped[0]["Name"], "Finance", "{skipped}");
+    // Every shared kind went across: the listening Tentacle and the Kubernetes agent too.
+    let shared: Vec<&str> = first["Report"]["SourceWorkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|worker| worker["Shared"] == true)
+        .map(|worker| worker["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shared,
+        [
+            "aws-tf-worker-01",
+            "aws-tf-worker-02",
+            "aws-tf-worker-03",
+            "gpu-listener-01",
+            "k8s-agent-01"
+        ]
+    );
     let second = &document["Runs"][1];
     assert_eq!(second["CreatedWorkerCount"], 0);
     assert_eq!(second["UpdatedWorkerCount"], 0);
-    assert_eq!(second["UnchangedWorkerCount"], 9);
+    assert_eq!(second["UnchangedWorkerCount"], 15);
     let requests = &document["RunRequests"];
-    assert_eq!(requests[0]["Post"], 8);
+    assert_eq!(requests[0]["Post"], 14);
     assert_eq!(requests[0]["Put"], 1);
     for method in ["Post", "Put", "Delete"] {
         assert_eq!(requests[1][method], 0, "{method}: {requests}");

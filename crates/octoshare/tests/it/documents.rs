@@ -206,3 +206,77 @@ fn reconcile_documents_and_log_lines_match_their_schemas_and_snapshot() {
         assert_document("reconcile-log-line", line);
     }
 }
+
+#[test]
+fn retire_documents_match_their_schema_and_snapshot() {
+    use octopus_emulator::{LeaseSeed, Scenario, SpaceSeed, WorkerSeed};
+    let pool = crate::support::POOL;
+    let vm = |name: &str| {
+        WorkerSeed::polling(
+            name,
+            "poll://vmoneaaaaaaaaaaaaaa/",
+            "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A",
+        )
+        .in_pool(pool)
+    };
+    let emulator = start(
+        Scenario::new()
+            .space(
+                SpaceSeed::new("Default")
+                    .default_space()
+                    .pool(pool)
+                    .worker(vm("vm-1")),
+            )
+            .space(
+                SpaceSeed::new("Payments")
+                    .pool(pool)
+                    .worker(vm("payments-vm-1"))
+                    .lease(LeaseSeed::on("payments-vm-1").task("Deploy", "Deploy Web to Payments")),
+            ),
+    );
+    let redactions = |document: &Value| {
+        let mut document = document.clone();
+        document["ElapsedMs"] = "[ms]".into();
+        if let Some(registrations) = document["Registrations"].as_array_mut() {
+            for registration in registrations {
+                if let Some(leases) = registration["Leases"].as_array_mut() {
+                    for lease in leases {
+                        lease["TakenAt"] = "[time]".into();
+                        lease["AgeSeconds"] = "[seconds]".into();
+                        lease["OlderThanDrainTimeout"] = "[bool]".into();
+                    }
+                }
+            }
+        }
+        document
+    };
+    let dry_run = Run::of(octoshare(&emulator).args([
+        "retire",
+        "--worker",
+        "vm-1",
+        "--dry-run",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(dry_run.code, 0, "{dry_run:?}");
+    assert_document("octoshare-retire", &dry_run.json());
+    insta::assert_json_snapshot!("retire-dry-run", redactions(&dry_run.json()));
+
+    let timed_out = Run::of(octoshare(&emulator).args([
+        "retire",
+        "--worker",
+        "vm-1",
+        "--drain-timeout",
+        "0s",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(timed_out.code, 4, "{timed_out:?}");
+    assert_document("octoshare-retire", &timed_out.json());
+    insta::assert_json_snapshot!("retire-timed-out", redactions(&timed_out.json()));
+
+    let refused =
+        Run::of(octoshare(&emulator).args(["retire", "--thumbprint", "abc", "--output", "json"]));
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert_document("octoshare-retire", &refused.json());
+}

@@ -114,7 +114,7 @@ fn emulator_serves_the_demo_instance_until_interrupted() {
     let (mut child, lines) = spawn(&["--listen", "127.0.0.1:0"]);
     let url = url(&lines);
     let names = space_names(&url, octopus_emulator::DEFAULT_API_KEY);
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 7, "{names:?}");
     line_containing(&lines, "Serving until Ctrl-C");
 
     let status = Command::new("kill")

@@ -12,6 +12,7 @@ fn every_subcommand_has_help() {
         "emulator",
         "install",
         "user-data",
+        "retire",
     ] {
         let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
         assert_eq!(run.code, 0, "{subcommand}: {run:?}");
@@ -33,13 +34,28 @@ fn no_subcommand_is_a_usage_error() {
     assert_eq!(run.code, 2, "{run:?}");
 }
 
-/// Every `--flag` the step template's script passes to `octoshare run` is accepted.
+/// Every `--flag` the run step template's script passes to `octoshare run` is accepted.
 #[test]
 fn run_accepts_every_flag_of_the_run_step_template() {
-    let template: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../../step-templates/octoshare-run.json"
-    ))
-    .expect("JSON");
+    accepts_every_flag_of(
+        include_str!("../../../../step-templates/octoshare-run.json"),
+        "run",
+        "--worker-pool",
+    );
+}
+
+/// Every `--flag` the retire step template's script passes to `octoshare retire` is accepted.
+#[test]
+fn retire_accepts_every_flag_of_the_retire_step_template() {
+    accepts_every_flag_of(
+        include_str!("../../../../step-templates/octoshare-retire-worker.json"),
+        "retire",
+        "--drain-timeout",
+    );
+}
+
+fn accepts_every_flag_of(template: &str, subcommand: &str, expected_flag: &str) {
+    let template: serde_json::Value = serde_json::from_str(template).expect("JSON");
     let script = template["Properties"]["Octopus.Action.Script.ScriptBody"]
         .as_str()
         .expect("a script body");
@@ -55,12 +71,12 @@ fn run_accepts_every_flag_of_the_run_step_template() {
         .collect();
     flags.sort_unstable();
     flags.dedup();
-    assert!(flags.contains(&"--worker-pool"), "{flags:?}");
-    let help = Run::of(octoshare_offline().args(["run", "--help"]));
+    assert!(flags.contains(&expected_flag), "{flags:?}");
+    let help = Run::of(octoshare_offline().args([subcommand, "--help"]));
     for flag in flags {
         assert!(
             help.stdout.contains(&format!("{flag} ")) || help.stdout.contains(&format!("{flag}\n")),
-            "{flag} is not a flag of `octoshare run`: {}",
+            "{flag} is not a flag of `octoshare {subcommand}`: {}",
             help.stdout
         );
     }

@@ -5,11 +5,12 @@ use octopus_emulator::{Emulator, Scenario, SpaceSeed};
 use serde_json::{Value, json};
 
 /// The names of the generated step templates.
-const TEMPLATE_NAMES: [&str; 4] = [
+const TEMPLATE_NAMES: [&str; 5] = [
     "OctoShare - Discover Spaces",
     "OctoShare - Wait for Workers",
     "OctoShare - Share Workers",
     "OctoShare - Run",
+    "OctoShare - Retire Worker",
 ];
 
 fn two_spaces() -> Scenario {
@@ -45,12 +46,12 @@ fn install_creates_every_template_then_leaves_them_alone() {
     let first = install(&emulator, &[]);
     assert_eq!(first.code, 0, "{first:?}");
     let document = first.json();
-    assert_eq!(document["CreatedTemplateCount"], 8);
+    assert_eq!(document["CreatedTemplateCount"], 10);
     assert_eq!(document["UpdatedTemplateCount"], 0);
     assert_eq!(document["UnchangedTemplateCount"], 0);
     assert_eq!(document["FailedSpaceCount"], 0);
     let logged = emulator.requests();
-    assert_eq!(count(&logged, "POST"), 8);
+    assert_eq!(count(&logged, "POST"), 10);
     assert_eq!(count(&logged, "PUT"), 0);
     for space in ["Spaces-1", "Spaces-2"] {
         let templates = emulator.action_templates(space);
@@ -84,7 +85,7 @@ fn install_creates_every_template_then_leaves_them_alone() {
     let document = second.json();
     assert_eq!(document["CreatedTemplateCount"], 0);
     assert_eq!(document["UpdatedTemplateCount"], 0);
-    assert_eq!(document["UnchangedTemplateCount"], 8);
+    assert_eq!(document["UnchangedTemplateCount"], 10);
     let logged = emulator.requests();
     assert_eq!(writes(&logged), 0, "{logged:?}");
     // /api/spaces/all, then one /actiontemplates/all per space
@@ -110,7 +111,7 @@ fn install_updates_only_the_template_changed_on_the_server() {
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     assert_eq!(document["UpdatedTemplateCount"], 1);
-    assert_eq!(document["UnchangedTemplateCount"], 7);
+    assert_eq!(document["UnchangedTemplateCount"], 9);
     let logged = emulator.requests();
     assert_eq!(count(&logged, "PUT"), 1, "{logged:?}");
     assert_eq!(count(&logged, "POST"), 0, "{logged:?}");
@@ -158,10 +159,11 @@ fn install_matches_names_ignoring_case_and_only_into_the_listed_spaces() {
             (TEMPLATE_NAMES[1].to_owned(), "Created".to_owned()),
             (TEMPLATE_NAMES[2].to_owned(), "Created".to_owned()),
             (TEMPLATE_NAMES[3].to_owned(), "Updated".to_owned()),
+            (TEMPLATE_NAMES[4].to_owned(), "Created".to_owned()),
         ]
     );
     let logged = emulator.requests();
-    assert_eq!(count(&logged, "POST"), 3);
+    assert_eq!(count(&logged, "POST"), 4);
     assert_eq!(count(&logged, "PUT"), 1);
     assert!(emulator.action_templates("Spaces-2").is_empty());
     assert!(
@@ -179,9 +181,9 @@ fn install_reports_an_unknown_space_and_still_installs_the_others() {
     assert_eq!(run.code, 5, "{run:?}");
     let document = run.json();
     assert_eq!(document["FailedSpaceCount"], 1);
-    assert_eq!(document["CreatedTemplateCount"], 4);
+    assert_eq!(document["CreatedTemplateCount"], 5);
     assert_eq!(document["Spaces"][1]["Status"], "Failed");
-    assert_eq!(emulator.action_templates("Spaces-2").len(), 4);
+    assert_eq!(emulator.action_templates("Spaces-2").len(), 5);
 }
 
 #[test]
@@ -201,7 +203,7 @@ fn install_dry_run_only_reads() {
     let emulator = start(two_spaces());
     let run = install(&emulator, &["--dry-run"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["CreatedTemplateCount"], 8);
+    assert_eq!(run.json()["CreatedTemplateCount"], 10);
     assert_eq!(writes(&emulator.requests()), 0);
 }
 

@@ -10,6 +10,8 @@ mod install;
 mod metrics;
 mod reconcile;
 mod reconciler;
+mod requests;
+mod retire;
 mod run;
 mod status;
 mod support;

@@ -109,20 +109,6 @@ fn rejected_api_key_exits_6() {
 }
 
 #[test]
-fn forbidden_pool_read_exits_6() {
-    let emulator = start(four_spaces());
-    emulator.add_fault(Fault::status(403).path("/api/*/workerpools/all").limit(1));
-    let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(6), "{run:?}");
-    let line = run.error_line();
-    assert!(
-        line.starts_with("while listing the worker pools of "),
-        "{line}"
-    );
-    assert!(line.contains("403"), "{line}");
-}
-
-#[test]
 fn unresponsive_server_exits_7() {
     // A socket that accepts connections (the kernel's backlog) but never answers.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");

@@ -5,4 +5,5 @@ pub mod support;
 mod errors;
 mod filters;
 mod outputs;
+mod permissions;
 mod search;

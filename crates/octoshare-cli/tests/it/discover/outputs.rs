@@ -66,6 +66,7 @@ struct DiscoverDocument {
     worker_pool_name: String,
     remaining_space_names: Vec<String>,
     qualifying_space_count: u64,
+    skipped_spaces: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -91,6 +92,7 @@ fn json_output_is_one_document_of_the_documented_shape() {
             worker_pool_name: TF_POOL.to_owned(),
             remaining_space_names: vec!["Payments".to_owned(), "Platform".to_owned()],
             qualifying_space_count: 3,
+            skipped_spaces: Vec::new(),
         }
     );
     // Human lines go to stderr in JSON mode.

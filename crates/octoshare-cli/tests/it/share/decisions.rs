@@ -108,11 +108,12 @@ fn share_first_run_creates_every_worker_and_rerun_makes_no_write() {
     assert_eq!(writes(&emulator), 0);
     for target_id in target_ids.split(',') {
         let gets = gets_in_space(&emulator, target_id);
-        assert!(gets <= 3, "{target_id}: {gets} GETs");
+        assert_eq!(gets, 2, "{target_id}: its pools and its workers");
     }
     let total_gets = emulator.count("GET");
-    // /spaces/all, the source's /workerpools/all and one page of pool workers, 3 per target.
-    assert_eq!(total_gets, 3 + 5 * 3, "{:#?}", emulator.requests());
+    // /spaces/all, the source's /workerpools/all and one page of pool workers, 2 per target
+    // (no machine policy is read: nothing is created).
+    assert_eq!(total_gets, 3 + 5 * 2, "{:#?}", emulator.requests());
 }
 
 #[test]
@@ -255,7 +256,7 @@ fn share_replace_of_another_endpoint_type_fails_that_worker_clearly() {
 }
 
 #[test]
-fn share_prune_removes_only_unhealthy_stale_polling_workers_of_the_target_pool() {
+fn share_prune_removes_only_unhealthy_stale_workers_of_shared_kinds_from_the_target_pool() {
     let emulator = Emulator::start(
         Scenario::new().space(source_space(1)).space(
             SpaceSeed::new("Target 1")
@@ -284,6 +285,14 @@ fn share_prune_removes_only_unhealthy_stale_polling_workers_of_the_target_pool()
                     )
                     .in_pool(POOL)
                     .health("Unavailable"),
+                )
+                .worker(
+                    WorkerSeed::with_endpoint(
+                        "offline-drop",
+                        json!({"CommunicationStyle": "OfflineDrop", "Destination": {"DropFolderPath": "/drop"}}),
+                    )
+                    .in_pool(POOL)
+                    .health("Unavailable"),
                 ),
         ),
     )
@@ -297,14 +306,14 @@ fn share_prune_removes_only_unhealthy_stale_polling_workers_of_the_target_pool()
 
     let pruned = run(&emulator, &args(&base, &["--prune"]));
     assert_eq!(pruned.code, 0, "{}\n{}", pruned.stdout, pruned.stderr);
-    assert_eq!(pruned.counts(), [0, 0, 1, 3, 0]);
+    assert_eq!(pruned.counts(), [0, 0, 1, 4, 0]);
     assert_eq!(
         (
             emulator.count("DELETE"),
             emulator.count("PUT"),
             emulator.count("POST")
         ),
-        (2, 1, 0)
+        (3, 1, 0)
     );
     let mut names: Vec<String> = emulator
         .workers(&target)
@@ -318,7 +327,7 @@ fn share_prune_removes_only_unhealthy_stale_polling_workers_of_the_target_pool()
             "alive",
             "both-pools",
             "elsewhere",
-            "listening",
+            "offline-drop",
             "warnings",
             "web-1"
         ]

@@ -4,4 +4,5 @@
 mod cli;
 mod decisions;
 mod faults;
+mod kinds;
 pub mod support;

@@ -314,3 +314,103 @@ pub async fn share_in_process(
     }
     (result, stdout.text())
 }
+
+/// The proxy every listening and SSH worker of [`mixed_source_space`] goes through.
+pub const PROXY: &str = "corp-proxy";
+
+/// The SSH account of [`mixed_source_space`]'s SSH worker.
+pub const ACCOUNT: &str = "deploy-key";
+
+/// A listening Tentacle `name` with endpoint `n` in the pool, behind [`PROXY`].
+pub fn listening(name: &str, n: u32) -> WorkerSeed {
+    WorkerSeed::listening(
+        name,
+        &format!("https://{name}.corp.example:10933/"),
+        &thumbprint(n),
+    )
+    .via_proxy(PROXY)
+    .in_pool(POOL)
+}
+
+/// An SSH worker `name` on port `22` with fingerprint `n`, using [`ACCOUNT`] behind [`PROXY`].
+pub fn ssh(name: &str, n: u32) -> WorkerSeed {
+    WorkerSeed::ssh(
+        name,
+        &format!("{name}.corp.example"),
+        22,
+        &format!("SHA256:fingerprint{n:04}"),
+    )
+    .account(ACCOUNT)
+    .via_proxy(PROXY)
+    .dot_net_core_platform("linux-x64")
+    .in_pool(POOL)
+}
+
+/// A polling Kubernetes agent `name` with subscription and thumbprint `n`.
+pub fn kubernetes_agent(name: &str, n: u32) -> WorkerSeed {
+    WorkerSeed::kubernetes_agent(name, &format!("poll://k{n:019}/"), &thumbprint(n))
+        .default_namespace("octopus-work")
+        .in_pool(POOL)
+}
+
+/// A target space with the pool and, when asked, a proxy named [`PROXY`] and an account named
+/// [`ACCOUNT`] (their Ids differ from the source's: proxies and accounts belong to one space).
+pub fn target_space(name: &str, proxy: bool, account: bool) -> SpaceSeed {
+    use octopus_emulator::{AccountSeed, ProxySeed};
+    let mut space = SpaceSeed::new(name).pool(POOL);
+    if proxy {
+        let host = format!("proxy.{}.example", name.to_lowercase().replace(' ', "-"));
+        space = space.proxy(ProxySeed::new(PROXY, &host, 3128));
+    }
+    if account {
+        space = space.account(AccountSeed::ssh_key_pair(ACCOUNT, "deploy"));
+    }
+    space
+}
+
+/// The source space "Default" with one worker of every shared kind — polling `web-1`,
+/// listening `listener-1` (behind [`PROXY`]), SSH `ssh-1` (account [`ACCOUNT`], behind
+/// [`PROXY`]), Kubernetes agent `k8s-1` — and an offline drop `drop-1` that is not shared.
+pub fn mixed_source_space() -> SpaceSeed {
+    use octopus_emulator::{AccountSeed, ProxySeed};
+    SpaceSeed::new("Default")
+        .default_space()
+        .pool(POOL)
+        .proxy(ProxySeed::new(PROXY, "proxy.corp.example", 3128))
+        .account(AccountSeed::ssh_key_pair(ACCOUNT, "deploy"))
+        .worker(polling("web-1", 1))
+        .worker(listening("listener-1", 2))
+        .worker(ssh("ssh-1", 3))
+        .worker(kubernetes_agent("k8s-1", 4))
+        .worker(
+            WorkerSeed::with_endpoint(
+                "drop-1",
+                serde_json::json!({"CommunicationStyle": "OfflineDrop", "Destination": {"DropFolderPath": "/drop"}}),
+            )
+            .in_pool(POOL),
+        )
+}
+
+/// The `Id` of the proxy or account named `name` in a space (`kind`: `proxies`/`accounts`).
+pub fn reference_id(emulator: &Emulator, space_id: &str, kind: &str, name: &str) -> String {
+    let items = match kind {
+        "proxies" => emulator.proxies(space_id),
+        _ => emulator.accounts(space_id),
+    };
+    items
+        .iter()
+        .find(|item| item["Name"] == name)
+        .and_then(|item| item["Id"].as_str())
+        .unwrap_or_else(|| panic!("no {kind} named {name} in {space_id}"))
+        .to_owned()
+}
+
+/// GET requests whose path contains `/{resource}/` (e.g. `proxies`, `machinepolicies`).
+pub fn reads_of(emulator: &Emulator, resource: &str) -> usize {
+    let needle = format!("/{resource}/");
+    emulator
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET" && request.path.to_lowercase().contains(&needle))
+        .count()
+}

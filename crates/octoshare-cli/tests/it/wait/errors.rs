@@ -203,3 +203,81 @@ fn interrupt_exits_130_with_the_last_completed_poll() {
         "{seen}"
     );
 }
+
+#[test]
+fn a_dynamic_pool_is_refused_at_once_with_exit_3() {
+    let emulator = start(
+        Scenario::new().space(
+            octopus_emulator::SpaceSeed::new("Cloud")
+                .default_space()
+                .dynamic_pool("Hosted Ubuntu", "UbuntuDefault"),
+        ),
+    );
+    let run = wait(
+        &emulator,
+        &[
+            "--space",
+            "Cloud",
+            "--worker-pool",
+            "hosted ubuntu",
+            "--count",
+            "1",
+            "--timeout",
+            "10m",
+        ],
+    );
+    assert_eq!(run.code, Some(3), "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.starts_with("worker pool 'Hosted Ubuntu' (")
+            && line.contains("is a dynamic worker pool: Octopus provisions its workers on demand and does not allow adding workers to a dynamic pool")
+            && line.ends_with("give a static pool in --worker-pool"),
+        "{line}"
+    );
+    assert!(
+        worker_reads(&emulator.requests()).is_empty(),
+        "never polled"
+    );
+}
+
+#[test]
+fn every_kind_of_worker_in_the_pool_counts() {
+    let emulator = start(
+        Scenario::new().space(
+            default_space([worker("polling-1", 1)])
+                .worker(
+                    octopus_emulator::WorkerSeed::listening(
+                        "listener-1",
+                        "https://listener-1:10933/",
+                        "5C1B0E9A7D3F2E4B6A8C0D1E2F3A4B5C6D7E8F90",
+                    )
+                    .in_pool(TF_POOL),
+                )
+                .worker(
+                    octopus_emulator::WorkerSeed::kubernetes_agent(
+                        "k8s-1",
+                        "poll://kcxzcv2fpsxkn6tk9u6d/",
+                        "96203ED84246201C26A2F4360D7CBC36AC1D232D",
+                    )
+                    .in_pool(TF_POOL),
+                ),
+        ),
+    );
+    let run = wait(
+        &emulator,
+        &[
+            "--space",
+            "Default",
+            "--worker-pool",
+            TF_POOL,
+            "--count",
+            "3",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.outputs()["RegisteredWorkerCount"], "3");
+    assert_eq!(
+        run.outputs()["RegisteredWorkerNames"],
+        "k8s-1,listener-1,polling-1"
+    );
+}
