@@ -30,7 +30,10 @@ mod retry;
 mod server_url;
 pub mod service_message;
 
-pub use client::{Client, ClientBuilder, MAX_RESPONSE_BYTES, RequestCounts, WRITE_GRACE_PERIOD};
+pub use client::{
+    Client, ClientBuilder, ConcurrencyState, MAX_RESPONSE_BYTES, PROBE_INTERVAL_FACTOR,
+    RequestCounts, WRITE_GRACE_PERIOD,
+};
 pub use credentials::{CredentialKind, Credentials, Secret};
 pub use error::{ApiError, CertificateProblem, TransportKind, TransportSource};
 pub use page::Page;

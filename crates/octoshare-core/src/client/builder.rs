@@ -9,12 +9,14 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue}
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+use super::congestion::Limiter;
 use super::origin::redirect_policy;
 use super::paging::DEFAULT_MAX_PAGES;
 use super::tls;
 use super::transport::describe_error_chain;
 use super::{Client, Counters, Inner};
 use crate::credentials::Credentials;
+use crate::domain::DEFAULT_CONCURRENCY;
 use crate::error::ApiError;
 use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
@@ -44,6 +46,8 @@ pub struct ClientBuilder {
     max_response_bytes: u64,
     cancellation: CancellationToken,
     write_grace_period: Duration,
+    concurrency: usize,
+    adaptive: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -60,6 +64,8 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("cancelled", &self.cancellation.is_cancelled())
             .field("write_grace_period", &self.write_grace_period)
+            .field("concurrency", &self.concurrency)
+            .field("adaptive", &self.adaptive)
             .finish()
     }
 }
@@ -78,6 +84,8 @@ impl ClientBuilder {
             max_response_bytes: MAX_RESPONSE_BYTES,
             cancellation: CancellationToken::new(),
             write_grace_period: WRITE_GRACE_PERIOD,
+            concurrency: DEFAULT_CONCURRENCY,
+            adaptive: true,
         }
     }
 
@@ -147,6 +155,28 @@ impl ClientBuilder {
         self
     }
 
+    /// The most requests in flight at once (at least 1); default [`DEFAULT_CONCURRENCY`].
+    ///
+    /// The client starts there and adapts like TCP congestion control: an overload answer
+    /// (429, 503, 418) or a timeout halves the limit, each window of successful requests (as
+    /// many as the limit, with every slot used) adds one back, never above this ceiling. A
+    /// `Retry-After` on an overload answer holds every request of the client until then, not
+    /// only the retry of the one that got it. Growing beyond the highest limit seen to work
+    /// waits [`PROBE_INTERVAL_FACTOR`](crate::PROBE_INTERVAL_FACTOR) times that pause after a decrease. See
+    /// [`Client::concurrency`].
+    pub fn concurrency(mut self, limit: usize) -> Self {
+        self.concurrency = limit.max(1);
+        self
+    }
+
+    /// Keeps the limit at [`ClientBuilder::concurrency`] whatever the server answers, and lets
+    /// each request wait only for its own `Retry-After` (how the client behaved before
+    /// adapting; for comparisons).
+    pub fn fixed_concurrency(mut self) -> Self {
+        self.adaptive = false;
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`ApiError::InvalidCaCertificate`] for an unusable PEM and
@@ -190,6 +220,7 @@ impl ClientBuilder {
                 cancellation: self.cancellation,
                 write_grace_period: self.write_grace_period,
                 counters: Counters::default(),
+                limiter: Limiter::new(self.concurrency, self.adaptive),
                 spoke_octopus_api: AtomicBool::new(false),
                 not_octopus: OnceCell::new(),
             }),

@@ -3,12 +3,14 @@
 //!
 //! Each concern has its own module: [`builder`] (settings, TLS roots, the authentication
 //! header), [`origin`] (credentials only ever go to the configured server), [`links`] (the only
-//! place URLs are built), [`send`] (the request/retry loop), [`status`] (HTTP status to
+//! place URLs are built), [`send`] (the request/retry loop), [`congestion`] (how many requests
+//! are in flight, adapted to the server's answers, and its `Retry-After`), [`status`] (HTTP status to
 //! [`ApiError`]), [`transport`] (failures below HTTP), [`redact`] (secrets out of messages), [`tls`] (trusted roots and certificate checks),
 //! [`body`] (bounded reading and decoding) and [`paging`] (`Page.Next`).
 
 mod body;
 mod builder;
+mod congestion;
 mod links;
 mod origin;
 mod paging;
@@ -43,9 +45,11 @@ use crate::retry::RetryPolicy;
 use crate::server_url::ServerUrl;
 
 pub use builder::{ClientBuilder, MAX_RESPONSE_BYTES, WRITE_GRACE_PERIOD};
+pub use congestion::{ConcurrencyState, PROBE_INTERVAL_FACTOR};
 pub(crate) use links::{api_path, first_page_path};
 
 use body::{looks_like_html, starts_like_json};
+use congestion::Limiter;
 use links::display_path;
 use redact::{EXCERPT_CHARS, truncate_chars};
 
@@ -123,6 +127,8 @@ struct Inner {
     cancellation: CancellationToken,
     write_grace_period: Duration,
     counters: Counters,
+    /// How many requests are in flight at once, and the server's `Retry-After` for everyone.
+    limiter: Limiter,
     /// The server answered in the Octopus API's language (a JSON body, or an error as
     /// Octopus's `{"ErrorMessage", "Errors"}` envelope): no need to ask whether it is Octopus.
     spoke_octopus_api: AtomicBool,
@@ -269,6 +275,12 @@ impl Client {
     /// Requests made so far, per HTTP attempt.
     pub fn request_counts(&self) -> RequestCounts {
         self.inner.counters.snapshot()
+    }
+
+    /// How many requests the client sends at once now, and how that limit has adapted (see
+    /// [`ClientBuilder::concurrency`]).
+    pub fn concurrency(&self) -> ConcurrencyState {
+        self.inner.limiter.state()
     }
 
     /// `GET` a path relative to the server base (e.g. `/api/spaces/all`) or an Octopus link

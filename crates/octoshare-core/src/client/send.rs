@@ -12,6 +12,7 @@ use super::Client;
 use super::body::{
     Body, BodyFailure, ERROR_BODY_LIMIT, is_octopus_error_envelope, read_bounded, read_limited,
 };
+use super::congestion::{Change, Signal};
 use super::links::display_path;
 use super::origin::{RedirectRefused, origin_difference, origin_url};
 use super::transport::{
@@ -41,6 +42,21 @@ struct StatusAnswer {
     body: Vec<u8>,
 }
 
+/// Why the limit was halved, for the log line.
+fn overload_cause(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Status(answer) => match answer.retry_after {
+            Some(pause) => format!(
+                "the server is overloaded ({}, Retry-After {}s)",
+                answer.status,
+                pause.as_secs()
+            ),
+            None => format!("the server is overloaded ({})", answer.status),
+        },
+        _ => "the request timed out".to_owned(),
+    }
+}
+
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -67,11 +83,34 @@ impl Client {
             if self.inner.cancellation.is_cancelled() {
                 return Err(self.interrupted(&method, &url, false));
             }
+            // A slot among the requests in flight, after any pause the server asked for.
+            let slot = tokio::select! {
+                biased;
+                () = self.inner.cancellation.cancelled() => {
+                    return Err(self.interrupted(&method, &url, false));
+                }
+                slot = self.inner.limiter.acquire() => slot,
+            };
             self.inner.counters.count(&method);
             let may_retry = attempt < max_attempts;
             let outcome = self
                 .attempt_until_cancelled(&method, &url, body.as_deref(), may_retry)
                 .await?;
+            let signal = self.load_signal(&outcome);
+            match slot.finish(signal) {
+                Change::Decreased { from, to } => tracing::warn!(
+                    "{method} {}: {}: sending at most {to} request{} at once (was {from})",
+                    display_path(&url),
+                    overload_cause(&outcome),
+                    if to == 1 { "" } else { "s" },
+                ),
+                Change::Increased { from, to } => tracing::debug!(
+                    from,
+                    to,
+                    "the server keeps up: sending at most {to} requests at once"
+                ),
+                Change::None => {}
+            }
             match outcome {
                 Outcome::Success(bytes) => {
                     tracing::debug!(%method, path = %display_path(&url), attempt, bytes = bytes.len(), "octopus api request");
@@ -145,6 +184,26 @@ impl Client {
                     ));
                 }
             }
+        }
+    }
+
+    /// What an attempt's outcome says about the server's load (see [`super::congestion`]).
+    fn load_signal(&self, outcome: &Outcome) -> Signal {
+        match outcome {
+            Outcome::Success(_) | Outcome::TooLarge { .. } => Signal::KeptUp,
+            Outcome::Transport(err) if transport_kind(err) == TransportKind::Timeout => {
+                Signal::Overloaded { pause: None }
+            }
+            Outcome::Transport(_) => Signal::Neutral,
+            Outcome::Status(answer) => match answer.status {
+                429 | 503 | 418 => Signal::Overloaded {
+                    pause: answer
+                        .retry_after
+                        .map(|pause| pause.min(self.inner.retry_policy.max_retry_after)),
+                },
+                400..=499 => Signal::KeptUp,
+                _ => Signal::Neutral,
+            },
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cancellation;
+mod concurrency;
 mod errors;
 mod fixtures;
 mod limits;
