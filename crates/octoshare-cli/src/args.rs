@@ -65,6 +65,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration, global = true)]
     pub retry_delay: Duration,
 
+    /// Keep the number of requests in flight at --concurrency instead of adapting it to the
+    /// server's 429/503/418 answers and timeouts; each request then waits only for its own
+    /// Retry-After (the behaviour before adaptation, for benchmark comparisons)
+    #[arg(long, hide = true, global = true)]
+    pub fixed_concurrency: bool,
+
     /// More logging (-v, -vv)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -120,6 +126,9 @@ impl CommonArgs {
             .retry_policy(retry_policy)
             .user_agent(concat!("octoshare/", env!("CARGO_PKG_VERSION")))
             .cancellation(shutdown.token());
+        if self.fixed_concurrency {
+            builder = builder.fixed_concurrency();
+        }
         // An empty OCTOPUS_CA_CERT is unset, like an empty OCTOPUS_URL.
         if let Some(path) = self
             .ca_cert
@@ -343,6 +352,29 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn the_limit_adapts_unless_the_hidden_flag_fixes_it() {
+        let adaptive = parse(&[]).client(&Shutdown::new()).unwrap().concurrency();
+        assert!(adaptive.adaptive);
+        let fixed = parse(&["--fixed-concurrency"])
+            .client_builder(&Shutdown::new())
+            .unwrap()
+            .concurrency(7)
+            .build()
+            .unwrap()
+            .concurrency();
+        assert_eq!((fixed.adaptive, fixed.ceiling, fixed.limit), (false, 7, 7));
+        let mut help = Vec::new();
+        <Args as clap::CommandFactory>::command()
+            .write_long_help(&mut help)
+            .unwrap();
+        assert!(
+            !String::from_utf8(help)
+                .unwrap()
+                .contains("fixed-concurrency")
+        );
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -80,7 +80,7 @@ impl SpaceSearchArgs {
 /// `--concurrency`: how many spaces are read or written at once.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConcurrencyArgs {
-    /// How many spaces to read (and share into) at once; also the most requests in flight
+    /// How many spaces to read (and share into) at once; also the most requests in flight (fewer while the server answers 429/503/418 or times out)
     #[arg(
         long,
         value_name = "N",

@@ -251,7 +251,11 @@ impl RunOutcome {
 pub fn command(args: RunArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let config = args.into_config()?;
-        let mut builder = common.client_builder(&shutdown)?;
+        // --concurrency: how many spaces at once, and the ceiling of the client's requests in
+        // flight (which adapts below it to the server's answers).
+        let mut builder = common
+            .client_builder(&shutdown)?
+            .concurrency(config.share.concurrency);
         if config.share.dry_run {
             // The whole run only reads: a write is refused before it is sent.
             builder = builder.read_only();

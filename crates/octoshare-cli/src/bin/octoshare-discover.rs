@@ -5,7 +5,7 @@ use clap::Parser;
 use octoshare_cli::flags::DiscoverArgs;
 use octoshare_cli::json::DiscoverDocument;
 use octoshare_cli::render::discover::{self as render, DiscoverRenderer};
-use octoshare_cli::{CommonArgs, Ending, OutputMode, run_step};
+use octoshare_cli::{CommonArgs, Ending, OutputMode, run_local};
 use octoshare_discover::discover;
 use std::process::ExitCode;
 
@@ -22,18 +22,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let discover_args = args.discover;
-    run_step(
-        &args.common,
-        OutputMode::Octopus,
-        async move |emitter, client, _shutdown| {
-            let config = discover_args.into_config()?;
-            let outcome = discover(&client, &config, &mut DiscoverRenderer::new(emitter)).await?;
-            render::finished(emitter, &outcome);
-            render::set_outputs(emitter, &outcome);
-            Ok(Ending::success(DiscoverDocument::of(&outcome)))
-        },
-    )
+    let (discover_args, common) = (args.discover, args.common);
+    run_local(&common, OutputMode::Octopus, async |emitter, shutdown| {
+        let builder = common.client_builder(&shutdown)?;
+        let config = discover_args.into_config()?;
+        let client = builder.concurrency(config.concurrency).build()?;
+        let outcome = discover(&client, &config, &mut DiscoverRenderer::new(emitter)).await?;
+        render::finished(emitter, &outcome);
+        render::set_outputs(emitter, &outcome);
+        Ok(Ending::success(DiscoverDocument::of(&outcome)))
+    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
     let (share_args, common) = (args.share, args.common);
     run_local(&common, OutputMode::Octopus, async |emitter, shutdown| {
         let command = share_args.into_command()?;
-        let mut builder = common.client_builder(&shutdown)?;
+        let mut builder = common
+            .client_builder(&shutdown)?
+            .concurrency(command.options.concurrency);
         if command.options.dry_run {
             // A dry run cannot write: the client refuses POST/PUT/DELETE before sending.
             builder = builder.read_only();
