@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use futures::StreamExt as _;
-use octopus_emulator::Emulator;
+use octopus_emulator::{ConcurrencyLimit, Emulator};
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::baseline;
@@ -36,10 +36,12 @@ pub struct Settings {
     pub startup_runs: usize,
     /// Run the runbook's algorithm (the yardstick).
     pub baseline: bool,
+    /// Run the throttled scenario ([`run_throttled`]).
+    pub throttled: bool,
 }
 
 /// One phase: requests the server saw and wall time.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Phase {
     /// Requests, by method.
@@ -75,7 +77,7 @@ impl Phase {
 }
 
 /// A phase run as a child process, with its peak RSS.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessPhase {
     /// Requests and wall time.
@@ -86,7 +88,7 @@ pub struct ProcessPhase {
 }
 
 /// The runbook's algorithm on one fleet.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BaselineResult {
     /// "Get Space List".
@@ -98,7 +100,7 @@ pub struct BaselineResult {
 }
 
 /// How the full octoshare run was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RunMode {
     /// `octoshare run --worker-pool P` (one process).
@@ -121,7 +123,7 @@ impl RunMode {
 }
 
 /// octoshare on one fleet.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OctoshareResult {
     /// The full run (discover + share), the figure compared with the runbook.
@@ -132,10 +134,12 @@ pub struct OctoshareResult {
     pub share: ProcessPhase,
     /// `octoshare-share` again: nothing to do.
     pub rerun: ProcessPhase,
+    /// `octoshare run` again: nothing to do (absent when `octoshare run` was not built).
+    pub run_rerun: Option<ProcessPhase>,
 }
 
 /// Everything measured on one fleet.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioResult {
     /// The size.
@@ -167,7 +171,7 @@ impl ScenarioResult {
 
 /// A check that the emulator is not what limits octoshare: many concurrent GETs from one
 /// client, their time against `ceil(requests / concurrency) × latency`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Calibration {
     /// Requests in flight at once.
@@ -182,6 +186,84 @@ pub struct Calibration {
     pub peak_in_flight: u64,
 }
 
+/// The server of the throttled scenario serves at most this many requests at once.
+pub const THROTTLE_CAP: u32 = 4;
+/// ... and refuses the others with 429 and this `Retry-After`, in seconds.
+pub const THROTTLE_RETRY_AFTER_SECONDS: u64 = 1;
+/// The size the throttled scenario runs at.
+pub const THROTTLED_FLEET: Fleet = Fleet {
+    spaces: 200,
+    workers: 10,
+};
+
+/// `octoshare run` against the throttled server, once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottledRun {
+    /// Requests (the refused ones included) and wall time.
+    #[serde(flatten)]
+    pub phase: ProcessPhase,
+    /// The run's exit code (`None`: killed by a signal).
+    pub exit_code: Option<i32>,
+    /// The run's failure line, if it failed.
+    pub error: Option<String>,
+    /// Whether every target space holds every worker afterwards.
+    pub all_shared: bool,
+    /// `ceil(requests the server served / cap) × latency`, in milliseconds.
+    pub lower_bound_ms: f64,
+    /// The most requests the server admitted at one time (at most the cap).
+    pub server_peak_in_flight: usize,
+}
+
+impl ThrottledRun {
+    /// Requests the server served (not refused by the cap).
+    pub fn served(&self) -> u64 {
+        let requests = self.phase.phase.requests;
+        requests.total() - requests.too_many_requests
+    }
+
+    /// Whether the run did everything: exit code 0 and every worker shared.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && self.all_shared
+    }
+
+    /// Wall time / lower bound.
+    pub fn ratio_to_bound(&self) -> f64 {
+        self.phase.phase.wall_ms / self.lower_bound_ms
+    }
+}
+
+/// `octoshare run` against a server that serves at most [`THROTTLE_CAP`] requests at once and
+/// refuses the others with 429 and `Retry-After`: with the adaptive limit (the default) and
+/// with it fixed (`--fixed-concurrency`, the behaviour before).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottledResult {
+    /// The size.
+    pub fleet: Fleet,
+    /// The server's cap.
+    pub cap: u32,
+    /// Its `Retry-After`, in seconds.
+    pub retry_after_seconds: u64,
+    /// Adaptive concurrency (the default).
+    pub adaptive: ThrottledRun,
+    /// `--fixed-concurrency`.
+    pub fixed: ThrottledRun,
+}
+
+/// The commands of `octoshare` the bench measures when the build has them.
+pub const MEASURED_COMMANDS: [&str; 3] = ["status", "reconcile", "retire"];
+
+/// A command of `octoshare` the bench looks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandPresence {
+    /// The subcommand.
+    pub name: String,
+    /// Whether this build has it.
+    pub built: bool,
+}
+
 /// Size of one release binary.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -193,7 +275,7 @@ pub struct BinarySize {
 }
 
 /// Start-up time of `octoshare-share --version`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Startup {
     /// How many runs.
@@ -212,6 +294,11 @@ pub struct Measurements {
     pub run_mode: RunMode,
     /// Per fleet, in run order.
     pub scenarios: Vec<ScenarioResult>,
+    /// The throttled server (absent when not run).
+    pub throttled: Option<ThrottledResult>,
+    /// Which of [`MEASURED_COMMANDS`] this build has.
+    #[serde(default)]
+    pub commands: Vec<CommandPresence>,
     /// Emulator throughput checks.
     pub calibration: Vec<Calibration>,
     /// Release binary sizes.
@@ -251,6 +338,17 @@ impl Binaries {
             share,
         })
     }
+}
+
+/// Whether `octoshare NAME --help` succeeds.
+fn has_subcommand(octoshare: &Path, name: &str) -> bool {
+    std::process::Command::new(octoshare)
+        .args([name, "--help"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// Whether `octoshare run --help` documents `--worker-pool` (the orchestrator is built).
@@ -350,13 +448,58 @@ pub fn run(settings: &Settings, progress: &mut dyn FnMut(&str)) -> anyhow::Resul
         scenarios.push(result);
     }
 
+    let throttled = match (&binaries.octoshare, settings.throttled) {
+        (Some(octoshare), true) => {
+            let result = run_throttled(settings, octoshare)
+                .context("the throttled scenario (octoshare run)")?;
+            for (mode, run) in [("adaptive", &result.adaptive), ("fixed", &result.fixed)] {
+                progress(&format!(
+                    "throttled S={} W={} (cap {}, Retry-After {} s), {mode}: {} in {} ({} refused, {:.2}× the bound)",
+                    result.fleet.spaces,
+                    result.fleet.workers,
+                    result.cap,
+                    result.retry_after_seconds,
+                    if run.succeeded() {
+                        "done".to_owned()
+                    } else {
+                        format!(
+                            "FAILED ({})",
+                            run.error.as_deref().unwrap_or("not every worker shared")
+                        )
+                    },
+                    crate::report::duration_ms(run.phase.phase.wall_ms),
+                    run.phase.phase.requests.too_many_requests,
+                    run.ratio_to_bound(),
+                ));
+            }
+            Some(result)
+        }
+        (None, true) => {
+            progress("note: `octoshare run` is not built: no throttled scenario");
+            None
+        }
+        (_, false) => None,
+    };
+
     let binaries_sizes = binary_sizes(&settings.bin_dir);
     let startup = (settings.startup_runs > 0)
         .then(|| startup_time(&binaries.share, settings.startup_runs))
         .transpose()?;
+    let commands = MEASURED_COMMANDS
+        .iter()
+        .map(|name| CommandPresence {
+            name: (*name).to_owned(),
+            built: binaries
+                .octoshare
+                .as_deref()
+                .is_some_and(|octoshare| has_subcommand(octoshare, name)),
+        })
+        .collect();
     Ok(Measurements {
         run_mode,
         scenarios,
+        throttled,
+        commands,
         calibration,
         binaries: binaries_sizes,
         startup,
@@ -373,7 +516,8 @@ fn start_emulator(fleet: &Fleet, latency: Duration) -> anyhow::Result<Emulator> 
     Emulator::start(fleet.scenario(latency)).context("cannot start the emulator")
 }
 
-fn client_for(emulator: &Emulator) -> anyhow::Result<Client> {
+/// A client for the emulator that sends up to `concurrency` requests at once.
+fn client_for(emulator: &Emulator, concurrency: usize) -> anyhow::Result<Client> {
     let server = ServerUrl::parse(&emulator.url())?;
     let credentials = Credentials::ApiKey(Secret::new(emulator.api_key()));
     Ok(Client::builder(server, credentials)
@@ -381,6 +525,7 @@ fn client_for(emulator: &Emulator) -> anyhow::Result<Client> {
             base_delay: Duration::from_millis(100),
             ..RetryPolicy::default()
         })
+        .concurrency(concurrency)
         .build()?)
 }
 
@@ -391,7 +536,8 @@ pub fn run_baseline(
     fleet: &Fleet,
 ) -> anyhow::Result<BaselineResult> {
     let emulator = start_emulator(fleet, latency)?;
-    let client = client_for(&emulator)?;
+    // One request at a time, as the runbook does.
+    let client = client_for(&emulator, 1)?;
 
     let started = Instant::now();
     let discovery = runtime
@@ -550,41 +696,108 @@ fn run_octoshare(
     };
     drop(emulator);
 
-    let run = match &binaries.octoshare {
+    let (run, run_rerun) = match &binaries.octoshare {
         Some(octoshare) => {
             let emulator = start_emulator(fleet, settings.latency)?;
-            let mut args = vec![
-                "run".to_owned(),
-                "--worker-pool".to_owned(),
-                POOL.to_owned(),
-                "--output".to_owned(),
-                "json".to_owned(),
-            ];
+            let mut args = run_args();
             args.extend(concurrency_args(settings));
-            let full = Launch {
+            let launch = Launch {
                 program: octoshare,
                 args,
                 env: connection_env(&emulator),
                 measurer,
-            }
-            .run()?;
+            };
+            let full = launch.run()?;
             let phase = Phase::new(take_requests(&emulator)?, full.wall);
             check_shared(&emulator, fleet).context("after octoshare run")?;
-            ProcessPhase {
-                phase,
-                max_rss_kib: full.max_rss_kib,
-            }
+            let again = launch.run()?;
+            let rerun_phase = Phase::new(take_requests(&emulator)?, again.wall);
+            check_shared(&emulator, fleet).context("after octoshare run's re-run")?;
+            (
+                ProcessPhase {
+                    phase,
+                    max_rss_kib: full.max_rss_kib,
+                },
+                Some(ProcessPhase {
+                    phase: rerun_phase,
+                    max_rss_kib: again.max_rss_kib,
+                }),
+            )
         }
-        None => ProcessPhase {
-            phase: discover.then(&share.phase),
-            max_rss_kib: share.max_rss_kib,
-        },
+        None => (
+            ProcessPhase {
+                phase: discover.then(&share.phase),
+                max_rss_kib: share.max_rss_kib,
+            },
+            None,
+        ),
     };
     Ok(OctoshareResult {
         run,
         discover,
         share,
         rerun,
+        run_rerun,
+    })
+}
+
+/// `octoshare run --worker-pool P --output json`.
+fn run_args() -> Vec<String> {
+    vec![
+        "run".to_owned(),
+        "--worker-pool".to_owned(),
+        POOL.to_owned(),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ]
+}
+
+/// `octoshare run` on [`THROTTLED_FLEET`] against a server serving at most [`THROTTLE_CAP`]
+/// requests at once (the others: 429 with `Retry-After`), adaptive then fixed, each on a fresh
+/// emulator. A failed run is recorded, not an error.
+pub fn run_throttled(settings: &Settings, octoshare: &Path) -> anyhow::Result<ThrottledResult> {
+    let fleet = THROTTLED_FLEET;
+    let once = |extra: &[&str]| -> anyhow::Result<ThrottledRun> {
+        let scenario = fleet.scenario(settings.latency).concurrency_limit(
+            ConcurrencyLimit::reject(THROTTLE_CAP).retry_after(THROTTLE_RETRY_AFTER_SECONDS),
+        );
+        let emulator = Emulator::start(scenario).context("cannot start the emulator")?;
+        let mut args = run_args();
+        args.extend(concurrency_args(settings));
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let run = Launch {
+            program: octoshare,
+            args,
+            env: connection_env(&emulator),
+            measurer: settings.measurer.as_deref(),
+        }
+        .run_to_end()?;
+        let requests = take_requests(&emulator)?;
+        let served = requests.total() - requests.too_many_requests;
+        let error = (run.exit_code != Some(0)).then(|| {
+            json_document(&run.stdout, "octoshare run")
+                .ok()
+                .and_then(|document| document["Error"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("exit code {:?}", run.exit_code))
+        });
+        Ok(ThrottledRun {
+            phase: ProcessPhase {
+                phase: Phase::new(requests, run.wall),
+                max_rss_kib: run.max_rss_kib,
+            },
+            exit_code: run.exit_code,
+            error,
+            all_shared: check_shared(&emulator, &fleet).is_ok(),
+            lower_bound_ms: lower_bound_ms(served, THROTTLE_CAP as usize, settings.latency),
+            server_peak_in_flight: emulator.peak_in_flight(),
+        })
+    };
+    Ok(ThrottledResult {
+        fleet,
+        cap: THROTTLE_CAP,
+        retry_after_seconds: THROTTLE_RETRY_AFTER_SECONDS,
+        adaptive: once(&[])?,
+        fixed: once(&["--fixed-concurrency"])?,
     })
 }
 
@@ -599,7 +812,7 @@ fn calibrate(
         workers: 0,
     };
     let emulator = start_emulator(&fleet, latency)?;
-    let client = client_for(&emulator)?;
+    let client = client_for(&emulator, concurrency)?;
     let requests = (concurrency * 40) as u64;
     let started = Instant::now();
     let failures = runtime.block_on(async {

@@ -9,7 +9,7 @@ use octopus_emulator::{Scenario, SpaceSeed, WorkerSeed};
 pub const POOL: &str = "AWS Worker Pool TF";
 
 /// One benchmark size: how many spaces, and how many workers the first space holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fleet {
     /// Spaces on the instance (all have [`POOL`]).
     pub spaces: usize,

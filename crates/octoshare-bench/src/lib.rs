@@ -11,10 +11,14 @@
 //!    `octoshare run` (the full run, the figure compared with the runbook);
 //! 3. counts what the server saw (the emulator's request log) and the wall time of each, and the
 //!    peak RSS of the octoshare processes (through the `measure-rss` subcommand, see
-//!    [`measure::measure_rss_main`]).
+//!    [`measure::measure_rss_main`]);
+//! 4. runs `octoshare run` again on the same instance (the re-run: nothing to do), and once more
+//!    against a throttled server ([`bench::run_throttled`]: at most 4 requests at once, 429 with
+//!    `Retry-After` beyond), with the adaptive limit and with `--fixed-concurrency`.
 //!
-//! The report ([`report::BenchReport`]) is printed as a Markdown table, written between markers
-//! into `BENCHMARKS.md` and as JSON, and checks the targets of issue 8.
+//! The report ([`report::BenchReport`]) is printed as Markdown, written between markers into
+//! `BENCHMARKS.md` and as JSON, shows every figure next to the previous run's (the results file
+//! it replaces, [`report::PreviousRun`]) and checks the targets of issues 8 and 18.
 
 pub mod baseline;
 pub mod bench;

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use octoshare_bench::bench::{self, DEFAULT_CONCURRENCY};
 use octoshare_bench::measure::{MEASURE_RSS_SUBCOMMAND, measure_rss_main};
-use octoshare_bench::report::{self, BenchReport, Machine};
+use octoshare_bench::report::{self, BenchReport, Machine, PreviousRun};
 use octoshare_bench::{Fleet, Settings};
 
 const SPACES: [usize; 4] = [10, 50, 200, 1000];
@@ -45,6 +45,14 @@ struct Args {
     /// Skip the runbook baseline (octoshare's figures only)
     #[arg(long)]
     no_baseline: bool,
+
+    /// Skip the throttled scenario (a server serving 4 requests at once)
+    #[arg(long)]
+    no_throttled: bool,
+
+    /// Results of the run to compare with [default: bench/results.json, read before it is replaced]
+    #[arg(long, value_name = "PATH")]
+    previous: Option<PathBuf>,
 
     /// Directory of the release binaries [default: this binary's directory]
     #[arg(long, value_name = "DIR")]
@@ -148,6 +156,18 @@ fn bench_main(args: Args, argv: &[String]) -> anyhow::Result<()> {
         measurer: Some(this_binary),
         startup_runs: args.startup_runs,
         baseline: !args.no_baseline,
+        throttled: !args.no_throttled,
+    };
+    let previous_path = args
+        .previous
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("bench/results.json"));
+    let previous = match PreviousRun::read(&previous_path) {
+        Ok(previous) => previous,
+        Err(error) => {
+            eprintln!("warning: no previous figures: {error:#}");
+            None
+        }
     };
     let started_at = report::rfc3339(
         SystemTime::now()
@@ -171,6 +191,7 @@ fn bench_main(args: Args, argv: &[String]) -> anyhow::Result<()> {
         args.concurrency,
         args.quick,
         measurements,
+        previous,
     );
     println!("{}", report.markdown());
 

@@ -2,7 +2,7 @@
 //! memory, and small statistics.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const MEASURE_RSS_SUBCOMMAND: &str = "measure-rss";
 
 /// What the server saw during one phase.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Requests {
     /// GET requests.
     pub get: u64,
@@ -119,6 +119,8 @@ pub struct ProcessRun {
     pub stdout: String,
     /// Standard error (logs).
     pub stderr: String,
+    /// The exit code (`None` when killed by a signal).
+    pub exit_code: Option<i32>,
 }
 
 /// The report the `measure-rss` subcommand writes.
@@ -145,6 +147,20 @@ pub struct Launch<'a> {
 impl Launch<'_> {
     /// Runs the program to the end; fails when it exits unsuccessfully (naming its stderr).
     pub fn run(&self) -> anyhow::Result<ProcessRun> {
+        let run = self.run_to_end()?;
+        if run.exit_code != Some(0) {
+            bail!(
+                "`{}` failed ({}); its stderr ends with:\n{}",
+                shown_command(self.program, &self.args),
+                describe_exit(run.exit_code),
+                tail(&run.stderr, 20)
+            );
+        }
+        Ok(run)
+    }
+
+    /// Runs the program to the end, whatever its exit code (fails only when it cannot run).
+    pub fn run_to_end(&self) -> anyhow::Result<ProcessRun> {
         let report_path = self.measurer.map(|_| rss_report_path());
         let mut command = match (self.measurer, &report_path) {
             (Some(measurer), Some(report)) => {
@@ -174,13 +190,7 @@ impl Launch<'_> {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let shown = shown_command(self.program, &self.args);
-        if !output.status.success() {
-            bail!(
-                "`{shown}` failed ({}); its stderr ends with:\n{}",
-                describe_status(output.status),
-                tail(&stderr, 20)
-            );
-        }
+        let exit_code = output.status.code();
         let mut max_rss_kib = None;
         if let Some(report_path) = &report_path {
             let text = std::fs::read_to_string(report_path)
@@ -196,6 +206,7 @@ impl Launch<'_> {
             max_rss_kib,
             stdout,
             stderr,
+            exit_code,
         })
     }
 }
@@ -235,8 +246,8 @@ pub fn measure_rss_main(args: &[String]) -> anyhow::Result<i32> {
     Ok(status.code().unwrap_or(1))
 }
 
-fn describe_status(status: ExitStatus) -> String {
-    match status.code() {
+fn describe_exit(code: Option<i32>) -> String {
+    match code {
         Some(code) => format!("exit code {code}"),
         None => "killed by a signal".to_owned(),
     }

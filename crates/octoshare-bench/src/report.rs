@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::bench::{Measurements, RunMode, ScenarioResult};
+use crate::bench::{Measurements, RunMode, ScenarioResult, ThrottledResult, ThrottledRun};
 use crate::fleet::Fleet;
 use crate::measure::{linear_fit, thousands};
 
@@ -32,7 +32,7 @@ pub const LARGEST: Fleet = Fleet {
 const RSS_LIMIT_BYTES: f64 = 50_000_000.0;
 
 /// Where and how the bench ran.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Machine {
     /// Logical cores available to the bench.
@@ -91,7 +91,7 @@ pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
 }
 
 /// Discover's time against the number of spaces, fitted over every scenario.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoverScaling {
     /// The runbook's slope, milliseconds per space.
@@ -122,7 +122,7 @@ impl DiscoverScaling {
     }
 }
 
-/// One target of issue 8, checked.
+/// One target (issues 8 and 18), checked.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
@@ -134,6 +134,75 @@ pub struct Target {
     pub measured: String,
     /// Whether it was met; `None` when not measured.
     pub met: Option<bool>,
+    /// The same figure in the previous run, when it has it.
+    pub previous: Option<String>,
+}
+
+/// The run the figures are compared with: the JSON results of the previous run
+/// (`bench/results.json` before this run overwrites it). Older files lack some figures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousRun {
+    /// The commit it measured.
+    pub git_commit: Option<String>,
+    /// When it started.
+    pub started_at: String,
+    /// Its latency per request, milliseconds.
+    pub latency_ms: f64,
+    /// Its `--concurrency`.
+    pub concurrency: usize,
+    /// Whether it was a `--quick` run.
+    #[serde(default)]
+    pub quick: bool,
+    /// How it ran octoshare's full run.
+    pub run_mode: RunMode,
+    /// Its scenarios.
+    #[serde(default)]
+    pub scenarios: Vec<ScenarioResult>,
+    /// Its throttled scenario, if it had one.
+    #[serde(default)]
+    pub throttled: Option<ThrottledResult>,
+    /// Its discover fit.
+    #[serde(default)]
+    pub discover_scaling: Option<DiscoverScaling>,
+}
+
+impl PreviousRun {
+    /// Reads a results file; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> anyhow::Result<Option<PreviousRun>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read {}", path.display()));
+            }
+        };
+        let previous = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench results file", path.display()))?;
+        Ok(Some(previous))
+    }
+
+    fn scenario(&self, fleet: Fleet) -> Option<&ScenarioResult> {
+        self.scenarios.iter().find(|s| s.fleet == fleet)
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "`{}` ({})",
+            self.git_commit.as_deref().unwrap_or("unknown commit"),
+            self.started_at.get(..10).unwrap_or(&self.started_at)
+        )
+    }
+}
+
+/// Which previous run the report compares with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousReference {
+    /// Its commit.
+    pub git_commit: Option<String>,
+    /// When it started.
+    pub started_at: String,
 }
 
 /// The whole report of one bench run.
@@ -165,6 +234,11 @@ pub struct BenchReport {
     pub discover_scaling: Option<DiscoverScaling>,
     /// The targets, checked.
     pub targets: Vec<Target>,
+    /// The run compared with.
+    pub previous_run: Option<PreviousReference>,
+    /// The previous run's figures.
+    #[serde(skip)]
+    pub previous: Option<PreviousRun>,
 }
 
 impl BenchReport {
@@ -180,9 +254,33 @@ impl BenchReport {
         concurrency: usize,
         quick: bool,
         measurements: Measurements,
+        previous: Option<PreviousRun>,
     ) -> BenchReport {
         let discover_scaling = DiscoverScaling::fit(&measurements.scenarios);
-        let targets = check_targets(&measurements, discover_scaling, concurrency);
+        let mut targets = check_targets(
+            &measurements.scenarios,
+            measurements.throttled.as_ref(),
+            measurements.run_mode,
+            discover_scaling,
+            concurrency,
+            previous.as_ref(),
+        );
+        if let Some(previous) = &previous {
+            let before = check_targets(
+                &previous.scenarios,
+                previous.throttled.as_ref(),
+                previous.run_mode,
+                previous.discover_scaling,
+                previous.concurrency,
+                None,
+            );
+            for target in &mut targets {
+                target.previous = before
+                    .iter()
+                    .find(|old| old.name == target.name && old.met.is_some())
+                    .map(|old| old.measured.clone());
+            }
+        }
         BenchReport {
             command,
             started_at,
@@ -196,6 +294,11 @@ impl BenchReport {
             discover_runs: crate::bench::DISCOVER_RUNS,
             discover_scaling,
             targets,
+            previous_run: previous.as_ref().map(|previous| PreviousReference {
+                git_commit: previous.git_commit.clone(),
+                started_at: previous.started_at.clone(),
+            }),
+            previous,
         }
     }
 
@@ -245,9 +348,19 @@ impl BenchReport {
             }
         ));
         out.push_str(&format!(
-            "- octoshare's full run: {}.\n\n",
+            "- octoshare's full run: {}.\n",
             self.measurements.run_mode.describe()
         ));
+        match &self.previous {
+            Some(previous) => out.push_str(&format!(
+                "- Previous figures (\"before\"): the run of {}, {} per request, concurrency {}{}.\n\n",
+                previous.label(),
+                duration_ms(previous.latency_ms),
+                previous.concurrency,
+                if previous.quick { ", --quick" } else { "" }
+            )),
+            None => out.push_str("- Previous figures: none (no earlier results file).\n\n"),
+        }
 
         out.push_str("### Scenarios\n\n");
         out.push_str(&self.scenario_table());
@@ -255,10 +368,49 @@ impl BenchReport {
         out.push_str(
             "S spaces all have the pool; the first holds W polling workers. *Runbook*: the original \
              runbook's request pattern, one request at a time. *Lower bound*: \
-             `ceil(octoshare's requests / concurrency) × latency`. *Re-run*: `octoshare-share` again \
+             `ceil(octoshare's requests / concurrency) × latency`, the time if every round of \
+             `concurrency` requests took exactly one latency. *Re-run*: `octoshare-share` again \
              with nothing to do; GETs/space = its GETs ÷ S. *Peak RSS*: the largest of the \
-             octoshare processes (full run, share, re-run).\n\n",
+             octoshare processes (full run, share, re-runs).\n\n",
         );
+
+        if self.previous.is_some() {
+            out.push_str("### Against the previous run\n\n");
+            out.push_str(&self.comparison_table());
+            out.push_str(
+                "\nEach cell is *before → now* for `octoshare run` on the same size (the first run: \
+                 every worker created). A first run may not make more requests than before; \
+                 when the server keeps up, the time against the bound should not move.\n\n",
+            );
+        }
+
+        out.push_str("### Re-runs\n\n");
+        out.push_str(&self.rerun_table());
+        out.push_str(
+            "\nThe same command again with nothing to do. A re-run needs per space at most its \
+             pools (which spaces qualify, the pool's Id) and its workers (what is already \
+             shared): 2 GETs per qualifying space for `octoshare run`, 2 per target space for \
+             `octoshare-share`, plus a constant (the space list, the source pool's workers, \
+             one page per 30). *k* is that constant as measured.\n\n",
+        );
+
+        if let Some(throttled) = &self.measurements.throttled {
+            out.push_str("### Throttled server\n\n");
+            out.push_str(&self.throttled_table(throttled));
+            out.push_str(&format!(
+                "\nThe emulator serves at most {cap} requests at once and answers every other one \
+                 at once with 429 and `Retry-After: {retry}` (nothing committed); S={s}, W={w}, \
+                 the same latency. *Lower bound*: `ceil(served / {cap}) × latency`, {cap} requests \
+                 at a time and no refusal, no pause. *Adaptive* is the default; \
+                 `--fixed-concurrency` keeps {concurrency} in flight and lets each request wait \
+                 only for its own `Retry-After` (octoshare before adaptation).\n\n",
+                cap = throttled.cap,
+                retry = throttled.retry_after_seconds,
+                s = throttled.fleet.spaces,
+                w = throttled.fleet.workers,
+                concurrency = self.concurrency,
+            ));
+        }
 
         out.push_str("### Discover\n\n");
         out.push_str(&self.discover_table());
@@ -277,12 +429,13 @@ impl BenchReport {
         out.push('\n');
 
         out.push_str("### Targets\n\n");
-        out.push_str("| target | wanted | measured | met |\n|---|---|---|---|\n");
+        out.push_str("| target | wanted | before | measured | met |\n|---|---|---|---|---|\n");
         for target in &self.targets {
             out.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} |\n",
                 target.name,
                 target.wanted,
+                target.previous.as_deref().unwrap_or("—"),
                 target.measured,
                 match target.met {
                     Some(true) => "yes",
@@ -292,6 +445,22 @@ impl BenchReport {
             ));
         }
         out.push('\n');
+
+        if !self.measurements.commands.is_empty() {
+            let missing: Vec<String> = self
+                .measurements
+                .commands
+                .iter()
+                .filter(|command| !command.built)
+                .map(|command| format!("`octoshare {}`", command.name))
+                .collect();
+            if !missing.is_empty() {
+                out.push_str(&format!(
+                    "Not measured: {} (not in this build).\n\n",
+                    missing.join(", ")
+                ));
+            }
+        }
 
         out.push_str("### Binaries\n\n");
         out.push_str("| binary | size |\n|---|---|\n");
@@ -377,6 +546,112 @@ impl BenchReport {
         out
     }
 
+    fn comparison_table(&self) -> String {
+        let Some(previous) = &self.previous else {
+            return String::new();
+        };
+        let mut out = String::from(
+            "| S | W | requests | time | × bound | `octoshare-share` re-run GETs |\n|---:|---:|---|---|---|---|\n",
+        );
+        let arrow = |before: Option<String>, now: String| match before {
+            Some(before) => format!("{before} → {now}"),
+            None => format!("— → {now}"),
+        };
+        for scenario in &self.measurements.scenarios {
+            let before = previous.scenario(scenario.fleet);
+            let run = &scenario.octoshare.run.phase;
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                scenario.fleet.spaces,
+                scenario.fleet.workers,
+                arrow(
+                    before.map(|b| thousands(b.octoshare.run.phase.requests.total())),
+                    thousands(run.requests.total())
+                ),
+                arrow(
+                    before.map(|b| duration_ms(b.octoshare.run.phase.wall_ms)),
+                    duration_ms(run.wall_ms)
+                ),
+                arrow(
+                    before.map(|b| format!("{:.2}×", b.ratio_to_bound())),
+                    format!("{:.2}×", scenario.ratio_to_bound())
+                ),
+                arrow(
+                    before.map(|b| thousands(b.octoshare.rerun.phase.requests.get)),
+                    thousands(scenario.octoshare.rerun.phase.requests.get)
+                ),
+            ));
+        }
+        out
+    }
+
+    fn rerun_table(&self) -> String {
+        let mut out = String::from(
+            "| S | W | `octoshare run` re-run | GETs = 2·S + k | time | `octoshare-share` re-run | GETs = 2·(S−1) + k | time |\n\
+             |---:|---:|---|---|---:|---|---|---:|\n",
+        );
+        for scenario in &self.measurements.scenarios {
+            let fleet = scenario.fleet;
+            let share = scenario.octoshare.rerun.phase;
+            let (run_requests, run_constant, run_time) = match scenario.octoshare.run_rerun {
+                Some(run) => (
+                    run.phase.requests.by_method(),
+                    constant_part(run.phase.requests.get, 2 * fleet.spaces),
+                    duration_ms(run.phase.wall_ms),
+                ),
+                None => ("—".to_owned(), "—".to_owned(), "—".to_owned()),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                fleet.spaces,
+                fleet.workers,
+                run_requests,
+                run_constant,
+                run_time,
+                share.requests.by_method(),
+                constant_part(share.requests.get, 2 * fleet.target_spaces()),
+                duration_ms(share.wall_ms),
+            ));
+        }
+        out
+    }
+
+    fn throttled_table(&self, throttled: &ThrottledResult) -> String {
+        let before = self.previous.as_ref().and_then(|p| p.throttled.as_ref());
+        let mut out = String::from(
+            "| octoshare | result | requests | refused (429) | served | time | lower bound | × bound | × bound before | most admitted at once |\n\
+             |---|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let rows = [
+            (
+                "adaptive (default)",
+                &throttled.adaptive,
+                before.map(|b| &b.adaptive),
+            ),
+            (
+                "`--fixed-concurrency`",
+                &throttled.fixed,
+                before.map(|b| &b.fixed),
+            ),
+        ];
+        for (mode, run, previous) in rows {
+            let requests = run.phase.phase.requests;
+            out.push_str(&format!(
+                "| {mode} | {} | {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
+                throttled_result(run),
+                requests.by_method(),
+                thousands(requests.too_many_requests),
+                thousands(run.served()),
+                duration_ms(run.phase.phase.wall_ms),
+                duration_ms(run.lower_bound_ms),
+                run.ratio_to_bound(),
+                previous.map_or_else(|| "—".to_owned(), |p| format!("{:.2}×", p.ratio_to_bound())),
+                run.server_peak_in_flight,
+            ));
+        }
+        out
+    }
+
     fn discover_table(&self) -> String {
         let mut out = String::from(
             "| S | runbook requests | runbook time | octoshare requests | octoshare time | speed-up |\n|---:|---|---:|---|---:|---:|\n",
@@ -454,90 +729,247 @@ fn splice(existing: Option<&str>, generated: &str) -> String {
     text
 }
 
+/// The O(1) part of a re-run's GETs: `2·S + k` shown as `k`.
+fn constant_part(gets: u64, per_space: usize) -> String {
+    let per_space = per_space as u64;
+    if gets >= per_space {
+        format!("{} + {}", thousands(per_space), gets - per_space)
+    } else {
+        format!("{} − {}", thousands(per_space), per_space - gets)
+    }
+}
+
+/// `done`, or what went wrong.
+fn throttled_result(run: &ThrottledRun) -> String {
+    match (run.exit_code, run.all_shared) {
+        (Some(0), true) => "done, every worker shared".to_owned(),
+        (code, shared) => format!(
+            "**failed** (exit {}{}): {}",
+            code.map_or_else(|| "by signal".to_owned(), |code| code.to_string()),
+            if shared { "" } else { ", workers missing" },
+            run.error.as_deref().unwrap_or("—").replace('|', "\\|")
+        ),
+    }
+}
+
+/// A re-run's O(1) allowance beyond 2 GETs per space: the space list and the source pool's
+/// workers (one page per 30, so 1 or 2 here) with room for one more read.
+const RERUN_CONSTANT: u64 = 4;
+/// The throttled scenario's bound on time.
+const THROTTLED_RATIO: f64 = 1.5;
+/// Scenarios within this ratio of their bound before must stay within it.
+const KEPT_UP_RATIO: f64 = 1.2;
+
 fn check_targets(
-    measurements: &Measurements,
+    scenarios: &[ScenarioResult],
+    throttled: Option<&ThrottledResult>,
+    run_mode: RunMode,
     discover_scaling: Option<DiscoverScaling>,
     concurrency: usize,
+    previous: Option<&PreviousRun>,
 ) -> Vec<Target> {
-    let find = |fleet: Fleet| measurements.scenarios.iter().find(|s| s.fleet == fleet);
+    let find = |fleet: Fleet| scenarios.iter().find(|s| s.fleet == fleet);
     let headline = find(HEADLINE);
     let at = |fleet: Fleet| format!("S={}, W={}", fleet.spaces, fleet.workers);
+    let target = |name: String, wanted: &str, measured: String, met: bool| Target {
+        name,
+        wanted: wanted.to_owned(),
+        measured,
+        met: Some(met),
+        previous: None,
+    };
     let not_measured = |name: String, wanted: &str| Target {
         name,
         wanted: wanted.to_owned(),
         measured: "not measured".to_owned(),
         met: None,
+        previous: None,
     };
     let mut targets = Vec::new();
 
     let name = format!("full run vs runbook, {}", at(HEADLINE));
+    let wanted = "≥ 10× faster";
     targets.push(match headline.and_then(|s| Some((s, s.speedup()?))) {
-        Some((scenario, speedup)) => Target {
+        Some((scenario, speedup)) => target(
             name,
-            wanted: "≥ 10× faster".to_owned(),
-            measured: format!(
+            wanted,
+            format!(
                 "{:.1}× ({} vs {})",
                 speedup,
                 duration_ms(scenario.octoshare.run.phase.wall_ms),
                 duration_ms(scenario.baseline.map_or(0.0, |b| b.total.wall_ms))
             ),
-            met: Some(speedup >= 10.0),
-        },
-        None => not_measured(name, "≥ 10× faster"),
+            speedup >= 10.0,
+        ),
+        None => not_measured(name, wanted),
     });
 
     let name = format!("full run vs lower bound, {}", at(HEADLINE));
+    let wanted = "≤ 1.5×";
     targets.push(match headline {
-        Some(scenario) => Target {
+        Some(scenario) => target(
             name,
-            wanted: "≤ 1.5×".to_owned(),
-            measured: format!(
+            wanted,
+            format!(
                 "{:.2}× ({} vs {})",
                 scenario.ratio_to_bound(),
                 duration_ms(scenario.octoshare.run.phase.wall_ms),
                 duration_ms(scenario.lower_bound_ms)
             ),
-            met: Some(scenario.ratio_to_bound() <= 1.5),
-        },
-        None => not_measured(name, "≤ 1.5×"),
+            scenario.ratio_to_bound() <= 1.5,
+        ),
+        None => not_measured(name, wanted),
     });
 
     let name = format!("requests vs runbook, {}", at(HEADLINE));
+    let wanted = "no more than the runbook";
     targets.push(
         match headline.and_then(|s| Some((s, s.baseline?.total.requests.total()))) {
             Some((scenario, baseline)) => {
                 let octoshare = scenario.octoshare.run.phase.requests.total();
-                Target {
+                target(
                     name,
-                    wanted: "no more than the runbook".to_owned(),
-                    measured: format!("{} vs {}", thousands(octoshare), thousands(baseline)),
-                    met: Some(octoshare <= baseline),
-                }
+                    wanted,
+                    format!("{} vs {}", thousands(octoshare), thousands(baseline)),
+                    octoshare <= baseline,
+                )
             }
-            None => not_measured(name, "no more than the runbook"),
+            None => not_measured(name, wanted),
         },
     );
 
-    let name = format!("re-run, {}", at(HEADLINE));
-    targets.push(match headline {
-        Some(scenario) => {
-            let rerun = scenario.octoshare.rerun.phase.requests;
-            let per_space = rerun.get as f64 / scenario.fleet.spaces as f64;
-            Target {
+    let name = format!("first run's requests vs the previous run, {}", at(HEADLINE));
+    let wanted = "no more than before";
+    let before = previous.and_then(|p| p.scenario(HEADLINE));
+    targets.push(match (headline, before) {
+        (Some(now), Some(before)) => {
+            let (now, before) = (
+                now.octoshare.run.phase.requests.total(),
+                before.octoshare.run.phase.requests.total(),
+            );
+            target(
                 name,
-                wanted: "0 writes, ≤ 3 GETs per space".to_owned(),
-                measured: format!(
-                    "{} writes, {} GETs = {per_space:.2} per space",
-                    rerun.writes(),
-                    thousands(rerun.get)
-                ),
-                met: Some(rerun.writes() == 0 && per_space <= 3.0),
-            }
+                wanted,
+                format!("{} vs {}", thousands(now), thousands(before)),
+                now <= before,
+            )
         }
-        None => not_measured(name, "0 writes, ≤ 3 GETs per space"),
+        _ => not_measured(name, wanted),
     });
 
+    let name = format!("`octoshare run` re-run, {}", at(HEADLINE));
+    let wanted = format!("0 writes, ≤ 2 GETs per qualifying space + {RERUN_CONSTANT}");
+    targets.push(
+        match headline.and_then(|s| Some((s, s.octoshare.run_rerun?))) {
+            Some((scenario, rerun)) => {
+                let requests = rerun.phase.requests;
+                let allowed = 2 * scenario.fleet.spaces as u64 + RERUN_CONSTANT;
+                target(
+                    name,
+                    &wanted,
+                    format!(
+                        "{} writes, {} GETs = {}",
+                        requests.writes(),
+                        thousands(requests.get),
+                        constant_part(requests.get, 2 * scenario.fleet.spaces)
+                    ),
+                    requests.writes() == 0 && requests.get <= allowed,
+                )
+            }
+            None => not_measured(name, &wanted),
+        },
+    );
+
+    let name = format!("`octoshare-share` re-run, {}", at(HEADLINE));
+    let wanted = format!("0 writes, ≤ 2 GETs per target space + {RERUN_CONSTANT}");
+    targets.push(match headline {
+        Some(scenario) => {
+            let requests = scenario.octoshare.rerun.phase.requests;
+            let allowed = 2 * scenario.fleet.target_spaces() as u64 + RERUN_CONSTANT;
+            target(
+                name,
+                &wanted,
+                format!(
+                    "{} writes, {} GETs = {}",
+                    requests.writes(),
+                    thousands(requests.get),
+                    constant_part(requests.get, 2 * scenario.fleet.target_spaces())
+                ),
+                requests.writes() == 0 && requests.get <= allowed,
+            )
+        }
+        None => not_measured(name, &wanted),
+    });
+
+    let name = "scenarios within 1.2× of their bound before".to_owned();
+    let wanted = "still within 1.2×";
+    let kept: Vec<(&ScenarioResult, &ScenarioResult)> = scenarios
+        .iter()
+        .filter_map(|now| Some((now, previous?.scenario(now.fleet)?)))
+        .filter(|(_, before)| before.ratio_to_bound() <= KEPT_UP_RATIO)
+        .collect();
+    targets.push(if kept.is_empty() {
+        not_measured(name, wanted)
+    } else {
+        let worst = kept
+            .iter()
+            .map(|(now, _)| *now)
+            .max_by(|a, b| a.ratio_to_bound().total_cmp(&b.ratio_to_bound()))
+            .expect("not empty");
+        let within = kept
+            .iter()
+            .filter(|(now, _)| now.ratio_to_bound() <= KEPT_UP_RATIO)
+            .count();
+        target(
+            name,
+            wanted,
+            format!(
+                "{within} of {}; the highest {:.2}× (S={}, W={})",
+                kept.len(),
+                worst.ratio_to_bound(),
+                worst.fleet.spaces,
+                worst.fleet.workers
+            ),
+            within == kept.len(),
+        )
+    });
+
+    match throttled {
+        Some(throttled) => {
+            let name = format!(
+                "throttled server (cap {}, Retry-After {} s), {}",
+                throttled.cap,
+                throttled.retry_after_seconds,
+                at(throttled.fleet)
+            );
+            let wanted = format!("0 failures, ≤ {THROTTLED_RATIO}× `ceil(served / cap) × latency`");
+            let run = &throttled.adaptive;
+            targets.push(target(
+                name,
+                &wanted,
+                format!(
+                    "{}, {:.2}× ({} vs {}), {} refused",
+                    if run.succeeded() {
+                        "0 failures"
+                    } else {
+                        "failed"
+                    },
+                    run.ratio_to_bound(),
+                    duration_ms(run.phase.phase.wall_ms),
+                    duration_ms(run.lower_bound_ms),
+                    thousands(run.phase.phase.requests.too_many_requests)
+                ),
+                run.succeeded() && run.ratio_to_bound() <= THROTTLED_RATIO,
+            ));
+        }
+        None => targets.push(not_measured(
+            "throttled server".to_owned(),
+            "0 failures, ≤ 1.5× its bound",
+        )),
+    }
+
     let name = format!("peak RSS, {}", at(LARGEST));
+    let wanted = "< 50 MB";
     targets.push(
         match find(LARGEST).and_then(|s| {
             [
@@ -549,37 +981,34 @@ fn check_targets(
             .flatten()
             .max()
         }) {
-            Some(kib) => Target {
+            Some(kib) => target(
                 name,
-                wanted: "< 50 MB".to_owned(),
-                measured: mega_bytes(kib),
-                met: Some((kib as f64) * 1024.0 < RSS_LIMIT_BYTES),
-            },
-            None => not_measured(name, "< 50 MB"),
+                wanted,
+                mega_bytes(kib),
+                (kib as f64) * 1024.0 < RSS_LIMIT_BYTES,
+            ),
+            None => not_measured(name, wanted),
         },
     );
 
     let name = "discover's slope in S".to_owned();
     let wanted = format!("≤ 1/{concurrency} of the runbook's");
     targets.push(match discover_scaling {
-        Some(scaling) => Target {
+        Some(scaling) => target(
             name,
-            measured: format!(
+            &wanted,
+            format!(
                 "{:.3} vs {:.2} ms per space (1/{:.1})",
                 scaling.octoshare_ms_per_space,
                 scaling.baseline_ms_per_space,
                 scaling.baseline_ms_per_space / scaling.octoshare_ms_per_space
             ),
-            met: Some(
-                scaling.octoshare_ms_per_space * concurrency as f64
-                    <= scaling.baseline_ms_per_space,
-            ),
-            wanted,
-        },
+            scaling.octoshare_ms_per_space * concurrency as f64 <= scaling.baseline_ms_per_space,
+        ),
         None => not_measured(name, &wanted),
     });
 
-    if measurements.run_mode == RunMode::DiscoverThenShare {
+    if run_mode == RunMode::DiscoverThenShare {
         for target in targets.iter_mut().take(3) {
             target.measured.push_str(" (discover + share binaries)");
         }
@@ -645,6 +1074,33 @@ mod tests {
             rfc3339(Duration::from_secs(1_795_838_706)),
             "2026-11-28T04:05:06Z"
         );
+    }
+
+    #[test]
+    fn the_committed_results_read_as_a_previous_run() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results.json");
+        let previous = PreviousRun::read(&path)
+            .unwrap()
+            .expect("bench/results.json exists");
+        assert!(!previous.scenarios.is_empty());
+        assert!(previous.latency_ms > 0.0);
+        let headline = previous
+            .scenario(HEADLINE)
+            .expect("the full run has S=200, W=10");
+        assert!(headline.octoshare.run.phase.requests.total() > 0);
+        assert_eq!(
+            PreviousRun::read(Path::new("no/such/results.json"))
+                .unwrap()
+                .map(|p| p.concurrency),
+            None
+        );
+    }
+
+    #[test]
+    fn a_rerun_is_shown_as_two_per_space_plus_a_constant() {
+        assert_eq!(constant_part(402, 400), "400 + 2");
+        assert_eq!(constant_part(600, 398), "398 + 202");
+        assert_eq!(constant_part(10, 12), "12 − 2");
     }
 
     #[test]
