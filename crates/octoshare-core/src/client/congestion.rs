@@ -7,6 +7,10 @@
 //!   (at least 1). Signals from requests sent before the last decrease took effect are part of
 //!   the same event and change nothing more (16 requests refused at once halve the limit once,
 //!   not 16 times), like TCP's one reduction per window.
+//! - Once every request that was in flight at a decrease is answered, and more than one of them
+//!   was refused, the limit is at most the number of them the server served (at least 1): a
+//!   burst of 16 of which the server served 4 and refused 12 says it serves about 4 at once,
+//!   so the next burst is 4, not 8 that would be half refused again.
 //! - A `Retry-After` on an overload answer sets a "not before" instant for the whole client: no
 //!   request is sent before it, not only the retry of the one that got it.
 //! - The limit grows by one per *window* of successful requests: as many answers as the limit,
@@ -71,6 +75,8 @@ pub(crate) enum Change {
     Increased { from: usize, to: usize },
     /// Halved.
     Decreased { from: usize, to: usize },
+    /// Lowered to what the server served of a burst it mostly refused.
+    Capped { from: usize, to: usize },
 }
 
 /// A request admitted by the [`Controller`]: the epoch (number of decreases) it was sent in.
@@ -99,6 +105,12 @@ pub(crate) struct Controller {
     probe_after: Option<Instant>,
     /// No request is sent before then (the server's `Retry-After`).
     not_before: Option<Instant>,
+    /// Requests that were in flight at the last decrease and are not answered yet ...
+    burst_in_flight: usize,
+    /// ... how many of those the server served ...
+    burst_served: usize,
+    /// ... and how many it refused (or timed out).
+    burst_refused: usize,
     decreases: u64,
     increases: u64,
 }
@@ -119,6 +131,9 @@ impl Controller {
             known_good: 0,
             probe_after: None,
             not_before: None,
+            burst_in_flight: 0,
+            burst_served: 0,
+            burst_refused: 0,
             decreases: 0,
             increases: 0,
         }
@@ -159,11 +174,46 @@ impl Controller {
         if !self.adaptive {
             return Change::None;
         }
+        if ticket.epoch != self.epoch && self.burst_in_flight > 0 {
+            return self.burst_answered(signal, now);
+        }
         match signal {
             Signal::Neutral => Change::None,
             Signal::KeptUp => self.kept_up(ticket, now),
             Signal::Overloaded { pause } => self.overloaded(ticket, pause, now),
         }
+    }
+
+    /// A request that was in flight at the last decrease is answered; the last of them may cap
+    /// the limit at what the server served of them.
+    fn burst_answered(&mut self, signal: Signal, now: Instant) -> Change {
+        self.burst_in_flight -= 1;
+        match signal {
+            Signal::KeptUp => self.burst_served += 1,
+            Signal::Overloaded { pause } => {
+                self.burst_refused += 1;
+                if let Some(pause) = pause {
+                    self.extend_pause(now + pause);
+                }
+            }
+            Signal::Neutral => {}
+        }
+        if self.burst_in_flight > 0 || self.burst_refused == 0 {
+            return Change::None;
+        }
+        let cap = self.burst_served.max(1);
+        self.known_good = self.known_good.min(cap);
+        if cap >= self.limit {
+            return Change::None;
+        }
+        let from = self.limit;
+        self.limit = cap;
+        self.new_window();
+        Change::Capped { from, to: cap }
+    }
+
+    fn extend_pause(&mut self, until: Instant) {
+        self.not_before = Some(self.not_before.map_or(until, |at| at.max(until)));
     }
 
     fn kept_up(&mut self, ticket: Ticket, now: Instant) -> Change {
@@ -196,8 +246,7 @@ impl Controller {
 
     fn overloaded(&mut self, ticket: Ticket, pause: Option<Duration>, now: Instant) -> Change {
         if let Some(pause) = pause {
-            let until = now + pause;
-            self.not_before = Some(self.not_before.map_or(until, |at| at.max(until)));
+            self.extend_pause(now + pause);
         }
         if ticket.epoch != self.epoch {
             // Sent before the last decrease: the same overload event.
@@ -208,6 +257,9 @@ impl Controller {
         self.limit = (from / 2).max(1);
         self.epoch += 1;
         self.decreases += 1;
+        self.burst_in_flight = self.in_flight;
+        self.burst_served = 0;
+        self.burst_refused = 0;
         self.new_window();
         let resumes = self.not_before.map_or(now, |at| at.max(now));
         self.probe_after = Some(resumes + pause.unwrap_or_default() * PROBE_INTERVAL_FACTOR);
@@ -384,23 +436,73 @@ mod tests {
         assert_eq!(Controller::new(0, true).limit(), 1);
     }
 
+    /// Sends `limit` requests; the server serves `served` of them and refuses the rest with
+    /// `pause`, the refusals answered first (as a server refusing at once does).
+    fn burst(
+        controller: &mut Controller,
+        served: usize,
+        pause: Option<Duration>,
+        now: Instant,
+    ) -> Vec<Change> {
+        let tickets: Vec<Ticket> = (0..controller.limit())
+            .map(|_| controller.admit())
+            .collect();
+        let (kept, refused) = tickets.split_at(served);
+        let mut seen: Vec<Change> = refused
+            .iter()
+            .map(|ticket| controller.finish(*ticket, overloaded(pause), now))
+            .collect();
+        seen.extend(
+            kept.iter()
+                .map(|ticket| controller.finish(*ticket, Signal::KeptUp, now + 20 * MS)),
+        );
+        changes(&seen)
+    }
+
     #[test]
     fn one_overload_event_halves_once_however_many_requests_it_refuses() {
         let now = Instant::now();
         let mut controller = Controller::new(16, true);
-        let changes = changes(&round(&mut controller, overloaded(Some(SECOND)), now));
-        assert_eq!(changes, [Change::Decreased { from: 16, to: 8 }]);
+        // 12 of 16 refused: halved once, then, when the burst is all answered, capped at the 4
+        // the server served.
+        assert_eq!(
+            burst(&mut controller, 4, Some(SECOND), now),
+            [
+                Change::Decreased { from: 16, to: 8 },
+                Change::Capped { from: 8, to: 4 }
+            ]
+        );
         assert_eq!(controller.state().decreases, 1);
         assert_eq!(controller.not_before(), Some(now + SECOND));
-        // The next round was sent after the decrease: a new event.
+        // The next burst was sent after the decrease: a new event. 1 of 4 refused: halved, and
+        // the 3 served are more than the half: no cap.
         let later = now + SECOND;
-        let changes = changes_of(&mut controller, overloaded(None), later);
-        assert_eq!(changes, [Change::Decreased { from: 8, to: 4 }]);
-        // Halving stops at 1.
-        for _ in 0..5 {
-            round(&mut controller, overloaded(None), later);
-        }
+        assert_eq!(
+            burst(&mut controller, 3, None, later),
+            [Change::Decreased { from: 4, to: 2 }]
+        );
+        // A burst refused entirely: down to 1, and halving stops there.
+        controller.limit = 16;
+        assert_eq!(
+            burst(&mut controller, 0, None, later),
+            [
+                Change::Decreased { from: 16, to: 8 },
+                Change::Capped { from: 8, to: 1 }
+            ]
+        );
+        assert_eq!(burst(&mut controller, 0, None, later), []);
         assert_eq!(controller.limit(), 1);
+    }
+
+    #[test]
+    fn a_single_refusal_among_successes_only_halves() {
+        let now = Instant::now();
+        let mut controller = Controller::new(16, true);
+        assert_eq!(
+            burst(&mut controller, 15, Some(SECOND), now),
+            [Change::Decreased { from: 16, to: 8 }]
+        );
+        assert_eq!(controller.limit(), 8);
     }
 
     fn changes_of(controller: &mut Controller, signal: Signal, now: Instant) -> Vec<Change> {
@@ -471,14 +573,12 @@ mod tests {
     fn probing_beyond_the_known_good_limit_waits_ten_pauses() {
         let start = Instant::now();
         let mut controller = Controller::new(16, true);
-        // 16 refused with Retry-After: 1 s, then 8 refused: the limit is 4, no request before
-        // start + 2 s, and no probe above 4 before 2 s + 10 × 1 s.
-        round(&mut controller, overloaded(Some(SECOND)), start);
-        let resumed = controller.not_before().unwrap();
-        round(&mut controller, overloaded(Some(SECOND)), resumed);
+        // 12 of 16 refused with Retry-After: 1 s: the limit is 4, no request before start + 1 s,
+        // and no probe above 4 before 1 s + 10 × 1 s.
+        burst(&mut controller, 4, Some(SECOND), start);
         assert_eq!(controller.limit(), 4);
         let resumed = controller.not_before().unwrap();
-        assert_eq!(resumed, start + 2 * SECOND);
+        assert_eq!(resumed, start + SECOND);
         let probe_at = resumed + PROBE_INTERVAL_FACTOR * SECOND;
         // Windows at 4 succeed (4 is now known to work) but 5 is not tried yet.
         let mut now = resumed;
@@ -652,9 +752,9 @@ mod tests {
             took <= bound.mul_f64(1.5),
             "{took:?} against a bound of {bound:?}"
         );
-        // The first burst (12 of 16), the next round (4 of 8), then one refused probe per
-        // eleven seconds at most.
-        assert!(refusals <= 12 + 4 + 2, "{refusals} refusals");
+        // The first burst (12 of 16, after which the limit is the 4 served), then one refused
+        // probe per eleven seconds at most.
+        assert!(refusals <= 12 + 2, "{refusals} refusals");
 
         // With the limit fixed at 16 each request waits only for its own Retry-After: the
         // refused ones come back together, are refused together, and some run out of attempts.

@@ -104,6 +104,9 @@ impl Client {
                     overload_cause(&outcome),
                     if to == 1 { "" } else { "s" },
                 ),
+                Change::Capped { from, to } => tracing::warn!(
+                    "the server served only {to} of the requests in flight when it refused some: sending at most {to} at once (was {from})"
+                ),
                 Change::Increased { from, to } => tracing::debug!(
                     from,
                     to,
