@@ -216,7 +216,11 @@ pub fn command(args: StatusArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let key_file = args.key_file.clone();
         let config = args.into_config(mode)?;
-        let client = key_file.apply(common)?.client(&shutdown)?;
+        let client = key_file
+            .apply(common)?
+            .client_builder(&shutdown)?
+            .concurrency(config.discover.concurrency)
+            .build()?;
         let before = client.request_counts();
         let snapshot = snapshot(&client, &config.discover).await?;
         if !snapshot.discovered.stopped_task_queues.is_empty() {

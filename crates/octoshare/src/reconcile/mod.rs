@@ -154,7 +154,10 @@ pub fn command(args: ReconcileArgs, common: &CommonArgs) -> ExitCode {
         let key_file = args.key_file.clone();
         let environment = std::env::var(TOKEN_ENV).ok();
         let config = args.into_config(environment.as_deref())?;
-        let mut builder = key_file.apply(common)?.client_builder(&shutdown)?;
+        let mut builder = key_file
+            .apply(common)?
+            .client_builder(&shutdown)?
+            .concurrency(config.cycle.share.concurrency);
         if config.cycle.share.dry_run {
             builder = builder.read_only();
         }
