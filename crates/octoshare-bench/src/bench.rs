@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::baseline;
+use crate::commands::{CommandsPlan, CommandsResult, run_commands};
 use crate::fleet::{Fleet, POOL};
 use crate::measure::{Launch, Requests, median, take_requests};
 
@@ -38,6 +39,10 @@ pub struct Settings {
     pub baseline: bool,
     /// Run the throttled scenario ([`run_throttled`]).
     pub throttled: bool,
+    /// Measure status, reconcile and retire where built ([`crate::commands`]).
+    pub commands: bool,
+    /// The shared instance status, the idle reconcile cycle and retire run on.
+    pub commands_fleet: Fleet,
 }
 
 /// One phase: requests the server saw and wall time.
@@ -51,7 +56,7 @@ pub struct Phase {
 }
 
 impl Phase {
-    fn new(requests: Requests, wall: Duration) -> Phase {
+    pub(crate) fn new(requests: Requests, wall: Duration) -> Phase {
         Phase {
             requests,
             wall_ms: wall.as_secs_f64() * 1000.0,
@@ -251,6 +256,12 @@ pub struct ThrottledResult {
     pub fixed: ThrottledRun,
 }
 
+/// The size the webhook-to-shared latency is measured at.
+pub const WEBHOOK_FLEET: Fleet = Fleet {
+    spaces: 200,
+    workers: 10,
+};
+
 /// The commands of `octoshare` the bench measures when the build has them.
 pub const MEASURED_COMMANDS: [&str; 3] = ["status", "reconcile", "retire"];
 
@@ -299,6 +310,9 @@ pub struct Measurements {
     /// Which of [`MEASURED_COMMANDS`] this build has.
     #[serde(default)]
     pub commands: Vec<CommandPresence>,
+    /// What they measured.
+    #[serde(default)]
+    pub command_runs: CommandsResult,
     /// Emulator throughput checks.
     pub calibration: Vec<Calibration>,
     /// Release binary sizes.
@@ -485,7 +499,7 @@ pub fn run(settings: &Settings, progress: &mut dyn FnMut(&str)) -> anyhow::Resul
     let startup = (settings.startup_runs > 0)
         .then(|| startup_time(&binaries.share, settings.startup_runs))
         .transpose()?;
-    let commands = MEASURED_COMMANDS
+    let commands: Vec<CommandPresence> = MEASURED_COMMANDS
         .iter()
         .map(|name| CommandPresence {
             name: (*name).to_owned(),
@@ -495,11 +509,30 @@ pub fn run(settings: &Settings, progress: &mut dyn FnMut(&str)) -> anyhow::Resul
                 .is_some_and(|octoshare| has_subcommand(octoshare, name)),
         })
         .collect();
+    let built = |name: &str| {
+        commands
+            .iter()
+            .any(|command| command.name == name && command.built)
+    };
+    let command_runs = match (&binaries.octoshare, settings.commands) {
+        (Some(octoshare), true) => {
+            let plan = CommandsPlan {
+                fleet: settings.commands_fleet,
+                webhook_fleet: WEBHOOK_FLEET,
+                status: built("status"),
+                reconcile: built("reconcile"),
+                retire: built("retire"),
+            };
+            run_commands(settings, octoshare, &plan, progress)?
+        }
+        _ => CommandsResult::default(),
+    };
     Ok(Measurements {
         run_mode,
         scenarios,
         throttled,
         commands,
+        command_runs,
         calibration,
         binaries: binaries_sizes,
         startup,
@@ -584,7 +617,7 @@ fn check_shared(emulator: &Emulator, fleet: &Fleet) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn connection_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
+pub(crate) fn connection_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     vec![
         ("OCTOPUS_URL", emulator.url()),
         ("OCTOPUS_API_KEY", emulator.api_key()),
@@ -599,7 +632,7 @@ fn concurrency_args(settings: &Settings) -> Vec<String> {
     }
 }
 
-fn json_document(stdout: &str, what: &str) -> anyhow::Result<Value> {
+pub(crate) fn json_document(stdout: &str, what: &str) -> anyhow::Result<Value> {
     serde_json::from_str(stdout.trim())
         .with_context(|| format!("{what} did not print one JSON document on stdout"))
 }

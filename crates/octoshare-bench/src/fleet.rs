@@ -37,6 +37,23 @@ impl Fleet {
         scenario
     }
 
+    /// The instance after sharing: every space has [`POOL`] holding the same W workers (the
+    /// same names and endpoints as in [`Fleet::scenario`]'s first space).
+    pub fn shared_scenario(&self, latency: Duration) -> Scenario {
+        let mut scenario = Scenario::new().seed(8).latency(latency);
+        for index in 0..self.spaces {
+            let mut space = SpaceSeed::new(&space_name(index)).pool(POOL);
+            if index == 0 {
+                space = space.default_space();
+            }
+            for worker in 0..self.workers {
+                space = space.worker(worker_seed(worker));
+            }
+            scenario = scenario.space(space);
+        }
+        scenario
+    }
+
     /// The spaces the workers are shared into.
     pub fn target_spaces(&self) -> usize {
         self.spaces.saturating_sub(1)
@@ -48,7 +65,7 @@ fn space_name(index: usize) -> String {
 }
 
 /// Worker `index`: a deterministic name, subscription Uri and thumbprint.
-fn worker_seed(index: usize) -> WorkerSeed {
+pub(crate) fn worker_seed(index: usize) -> WorkerSeed {
     let mut state = splitmix(index as u64 + 1);
     let mut draw = || {
         state = splitmix(state);
@@ -114,5 +131,17 @@ mod tests {
         assert_eq!(scenario.spaces()[0].workers().len(), 2);
         assert!(scenario.spaces()[2].workers().is_empty());
         scenario.validate().unwrap();
+        let shared = Fleet {
+            spaces: 3,
+            workers: 2,
+        }
+        .shared_scenario(Duration::ZERO);
+        assert!(
+            shared
+                .spaces()
+                .iter()
+                .all(|space| space.workers().len() == 2)
+        );
+        shared.validate().unwrap();
     }
 }

@@ -22,6 +22,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod commands;
 pub mod fleet;
 pub mod measure;
 pub mod report;

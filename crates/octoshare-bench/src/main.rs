@@ -17,6 +17,8 @@ const WORKERS: [usize; 3] = [3, 10, 50];
 /// `--quick` keeps the sizes up to these.
 const QUICK_MAX_SPACES: usize = 200;
 const QUICK_MAX_WORKERS: usize = 10;
+/// Workers of the shared instance the commands run on.
+const COMMAND_WORKERS: usize = 10;
 
 /// Benchmark octoshare against the original runbook's algorithm on the Octopus emulator.
 #[derive(Debug, Parser)]
@@ -49,6 +51,14 @@ struct Args {
     /// Skip the throttled scenario (a server serving 4 requests at once)
     #[arg(long)]
     no_throttled: bool,
+
+    /// Skip status, reconcile and retire
+    #[arg(long)]
+    no_commands: bool,
+
+    /// Spaces of the shared instance status, reconcile's idle cycle and retire run on [default: 1000; 200 with --quick]
+    #[arg(long, value_name = "N")]
+    command_spaces: Option<usize>,
 
     /// Results of the run to compare with [default: bench/results.json, read before it is replaced]
     #[arg(long, value_name = "PATH")]
@@ -157,6 +167,14 @@ fn bench_main(args: Args, argv: &[String]) -> anyhow::Result<()> {
         startup_runs: args.startup_runs,
         baseline: !args.no_baseline,
         throttled: !args.no_throttled,
+        commands: !args.no_commands,
+        commands_fleet: Fleet {
+            spaces: args
+                .command_spaces
+                .unwrap_or(if args.quick { QUICK_MAX_SPACES } else { 1000 })
+                .max(2),
+            workers: COMMAND_WORKERS,
+        },
     };
     let previous_path = args
         .previous

@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::{Measurements, RunMode, ScenarioResult, ThrottledResult, ThrottledRun};
+use crate::commands::{CommandRun, CommandsResult};
 use crate::fleet::Fleet;
 use crate::measure::{linear_fit, thousands};
 
@@ -165,6 +166,9 @@ pub struct PreviousRun {
     /// Its discover fit.
     #[serde(default)]
     pub discover_scaling: Option<DiscoverScaling>,
+    /// Its status, reconcile and retire figures.
+    #[serde(default)]
+    pub command_runs: CommandsResult,
 }
 
 impl PreviousRun {
@@ -265,8 +269,9 @@ impl BenchReport {
             concurrency,
             previous.as_ref(),
         );
+        targets.extend(command_targets(&measurements.command_runs));
         if let Some(previous) = &previous {
-            let before = check_targets(
+            let mut before = check_targets(
                 &previous.scenarios,
                 previous.throttled.as_ref(),
                 previous.run_mode,
@@ -274,6 +279,7 @@ impl BenchReport {
                 previous.concurrency,
                 None,
             );
+            before.extend(command_targets(&previous.command_runs));
             for target in &mut targets {
                 target.previous = before
                     .iter()
@@ -409,6 +415,40 @@ impl BenchReport {
                 s = throttled.fleet.spaces,
                 w = throttled.fleet.workers,
                 concurrency = self.concurrency,
+            ));
+        }
+
+        let runs = &self.measurements.command_runs;
+        if runs.status.is_some() || runs.reconcile_idle.is_some() || runs.retire.is_some() {
+            out.push_str("### Status, reconcile, retire\n\n");
+            out.push_str(&self.commands_table());
+            out.push_str(
+                "\nOn an instance where every space already holds the W workers (what a share \
+                 leaves): `octoshare status` (the median of 3 runs), one `octoshare reconcile \
+                 --once` cycle with nothing to do, and `octoshare retire --worker` of one worker \
+                 registered in every space (disable, drain, delete). *Per space*: GETs ÷ S. \
+                 *Lower bound*: `ceil(requests / concurrency) × latency`.\n\n",
+            );
+        }
+        if let Some(webhook) = &runs.webhook {
+            let before = self
+                .previous
+                .as_ref()
+                .and_then(|p| p.command_runs.webhook.as_ref());
+            out.push_str(&format!(
+                "**Webhook to shared** (S={}, W={}): `octoshare reconcile --listen` running, a new \
+                 worker joins the source pool and `POST /webhook` arrives; every other space \
+                 holds the worker {} later (before: {}), after {} requests ({}; lower bound {}, \
+                 {:.2}×). The cycle, which reads the matrix again after sharing, took {}.\n\n",
+                webhook.fleet.spaces,
+                webhook.fleet.workers,
+                duration_ms(webhook.latency_ms),
+                before.map_or_else(|| "—".to_owned(), |b| duration_ms(b.latency_ms)),
+                thousands(webhook.requests.total()),
+                webhook.requests.by_method(),
+                duration_ms(webhook.lower_bound_ms),
+                webhook.latency_ms / webhook.lower_bound_ms,
+                webhook.cycle_ms.map_or_else(|| "—".to_owned(), duration_ms),
             ));
         }
 
@@ -652,6 +692,58 @@ impl BenchReport {
         out
     }
 
+    fn commands_table(&self) -> String {
+        let runs = &self.measurements.command_runs;
+        let before = self.previous.as_ref().map(|p| &p.command_runs);
+        let mut out = String::from(
+            "| command | S | W | requests | per space | time | before | lower bound | × bound | result |\n\
+             |---|---:|---:|---|---:|---:|---:|---:|---:|---|\n",
+        );
+        let rows: [(&str, Option<&CommandRun>, Option<&CommandRun>); 3] = [
+            (
+                "`octoshare status`",
+                runs.status.as_ref(),
+                before.and_then(|b| b.status.as_ref()),
+            ),
+            (
+                "`octoshare reconcile --once` (idle)",
+                runs.reconcile_idle.as_ref(),
+                before.and_then(|b| b.reconcile_idle.as_ref()),
+            ),
+            (
+                "`octoshare retire --worker`",
+                runs.retire.as_ref(),
+                before.and_then(|b| b.retire.as_ref()),
+            ),
+        ];
+        for (name, run, previous) in rows {
+            let Some(run) = run else {
+                continue;
+            };
+            let requests = run.phase.requests;
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} | {:.2} | {} | {} | {} | {:.2}× | {} |\n",
+                run.fleet.spaces,
+                run.fleet.workers,
+                requests.by_method(),
+                requests.get as f64 / run.fleet.spaces as f64,
+                duration_ms(run.phase.wall_ms),
+                previous.map_or_else(|| "—".to_owned(), |p| duration_ms(p.phase.wall_ms)),
+                duration_ms(run.lower_bound_ms),
+                run.ratio_to_bound(),
+                if run.ok {
+                    "done".to_owned()
+                } else {
+                    format!(
+                        "**failed**: {}",
+                        run.problem.as_deref().unwrap_or("—").replace('|', "\\|")
+                    )
+                },
+            ));
+        }
+        out
+    }
+
     fn discover_table(&self) -> String {
         let mut out = String::from(
             "| S | runbook requests | runbook time | octoshare requests | octoshare time | speed-up |\n|---:|---|---:|---|---:|---:|\n",
@@ -747,9 +839,63 @@ fn throttled_result(run: &ThrottledRun) -> String {
             "**failed** (exit {}{}): {}",
             code.map_or_else(|| "by signal".to_owned(), |code| code.to_string()),
             if shared { "" } else { ", workers missing" },
-            run.error.as_deref().unwrap_or("—").replace('|', "\\|")
+            run.error
+                .as_deref()
+                .map_or("—", |error| error
+                    .split(" (see the lines above")
+                    .next()
+                    .unwrap_or(error))
+                .replace('|', "\\|")
         ),
     }
+}
+
+/// The commands' documented costs: `status` and an idle `reconcile` cycle read the space list,
+/// each space's pools and each qualifying space's workers (1 + S + Q GETs, here Q = S), and
+/// write nothing; `retire` leaves the worker in no space.
+fn command_targets(runs: &CommandsResult) -> Vec<Target> {
+    let mut targets = Vec::new();
+    let reads = |name: &str, run: &CommandRun| {
+        let spaces = run.fleet.spaces as u64;
+        let requests = run.phase.requests;
+        Target {
+            name: format!("{name}, S={}, W={}", run.fleet.spaces, run.fleet.workers),
+            wanted: "exit 0, 1 + 2·S GETs, no write".to_owned(),
+            measured: format!(
+                "{}, {} GETs, {} writes, {}",
+                if run.ok { "exit 0" } else { "failed" },
+                thousands(requests.get),
+                requests.writes(),
+                duration_ms(run.phase.wall_ms)
+            ),
+            met: Some(run.ok && requests.get == 1 + 2 * spaces && requests.writes() == 0),
+            previous: None,
+        }
+    };
+    if let Some(run) = &runs.status {
+        targets.push(reads("`octoshare status`", run));
+    }
+    if let Some(run) = &runs.reconcile_idle {
+        targets.push(reads("`reconcile` idle cycle", run));
+    }
+    if let Some(run) = &runs.retire {
+        targets.push(Target {
+            name: format!(
+                "`octoshare retire` of a worker in {} spaces",
+                run.fleet.spaces
+            ),
+            wanted: "exit 0, gone from every space".to_owned(),
+            measured: format!(
+                "{}, {} in {}",
+                if run.ok { "done" } else { "failed" },
+                run.phase.requests.by_method(),
+                duration_ms(run.phase.wall_ms)
+            ),
+            met: Some(run.ok),
+            previous: None,
+        });
+    }
+    targets
 }
 
 /// A re-run's O(1) allowance beyond 2 GETs per space: the space list and the source pool's
