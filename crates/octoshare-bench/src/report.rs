@@ -1250,6 +1250,52 @@ mod tests {
     }
 
     #[test]
+    fn read_only_commands_meet_their_target_only_at_one_plus_two_gets_per_space_and_no_write() {
+        let fleet = Fleet {
+            spaces: 50,
+            workers: 10,
+        };
+        let run = |get: u64, post: u64| CommandRun {
+            fleet,
+            phase: crate::bench::Phase::new(
+                crate::measure::Requests {
+                    get,
+                    post,
+                    ..Default::default()
+                },
+                Duration::from_millis(250),
+            ),
+            exit_code: Some(0),
+            ok: true,
+            problem: None,
+            lower_bound_ms: 140.0,
+        };
+        let met = |runs: CommandsResult| -> Vec<Option<bool>> {
+            command_targets(&runs)
+                .iter()
+                .map(|target| target.met)
+                .collect()
+        };
+        assert_eq!(
+            met(CommandsResult {
+                status: Some(run(101, 0)),
+                reconcile_idle: Some(run(101, 0)),
+                ..Default::default()
+            }),
+            [Some(true), Some(true)]
+        );
+        assert_eq!(
+            met(CommandsResult {
+                status: Some(run(102, 0)),
+                reconcile_idle: Some(run(101, 1)),
+                ..Default::default()
+            }),
+            [Some(false), Some(false)]
+        );
+        assert!(met(CommandsResult::default()).is_empty());
+    }
+
+    #[test]
     fn splice_keeps_text_around_the_markers() {
         let generated = format!("{BEGIN_MARKER}\nnew\n{END_MARKER}");
         let existing = format!(
