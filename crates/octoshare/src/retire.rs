@@ -252,7 +252,9 @@ pub fn command(args: RetireArgs, common: &CommonArgs) -> ExitCode {
     run_local(common, OutputMode::Text, async |emitter, shutdown| {
         let common = args.key_file.apply(common)?;
         let request = args.into_request()?;
-        let mut builder = common.client_builder(&shutdown)?;
+        let mut builder = common
+            .client_builder(&shutdown)?
+            .concurrency(request.config.concurrency);
         if request.config.dry_run {
             // A dry run cannot write: the client refuses POST/PUT/DELETE before sending.
             builder = builder.read_only();
