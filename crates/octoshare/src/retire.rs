@@ -15,10 +15,10 @@
 //! `octoshare-discover` finds them); without it every space the key can read is searched.
 
 use octoshare_cli::duration::parse_duration;
+use octoshare_cli::flags::ConcurrencyArgs;
 use octoshare_cli::render::retire::{self as render, RetireRenderer};
 use octoshare_cli::{ApiKeyFileArgs, CommonArgs, Ending, ExitError, OutputMode, run_local};
 use octoshare_core::Client;
-use octoshare_core::domain::DEFAULT_CONCURRENCY;
 use octoshare_core::domain::SpaceRef;
 use octoshare_discover::{DiscoverConfig, discover};
 use octoshare_retire::this_machine::{
@@ -88,14 +88,8 @@ pub struct RetireArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How many spaces to read or write at once
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = DEFAULT_CONCURRENCY,
-        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
-    )]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
 
     // --api-key-file: the shutdown unit reads the key from a root-only file.
     #[command(flatten)]
@@ -203,7 +197,7 @@ impl RetireArgs {
         config.poll_interval = self.poll_interval;
         config.force = self.force;
         config.dry_run = self.dry_run;
-        config.concurrency = self.concurrency.max(1);
+        config.concurrency = self.concurrency.concurrency()?;
         Ok(RetireRequest {
             target,
             worker_pool,
