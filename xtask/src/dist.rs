@@ -3,7 +3,8 @@
 //!
 //! - `octoshare-<version>-x86_64-unknown-linux-gnu.tar.gz`, the release archive: one folder of
 //!   the same name holding the four binaries, `LICENSE-MIT`, `LICENSE-APACHE` and `README.md`
-//!   (plus whatever [`generated_docs`] adds: the hook for shell completions and man pages);
+//!   and, from [`generated_docs`], every binary's shell completions (`completions/`) and the man
+//!   pages (`man/man1/`);
 //! - `octoshare.<version>.tar.gz`, the package for an Octopus feed (binaries under `bin/`);
 //! - `SHA256SUMS` of both, in `sha256sum` format.
 //!
@@ -29,8 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
+use clap::ValueEnum as _;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use octoshare_cli::shell_docs::Shell;
 use sha2::{Digest as _, Sha256};
 
 /// The Octopus package id.
@@ -158,10 +161,94 @@ pub fn package_all(
     })
 }
 
-/// The hook for documents generated from the binaries (shell completions, man pages): entries
-/// added here land in the release archive next to the binaries. None yet.
-pub fn generated_docs(_binaries: &[PathBuf]) -> anyhow::Result<Vec<ArchiveEntry>> {
-    Ok(Vec::new())
+/// The documents generated from the binaries, for the release archive: each binary's shell
+/// completions under `completions/` (`NAME.bash`, `_NAME`, `NAME.fish`, `_NAME.ps1`) and the man
+/// pages of `octoshare`, its subcommands and the step binaries under `man/man1/`.
+///
+/// They come from the built `octoshare` binary itself (`octoshare completions --binary NAME
+/// SHELL` for every binary in `binaries` and every shell, `octoshare man-pages`), so a new
+/// subcommand or flag is covered without a list here, and a binary `octoshare` cannot describe
+/// fails the build. Entries are returned sorted by path.
+pub fn generated_docs(binaries: &[PathBuf]) -> anyhow::Result<Vec<ArchiveEntry>> {
+    let octoshare = binaries
+        .iter()
+        .find(|binary| binary.file_name().is_some_and(|name| name == PACKAGE_ID))
+        .with_context(|| format!("no {PACKAGE_ID} binary among the binaries to package"))?;
+    let mut entries = Vec::new();
+    for binary in binaries {
+        let name = binary
+            .file_name()
+            .with_context(|| format!("{} has no file name", binary.display()))?
+            .to_string_lossy()
+            .into_owned();
+        for shell in Shell::ALL {
+            let shell_name = shell
+                .to_possible_value()
+                .context("every shell has a name")?
+                .get_name()
+                .to_owned();
+            let script = run_binary(octoshare, &["completions", "--binary", &name, &shell_name])?;
+            if script.is_empty() {
+                bail!(
+                    "{} wrote no {shell_name} completions for {name}",
+                    octoshare.display()
+                );
+            }
+            entries.push(ArchiveEntry::file(
+                format!("completions/{}", shell.file_name(&name)),
+                script,
+            ));
+        }
+    }
+    let pages = tempfile::tempdir().context("creating a folder for the man pages")?;
+    let out_dir = pages.path().to_string_lossy().into_owned();
+    run_binary(octoshare, &["man-pages", "--out-dir", &out_dir])?;
+    let mut names = Vec::new();
+    for entry in fs::read_dir(pages.path()).context("listing the man pages")? {
+        names.push(
+            entry
+                .context("listing the man pages")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    for binary in binaries {
+        let page = format!(
+            "{}.1",
+            binary.file_name().unwrap_or_default().to_string_lossy()
+        );
+        if !names.contains(&page) {
+            bail!("{} wrote no man page {page}", octoshare.display());
+        }
+    }
+    for name in names {
+        let contents = fs::read(pages.path().join(&name))
+            .with_context(|| format!("reading the man page {name}"))?;
+        entries.push(ArchiveEntry::file(format!("man/man1/{name}"), contents));
+    }
+    entries.sort_by(|left, right| left.path.cmp(&right.path));
+    Ok(entries)
+}
+
+/// Runs `binary` with `args`; its stdout, or an error naming the command and its stderr.
+fn run_binary(binary: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let output = Command::new(binary)
+        .args(args)
+        .env_remove("OCTOPUS_API_KEY")
+        .env_remove("OCTOPUS_ACCESS_TOKEN")
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} {} failed ({}): {}",
+            binary.display(),
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(output.stdout)
 }
 
 /// `octoshare-<version>-x86_64-unknown-linux-gnu`: the release archive's name without `.tar.gz`,

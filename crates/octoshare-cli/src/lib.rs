@@ -11,6 +11,7 @@
 //! turns its result or error into the exit code.
 
 pub mod args;
+pub mod binaries;
 pub mod duration;
 pub mod exit;
 pub mod flags;
@@ -19,6 +20,7 @@ pub mod json;
 pub mod logging;
 pub mod output;
 pub mod render;
+pub mod shell_docs;
 pub mod shutdown;
 pub mod timestamp;
 

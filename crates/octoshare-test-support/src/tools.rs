@@ -179,6 +179,15 @@ pub static TOOLS: &[Tool] = &[
         ])],
         needed_by: &["crates/octoshare-templates/tests/it/powershell.rs"],
     },
+    Tool {
+        name: "man",
+        find: Find::Program {
+            name: "man",
+            probe: &["--version"],
+        },
+        sources: &[Source::Apt("man-db")],
+        needed_by: &["crates/octoshare/tests/it/shell.rs"],
+    },
     // Planned: tools the next changes' tests will use. Each is installed as soon as a file
     // that needs it is listed in `needed_by` (and that file calls `require("name")`).
     Tool {

@@ -9,10 +9,11 @@ mod install;
 mod reconcile;
 mod retire;
 mod run;
+mod shell;
 mod status;
 mod user_data;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use octoshare_cli::CommonArgs;
 use std::process::ExitCode;
 
@@ -52,6 +53,10 @@ enum Command {
     /// Take a worker out of every space: disable it everywhere, wait until no task holds it, delete it
     #[command(after_help = retire::EXIT_CODES_HELP)]
     Retire(retire::RetireArgs),
+    /// Print the shell completion script of octoshare (or of a step binary, --binary NAME)
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages of octoshare, its subcommands and the step binaries into a folder
+    ManPages(shell::ManPagesArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,13 +70,14 @@ fn main() -> ExitCode {
         Command::Install(args) => install::command(args, &cli.common),
         Command::UserData(args) => user_data::command(args, &cli.common),
         Command::Retire(args) => retire::command(args, &cli.common),
+        Command::Completions(args) => shell::completions(args, Cli::command),
+        Command::ManPages(args) => shell::man_pages(args, Cli::command),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory as _;
 
     /// clap's own consistency checks of every flag (groups, conflicts, defaults, value names).
     #[test]

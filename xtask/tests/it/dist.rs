@@ -118,6 +118,19 @@ fn list(archive: &Path) -> Listing {
         .collect()
 }
 
+/// A stand-in `octoshare` answering `completions --binary NAME SHELL` and `man-pages --out-dir
+/// DIR` the way the real one does (one script per binary and shell; a page per command).
+const STAND_IN_OCTOSHARE: &str = r#"#!/bin/sh
+case "$1" in
+completions) echo "$4 completions of $3" ;;
+man-pages)
+  for page in octoshare octoshare-run octoshare-discover octoshare-wait octoshare-share; do
+    echo ".TH $page 1" >"$3/$page.1"
+  done ;;
+*) echo octoshare ;;
+esac
+"#;
+
 /// A workspace stand-in: the document files and four small "binaries".
 fn stand_in_workspace(dir: &Path, mode: u32) -> Vec<std::path::PathBuf> {
     for name in DOCUMENT_FILES {
@@ -134,7 +147,12 @@ fn stand_in_workspace(dir: &Path, mode: u32) -> Vec<std::path::PathBuf> {
     .iter()
     .map(|name| {
         let path = bin.join(name);
-        fs::write(&path, format!("#!/bin/sh\necho {name}\n")).unwrap();
+        let script = if *name == "octoshare" {
+            STAND_IN_OCTOSHARE.to_owned()
+        } else {
+            format!("#!/bin/sh\necho {name}\n")
+        };
+        fs::write(&path, script).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
         path
     })
@@ -164,18 +182,70 @@ fn the_release_archive_holds_one_folder_with_the_binaries_licenses_and_readme() 
         .map(|(path, mode, ..)| (path.as_str(), *mode))
         .collect();
     let top = "octoshare-1.2.3-x86_64-unknown-linux-gnu";
+    let mut expected = vec![
+        (format!("{top}/"), 0o755),
+        (format!("{top}/LICENSE-APACHE"), 0o644),
+        (format!("{top}/LICENSE-MIT"), 0o644),
+        (format!("{top}/README.md"), 0o644),
+        (format!("{top}/completions/"), 0o755),
+    ];
+    let binaries = [
+        "octoshare",
+        "octoshare-discover",
+        "octoshare-share",
+        "octoshare-wait",
+    ];
+    let mut completions: Vec<String> = binaries
+        .iter()
+        .flat_map(|name| {
+            [
+                format!("{name}.bash"),
+                format!("_{name}"),
+                format!("{name}.fish"),
+                format!("_{name}.ps1"),
+            ]
+        })
+        .collect();
+    completions.sort();
+    expected.extend(
+        completions
+            .iter()
+            .map(|file| (format!("{top}/completions/{file}"), 0o644)),
+    );
+    expected.push((format!("{top}/man/"), 0o755));
+    expected.push((format!("{top}/man/man1/"), 0o755));
+    let mut pages: Vec<String> = [
+        "octoshare",
+        "octoshare-run",
+        "octoshare-discover",
+        "octoshare-wait",
+        "octoshare-share",
+    ]
+    .iter()
+    .map(|page| format!("{top}/man/man1/{page}.1"))
+    .collect();
+    pages.sort_unstable();
+    expected.extend(pages.into_iter().map(|page| (page, 0o644)));
+    expected.extend(binaries.iter().map(|name| (format!("{top}/{name}"), 0o755)));
+    let names: Vec<(String, u32)> = names
+        .into_iter()
+        .map(|(path, mode)| (path.to_owned(), mode))
+        .collect();
+    assert_eq!(names, expected);
+    let contents = |path: &str| {
+        &listing
+            .iter()
+            .find(|entry| entry.0 == format!("{top}/{path}"))
+            .unwrap_or_else(|| panic!("{path} missing"))
+            .6
+    };
     assert_eq!(
-        names,
-        [
-            (format!("{top}/").as_str(), 0o755),
-            (format!("{top}/LICENSE-APACHE").as_str(), 0o644),
-            (format!("{top}/LICENSE-MIT").as_str(), 0o644),
-            (format!("{top}/README.md").as_str(), 0o644),
-            (format!("{top}/octoshare").as_str(), 0o755),
-            (format!("{top}/octoshare-discover").as_str(), 0o755),
-            (format!("{top}/octoshare-share").as_str(), 0o755),
-            (format!("{top}/octoshare-wait").as_str(), 0o755),
-        ]
+        contents("completions/_octoshare-share.ps1"),
+        b"powershell completions of octoshare-share\n"
+    );
+    assert_eq!(
+        contents("man/man1/octoshare-run.1"),
+        b".TH octoshare-run 1\n"
     );
     for (path, _, uid, gid, user, mtime, _) in &listing {
         assert_eq!(
@@ -184,7 +254,10 @@ fn the_release_archive_holds_one_folder_with_the_binaries_licenses_and_readme() 
             "{path}"
         );
     }
-    assert_eq!(listing[5].6, b"#!/bin/sh\necho octoshare-discover\n");
+    assert_eq!(
+        contents("octoshare-discover"),
+        b"#!/bin/sh\necho octoshare-discover\n"
+    );
 
     let sums = fs::read_to_string(&files.checksums).unwrap();
     let expected: String = [&files.release_archive, &files.feed_package]

@@ -1,27 +1,16 @@
 //! `octoshare-share`: registers the source pool's Tentacle workers into the same-named pool of
 //! every target space (runbook step "Add workers to remaining spaces"); re-runs change nothing.
 
-use clap::Parser;
-use octoshare_cli::flags::ShareArgs;
+use clap::Parser as _;
+use octoshare_cli::binaries::ShareCli;
 use octoshare_cli::json::{ShareDocument, ShareOutputs};
 use octoshare_cli::render::share::{self as render, ShareRenderer};
-use octoshare_cli::{CommonArgs, Ending, OutputMode, run_local};
+use octoshare_cli::{Ending, OutputMode, run_local};
 use octoshare_share::{resolve, share};
 use std::process::ExitCode;
 
-/// Share the workers of a pool into the same-named pool of other spaces.
-#[derive(Debug, Parser)]
-#[command(name = "octoshare-share", version, about, long_about = None)]
-struct Args {
-    #[command(flatten)]
-    share: ShareArgs,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = ShareCli::parse();
     let (share_args, common) = (args.share, args.common);
     run_local(&common, OutputMode::Octopus, async |emitter, shutdown| {
         let command = share_args.into_command()?;
@@ -51,16 +40,4 @@ fn main() -> ExitCode {
         };
         Ok(Ending::new(document, result))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory as _;
-
-    /// clap's own consistency checks of every flag (groups, conflicts, defaults, value names).
-    #[test]
-    fn flags_pass_clap_debug_assert() {
-        Args::command().debug_assert();
-    }
 }

@@ -1,27 +1,16 @@
 //! `octoshare-wait`: waits until a worker pool holds at least N workers (runbook step "Wait for
 //! workers to register"); exit code 4 on timeout, after setting the outputs.
 
-use clap::Parser;
-use octoshare_cli::flags::WaitArgs;
+use clap::Parser as _;
+use octoshare_cli::binaries::WaitCli;
 use octoshare_cli::json::WaitOutputs;
 use octoshare_cli::render::wait::{self as render, WaitRenderer};
-use octoshare_cli::{CommonArgs, Ending, Exit, OutputMode, run_step};
+use octoshare_cli::{Ending, Exit, OutputMode, run_step};
 use octoshare_wait::{resolve, wait_for_workers};
 use std::process::ExitCode;
 
-/// Wait until worker pool NAME in a space holds at least N workers.
-#[derive(Debug, Parser)]
-#[command(name = "octoshare-wait", version, about, long_about = None)]
-struct Args {
-    #[command(flatten)]
-    wait: WaitArgs,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = WaitCli::parse();
     let wait_args = args.wait;
     run_step(
         &args.common,
@@ -46,16 +35,4 @@ fn main() -> ExitCode {
             Ok(Ending::new(WaitOutputs::of(&outcome), result))
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory as _;
-
-    /// clap's own consistency checks of every flag (groups, conflicts, defaults, value names).
-    #[test]
-    fn flags_pass_clap_debug_assert() {
-        Args::command().debug_assert();
-    }
 }

@@ -13,6 +13,8 @@ fn every_subcommand_has_help() {
         "install",
         "user-data",
         "retire",
+        "completions",
+        "man-pages",
     ] {
         let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
         assert_eq!(run.code, 0, "{subcommand}: {run:?}");

@@ -13,6 +13,7 @@ mod reconciler;
 mod requests;
 mod retire;
 mod run;
+mod shell;
 mod status;
 mod support;
 mod user_data;
