@@ -2,6 +2,7 @@
 //! Library would, and stricter), their scripts run against a fake binary, codegen's versioning,
 //! and dist's packaging and glibc check.
 
+mod cargo_install;
 mod codegen;
 mod deps;
 mod dist;
