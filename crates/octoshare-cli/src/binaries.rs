@@ -2,7 +2,7 @@
 //! `octoshare completions` / `octoshare man-pages` and the tests build their clap commands.
 
 use crate::CommonArgs;
-use crate::flags::{DiscoverArgs, ShareArgs, WaitArgs};
+use crate::flags::{DiscoverArgs, RunArgs, ShareArgs, WaitArgs};
 use clap::{CommandFactory as _, Parser};
 
 /// Find every space that has worker pool NAME; the first is the initial space.
@@ -36,6 +36,21 @@ pub struct ShareCli {
     /// The step's own flags.
     #[command(flatten)]
     pub share: ShareArgs,
+    /// Connection, output and logging flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// What `octoshare run` parses after `run`, as one parser: [`RunArgs`] with [`CommonArgs`]
+/// (global in `octoshare`, so accepted after the subcommand too). For checking an argv the run
+/// step template builds without the `octoshare` binary's own `Cli`; a test of `octoshare`
+/// checks that its `run` subcommand takes exactly these flags.
+#[derive(Debug, Parser)]
+#[command(name = "octoshare run", about = None, long_about = None)]
+pub struct RunCli {
+    /// `run`'s own flags.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Connection, output and logging flags.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -703,3 +703,60 @@ mod tests {
         assert!(error.message.starts_with("empty --include-space pattern"));
     }
 }
+
+/// Flags of `octoshare run` (the connection and output flags are [`crate::CommonArgs`]): the step
+/// binaries' own argument groups, flattened (declared once, in this module), minus
+/// what one step hands the next (`--space`, `--from-space`, `--to-spaces`), plus an optional
+/// `--count`; `step-templates/octoshare-run.json` calls exactly these.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten, next_help_heading = "Discover")]
+    pub pool: WorkerPoolArgs,
+
+    #[command(flatten, next_help_heading = "Discover")]
+    pub search: SpaceSearchArgs,
+
+    /// Wait until the initial space's pool holds at least N workers before sharing; without it, wait is skipped
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Wait")]
+    pub count: Option<u64>,
+
+    #[command(flatten, next_help_heading = "Wait")]
+    pub polling: WaitPollArgs,
+
+    #[command(flatten, next_help_heading = "Share")]
+    pub share: ShareOptionsArgs,
+
+    #[command(flatten, next_help_heading = "Share")]
+    pub concurrency: ConcurrencyArgs,
+}
+
+impl RunArgs {
+    /// Validates every flag once, before any request (usage errors, exit code 2), by the same
+    /// functions the step binaries use.
+    pub fn into_config(self) -> Result<RunConfig, ExitError> {
+        let discover = discover_config(&self.pool, &self.search, &self.concurrency)?;
+        let wait = match self.count {
+            None => None,
+            Some(count) => Some(self.polling.config(count)?),
+        };
+        Ok(RunConfig {
+            discover,
+            wait,
+            share: self.share.options(&self.concurrency)?,
+            report: self.share.report_path()?,
+        })
+    }
+}
+
+/// A validated `octoshare run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// What to discover.
+    pub discover: DiscoverConfig,
+    /// How to wait; `None` skips the wait phase (the space and pool come from discover).
+    pub wait: Option<WaitConfig>,
+    /// How to share (the spaces and pools come from discover).
+    pub share: ShareOptions,
+    /// Where to write share's JSON report.
+    pub report: Option<PathBuf>,
+}

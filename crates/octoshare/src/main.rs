@@ -84,4 +84,32 @@ mod tests {
     fn flags_pass_clap_debug_assert() {
         Cli::command().debug_assert();
     }
+
+    /// The flags of a command: each argument's id, long and short name.
+    fn flags(command: &clap::Command) -> Vec<(String, Option<String>, Option<char>)> {
+        let mut flags: Vec<_> = command
+            .get_arguments()
+            .map(|argument| {
+                (
+                    argument.get_id().to_string(),
+                    argument.get_long().map(str::to_owned),
+                    argument.get_short(),
+                )
+            })
+            .collect();
+        flags.sort();
+        flags
+    }
+
+    /// `octoshare_cli::binaries::RunCli` (what the step-template tests parse the run template's
+    /// argv with) takes exactly the flags `octoshare run` takes, global ones included.
+    #[test]
+    fn run_cli_takes_the_flags_of_the_run_subcommand() {
+        let mut cli = Cli::command();
+        cli.build();
+        let run = cli.find_subcommand("run").expect("octoshare run");
+        let mut expected = octoshare_cli::binaries::RunCli::command();
+        expected.build();
+        assert_eq!(flags(run), flags(&expected));
+    }
 }

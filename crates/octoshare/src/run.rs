@@ -35,9 +35,6 @@
 //! `Share`, each with its `Status`, `ElapsedMs` and the step's `Outcome`), `Requests`, `DryRun`,
 //! `ElapsedMs`, and on failure `Error` and `ExitCode` ([`RunOutcome::into_document`]).
 
-use octoshare_cli::flags::{
-    self, ConcurrencyArgs, ShareOptionsArgs, SpaceSearchArgs, WaitPollArgs, WorkerPoolArgs,
-};
 use octoshare_cli::format_elapsed;
 use octoshare_cli::json::{self, DiscoverOutputs, RunDocument, ShareOutputs, WaitOutputs};
 use octoshare_cli::render::share::ShareRenderer;
@@ -47,10 +44,9 @@ use octoshare_cli::{
     CommonArgs, Emitter, Ending, Exit, ExitError, OutputMode, Shutdown, run_local,
 };
 use octoshare_core::{Client, RequestCounts};
-use octoshare_discover::{DiscoverConfig, DiscoverOutcome};
-use octoshare_share::{ShareOptions, ShareReport, ShareTargets};
-use octoshare_wait::{WaitConfig, WaitOutcome};
-use std::path::PathBuf;
+use octoshare_discover::DiscoverOutcome;
+use octoshare_share::{ShareReport, ShareTargets};
+use octoshare_wait::WaitOutcome;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -60,62 +56,7 @@ named space does not exist); 4 the wait timed out (nothing was shared); 5 some s
 failed (the others were shared); 6 credentials or permission refused; 7 server unreachable; 130/143 \
 interrupted by SIGINT/SIGTERM.";
 
-/// Flags of `octoshare run` (the connection and output flags are [`CommonArgs`]): the step
-/// binaries' own argument groups, flattened (declared once, in `octoshare_cli::flags`), minus
-/// what one step hands the next (`--space`, `--from-space`, `--to-spaces`), plus an optional
-/// `--count`; `step-templates/octoshare-run.json` calls exactly these.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
-    #[command(flatten, next_help_heading = "Discover")]
-    pub pool: WorkerPoolArgs,
-
-    #[command(flatten, next_help_heading = "Discover")]
-    pub search: SpaceSearchArgs,
-
-    /// Wait until the initial space's pool holds at least N workers before sharing; without it, wait is skipped
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Wait")]
-    pub count: Option<u64>,
-
-    #[command(flatten, next_help_heading = "Wait")]
-    pub polling: WaitPollArgs,
-
-    #[command(flatten, next_help_heading = "Share")]
-    pub share: ShareOptionsArgs,
-
-    #[command(flatten, next_help_heading = "Share")]
-    pub concurrency: ConcurrencyArgs,
-}
-
-impl RunArgs {
-    /// Validates every flag once, before any request (usage errors, exit code 2), by the same
-    /// functions the step binaries use.
-    pub fn into_config(self) -> Result<RunConfig, ExitError> {
-        let discover = flags::discover_config(&self.pool, &self.search, &self.concurrency)?;
-        let wait = match self.count {
-            None => None,
-            Some(count) => Some(self.polling.config(count)?),
-        };
-        Ok(RunConfig {
-            discover,
-            wait,
-            share: self.share.options(&self.concurrency)?,
-            report: self.share.report_path()?,
-        })
-    }
-}
-
-/// A validated `octoshare run`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunConfig {
-    /// What to discover.
-    pub discover: DiscoverConfig,
-    /// How to wait; `None` skips the wait phase (the space and pool come from discover).
-    pub wait: Option<WaitConfig>,
-    /// How to share (the spaces and pools come from discover).
-    pub share: ShareOptions,
-    /// Where to write share's JSON report.
-    pub report: Option<PathBuf>,
-}
+pub use octoshare_cli::flags::{RunArgs, RunConfig};
 
 /// How a phase ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -611,6 +552,8 @@ pub(crate) fn difference(after: RequestCounts, before: RequestCounts) -> Request
 mod tests {
     use super::*;
     use clap::Parser;
+    use octoshare_share::ShareOptions;
+    use octoshare_wait::WaitConfig;
 
     #[derive(Debug, Parser)]
     struct TestArgs {

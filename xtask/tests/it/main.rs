@@ -14,6 +14,7 @@ mod shell_lint;
 mod step_script_download;
 mod step_script_run;
 mod step_template_validation;
+mod template_argv;
 mod workflow_lint;
 
 use std::path::PathBuf;
