@@ -13,4 +13,5 @@ mod name_rule;
 mod network;
 mod secrets;
 mod status_reconcile;
+mod step_templates;
 mod support;
