@@ -12,7 +12,7 @@ use std::process::Command;
 use octoshare_cli::binaries::STEP_BINARIES;
 
 /// The target directory this test binary was built into (`<target>/debug/deps/it-…`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     exe.ancestors()
         .nth(3)
@@ -20,18 +20,23 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `cargo install --locked --debug --root root --path <workspace>/package`.
-fn install(package: &str, root: &Path) {
+/// A `cargo` command without the variables cargo set for this test process (they would change
+/// the nested build's fingerprints).
+pub(crate) fn nested_cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    // Variables cargo set for this test process would change the nested build's fingerprints.
     for (variable, _) in std::env::vars_os() {
         let name = variable.to_string_lossy();
         if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name.starts_with("RUSTC") {
             command.env_remove(&variable);
         }
     }
-    let output = command
+    command
+}
+
+/// Runs `cargo install --locked --debug --root root --path <workspace>/package`.
+fn install(package: &str, root: &Path) {
+    let output = nested_cargo()
         .current_dir(xtask::project_root())
         .env("CARGO_TARGET_DIR", target_dir())
         .args(["install", "--locked", "--debug", "--no-track", "--root"])

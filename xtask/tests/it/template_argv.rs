@@ -44,6 +44,9 @@ fn sample(parameter: &str) -> Option<&'static str> {
         "OctoShare.CaCertificate" => "/etc/ssl/certs/private-ca.pem",
         "OctoShare.Space" => "Spaces-1",
         "OctoShare.ToSpaces" => "Spaces-2, Spaces-3",
+        "OctoShare.Worker.Name" => "web-1",
+        "OctoShare.Worker.Thumbprint" => "0123456789ABCDEF0123456789ABCDEF01234567",
+        "OctoShare.DrainTimeout" => "45m",
         _ => return None,
     })
 }
@@ -312,10 +315,21 @@ pub(crate) fn check_argv(binary: &str, arguments: &[String], validate: bool) -> 
                 parsed.share.into_command().map_err(invalid)?;
             }
         }
-        "octoshare" => {
-            if arguments.first().map(String::as_str) != Some("run") {
-                return Err(format!("octoshare is not called with run: {arguments:?}"));
+        "octoshare" if arguments.first().map(String::as_str) != Some("run") => {
+            // Other subcommands' flags are the `octoshare` binary's own: its parser runs with
+            // `--help` appended, which it reaches only after every flag and value before it
+            // parsed (validation past clap is not reached).
+            let output = std::process::Command::new(octoshare_binary())
+                .args(arguments)
+                .arg("--help")
+                .env_clear()
+                .output()
+                .map_err(|error| error.to_string())?;
+            if !output.status.success() {
+                return Err(String::from_utf8_lossy(&output.stderr).into_owned());
             }
+        }
+        "octoshare" => {
             let parsed =
                 RunCli::try_parse_from(argv("octoshare run", 1)).map_err(|e| e.to_string())?;
             if validate {
@@ -325,6 +339,26 @@ pub(crate) fn check_argv(binary: &str, arguments: &[String], validate: bool) -> 
         other => return Err(format!("no parser for {other}")),
     }
     Ok(())
+}
+
+/// The `octoshare` binary of this workspace, built (once per test process) into this test's
+/// target directory.
+fn octoshare_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = crate::cargo_install::target_dir();
+            let status = crate::cargo_install::nested_cargo()
+                .current_dir(xtask::project_root())
+                .env("CARGO_TARGET_DIR", &target)
+                .args(["build", "-p", "octoshare", "--bin", "octoshare"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building octoshare failed");
+            target.join("debug").join("octoshare")
+        })
+        .clone()
 }
 
 /// The binary a template runs: the one its script names in `command -v '…'`.
@@ -381,8 +415,9 @@ fn check_template(file_name: &str) {
 }
 
 /// One test per template (they run in parallel), and none missed.
-const TEMPLATES: [&str; 4] = [
+const TEMPLATES: [&str; 5] = [
     "octoshare-discover-spaces.json",
+    "octoshare-retire-worker.json",
     "octoshare-run.json",
     "octoshare-share-workers.json",
     "octoshare-wait-for-workers.json",
@@ -403,18 +438,23 @@ fn discover_template_argvs_parse() {
 }
 
 #[test]
-fn run_template_argvs_parse() {
+fn retire_template_argvs_parse() {
     check_template(TEMPLATES[1]);
 }
 
 #[test]
-fn share_template_argvs_parse() {
+fn run_template_argvs_parse() {
     check_template(TEMPLATES[2]);
 }
 
 #[test]
-fn wait_template_argvs_parse() {
+fn share_template_argvs_parse() {
     check_template(TEMPLATES[3]);
+}
+
+#[test]
+fn wait_template_argvs_parse() {
+    check_template(TEMPLATES[4]);
 }
 
 /// The check fails on what a rename or a narrowed value would produce.
@@ -479,5 +519,10 @@ fn the_argv_check_refuses_unknown_flags_and_invalid_values() {
     assert!(check_argv("octoshare", &run, false).is_err());
     let run = strings(&["run", "--worker-pool", "P", "--on-conflict", "skip"]);
     assert_eq!(check_argv("octoshare", &run, true), Ok(()));
-    assert!(check_argv("octoshare", &strings(&["status"]), false).is_err());
+    let retire = strings(&["retire", "--worker", "web-1", "--drain-timeout", "soon"]);
+    assert!(check_argv("octoshare", &retire, false).is_err());
+    let retire = strings(&["retire", "--worker", "web-1", "--drain-timeout", "5m"]);
+    assert_eq!(check_argv("octoshare", &retire, false), Ok(()));
+    let retire = strings(&["retire", "--machine", "web-1"]);
+    assert!(check_argv("octoshare", &retire, false).is_err());
 }
