@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod clock;
 mod credentials;
 pub mod domain;
 mod error;
@@ -34,6 +35,7 @@ pub use client::{
     Client, ClientBuilder, ConcurrencyState, MAX_RESPONSE_BYTES, PROBE_INTERVAL_FACTOR,
     RequestCounts, WRITE_GRACE_PERIOD,
 };
+pub use clock::{Clock, SystemClock};
 pub use credentials::{CredentialKind, Credentials, Secret};
 pub use error::{ApiError, CertificateProblem, TransportKind, TransportSource};
 pub use page::Page;

@@ -5,9 +5,15 @@
 //!   `CI=true`, fails the test when it is missing. `cargo xtask ci` installs every tool of the
 //!   table before the tests run.
 //!
-//! The `tools` module depends on `std` only: `cargo xtask` links this crate to install the
-//! table, so anything heavy added here later belongs behind a feature xtask does not enable.
+//!
+//! With the `harness` feature (test crates enable it; `cargo xtask` does not, it links this
+//! crate for the `tools` table only):
+//!
+//! - [`clock::RecordingClock`]: a clock for the Octopus client that records the waits before
+//!   retries and returns at once, so backoff and `Retry-After` are asserted as schedules.
 
+#[cfg(feature = "harness")]
+pub mod clock;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

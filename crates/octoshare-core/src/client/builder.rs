@@ -15,6 +15,7 @@ use super::paging::DEFAULT_MAX_PAGES;
 use super::tls;
 use super::transport::describe_error_chain;
 use super::{Client, Counters, Inner};
+use crate::clock::{Clock, SystemClock};
 use crate::credentials::Credentials;
 use crate::domain::DEFAULT_CONCURRENCY;
 use crate::error::ApiError;
@@ -48,6 +49,7 @@ pub struct ClientBuilder {
     write_grace_period: Duration,
     concurrency: usize,
     adaptive: bool,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -66,6 +68,7 @@ impl fmt::Debug for ClientBuilder {
             .field("write_grace_period", &self.write_grace_period)
             .field("concurrency", &self.concurrency)
             .field("adaptive", &self.adaptive)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -86,6 +89,7 @@ impl ClientBuilder {
             write_grace_period: WRITE_GRACE_PERIOD,
             concurrency: DEFAULT_CONCURRENCY,
             adaptive: true,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -177,6 +181,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Where the retry loop reads the wall-clock time (for an HTTP-date `Retry-After`) and
+    /// waits before a retry; default [`SystemClock`]. Tests pass a clock that records the
+    /// delays and returns at once.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`ApiError::InvalidCaCertificate`] for an unusable PEM and
@@ -219,6 +231,7 @@ impl ClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 cancellation: self.cancellation,
                 write_grace_period: self.write_grace_period,
+                clock: self.clock,
                 counters: Counters::default(),
                 limiter: Limiter::new(self.concurrency, self.adaptive),
                 spoke_octopus_api: AtomicBool::new(false),

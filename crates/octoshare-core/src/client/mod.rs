@@ -126,6 +126,8 @@ struct Inner {
     max_response_bytes: u64,
     cancellation: CancellationToken,
     write_grace_period: Duration,
+    /// Wall-clock time and the waits before retries.
+    clock: Arc<dyn crate::clock::Clock>,
     counters: Counters,
     /// How many requests are in flight at once, and the server's `Retry-After` for everyone.
     limiter: Limiter,

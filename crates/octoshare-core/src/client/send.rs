@@ -2,7 +2,7 @@
 //! of the retry budget or cancellation.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -274,7 +274,7 @@ impl Client {
                 .map(str::to_owned)
         };
         let retry_after =
-            header(RETRY_AFTER).and_then(|value| parse_retry_after(&value, SystemTime::now()));
+            header(RETRY_AFTER).and_then(|value| parse_retry_after(&value, self.inner.clock.now()));
         let is_html = header(CONTENT_TYPE)
             .is_some_and(|value| value.to_ascii_lowercase().contains("text/html"));
         let body = if may_retry && status_is_retryable(method, status) {
@@ -309,7 +309,7 @@ impl Client {
         tokio::select! {
             biased;
             () = self.inner.cancellation.cancelled() => Err(self.interrupted(method, url, false)),
-            () = tokio::time::sleep(delay) => Ok(()),
+            () = self.inner.clock.sleep(delay) => Ok(()),
         }
     }
 

@@ -1,15 +1,18 @@
 //! Retries: GET is retried after 503/429/dropped connections (honouring `Retry-After`),
 //! writes only when the server certainly did not process them, and every attempt is counted.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use octopus_emulator::{Emulator, Fault, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_core::{
-    ApiError, Credentials, Endpoint, NewWorker, RetryPolicy, SpaceId, TransportKind, Worker,
+    ApiError, Client, Clock, Credentials, Endpoint, NewWorker, RetryPolicy, ServerUrl, SpaceId,
+    TransportKind, Worker,
 };
+use octoshare_test_support::clock::RecordingClock;
 use serde_json::Value;
 
-use crate::support::{CannedServer, Reply, client, client_for_url, client_with, emulator};
+use crate::support::{CannedServer, Reply, client, client_with, emulator};
 
 fn one_space() -> Scenario {
     Scenario::new().space(
@@ -78,27 +81,47 @@ async fn get_is_retried_after_503_and_then_succeeds() {
     assert_eq!((counts.get, counts.retries), (3, 2));
 }
 
+/// A client on `url` with `policy` whose waits are recorded by `clock` instead of slept.
+fn recording_client(url: &str, policy: RetryPolicy, clock: &Arc<RecordingClock>) -> Client {
+    recording_client_with_key(url, "API-KEY", policy, clock)
+}
+
+fn recording_client_with_key(
+    url: &str,
+    key: &str,
+    policy: RetryPolicy,
+    clock: &Arc<RecordingClock>,
+) -> Client {
+    Client::builder(ServerUrl::parse(url).unwrap(), Credentials::api_key(key))
+        .retry_policy(policy)
+        .request_timeout(Duration::from_secs(10))
+        .clock(Arc::clone(clock) as Arc<dyn Clock>)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn get_waits_for_retry_after_seconds_on_429() {
     let emulator = emulator(one_space());
     emulator.add_fault(
         Fault::status(429)
-            .retry_after(1)
+            .retry_after(7)
             .method("GET")
             .path("/api/spaces/all")
             .limit(1),
     );
-    let client = client(&emulator);
+    let clock = RecordingClock::new();
+    let client = recording_client_with_key(
+        &emulator.url(),
+        &emulator.api_key(),
+        RetryPolicy::immediate(3),
+        &clock,
+    );
 
-    let started = Instant::now();
     let spaces = client.spaces().all().await.unwrap();
 
     assert_eq!(spaces.len(), 1);
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "waited {:?}",
-        started.elapsed()
-    );
+    assert_eq!(clock.waits(), [Duration::from_secs(7)]);
     assert_eq!(n_requests(&emulator, "GET", "/api/spaces/all"), 2);
 }
 
@@ -126,57 +149,94 @@ fn http_date(at: SystemTime) -> String {
 
 #[tokio::test]
 async fn get_waits_for_a_retry_after_http_date() {
-    let server = CannedServer::start(|_, index| {
+    // The client's wall clock is fixed, so the date is exactly 90 s ahead of it.
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+    let server = CannedServer::start(move |_, index| {
         if index == 0 {
-            let at = SystemTime::now() + Duration::from_secs(2);
-            Reply::json(503, "").header("Retry-After", &http_date(at))
+            Reply::json(503, "").header("Retry-After", &http_date(now + Duration::from_secs(90)))
         } else {
             Reply::json(200, "[]")
         }
     });
-    let client = client_for_url(&server.url(), Credentials::api_key("API-KEY"));
+    let clock = RecordingClock::at(now);
+    let client = recording_client(&server.url(), RetryPolicy::immediate(3), &clock);
 
-    let started = Instant::now();
     let spaces = client.spaces().all().await.unwrap();
 
     assert!(spaces.is_empty());
-    // The date has one-second resolution, so at least one second is left of the two.
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "waited {:?}",
-        started.elapsed()
-    );
+    assert_eq!(clock.waits(), [Duration::from_secs(90)]);
     assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_date_in_the_past_retries_at_once() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+    let server = CannedServer::start(move |_, index| {
+        if index == 0 {
+            Reply::json(429, "").header("Retry-After", &http_date(now - Duration::from_secs(30)))
+        } else {
+            Reply::json(200, "[]")
+        }
+    });
+    let clock = RecordingClock::at(now);
+    let client = recording_client(&server.url(), RetryPolicy::immediate(3), &clock);
+
+    client.spaces().all().await.unwrap();
+
+    assert_eq!(clock.waits(), [Duration::ZERO]);
 }
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_policy() {
     let server = CannedServer::start(|_, index| {
-        if index == 0 {
+        if index < 2 {
             Reply::json(429, "").header("Retry-After", "3600")
         } else {
             Reply::json(200, "[]")
         }
     });
-    let client = octoshare_core::Client::builder(
-        octoshare_core::ServerUrl::parse(&server.url()).unwrap(),
-        Credentials::api_key("API-KEY"),
-    )
-    .retry_policy(RetryPolicy {
-        max_retry_after: Duration::from_millis(50),
+    let clock = RecordingClock::new();
+    let policy = RetryPolicy {
+        max_retry_after: Duration::from_secs(120),
         ..RetryPolicy::immediate(2)
-    })
-    .build()
-    .unwrap();
+    };
+    let client = recording_client(&server.url(), policy, &clock);
 
-    let started = Instant::now();
     client.get_json::<Value>("/api/spaces/all").await.unwrap();
 
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "waited {:?}",
-        started.elapsed()
+    assert_eq!(clock.waits(), [Duration::from_secs(120); 2]);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn backoff_waits_grow_within_their_ceilings_until_the_budget_is_spent() {
+    let server = CannedServer::always(Reply::json(503, ""));
+    let clock = RecordingClock::new();
+    let policy = RetryPolicy::default();
+    let client = recording_client(&server.url(), policy, &clock);
+
+    let err = client
+        .get_json::<Value>("/api/spaces/all")
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status(), Some(503), "{err:?}");
+    let waits = clock.waits();
+    assert_eq!(waits.len(), 5, "one wait before each of the 5 retries");
+    for (retry, wait) in (1..).zip(&waits) {
+        // Full jitter: anywhere in [0, min(30 s, 500 ms * 2^(retry-1))].
+        assert!(
+            *wait <= policy.backoff_ceiling(retry),
+            "retry {retry} waited {wait:?}"
+        );
+    }
+    assert_eq!(
+        (1..=5)
+            .map(|retry| policy.backoff_ceiling(retry))
+            .collect::<Vec<_>>(),
+        [500, 1000, 2000, 4000, 8000].map(Duration::from_millis)
     );
+    assert_eq!(server.requests().len(), 6);
 }
 
 #[tokio::test]
