@@ -16,7 +16,8 @@
 //! The first poll starts at once; each next one starts `poll_interval` after the previous one
 //! *started* (never back to back), and the last one starts no later than the deadline. A poll
 //! still running at the deadline gets at most one more `poll_interval` to finish. Time is
-//! Tokio's, so tests drive it with `tokio::time::pause`.
+//! Tokio's and the workers are read through [`PoolWorkers`] (the [`Client`], or a scripted
+//! source), so tests run the loop under `tokio::time::pause` and assert the schedule exactly.
 //!
 //! # Every kind of worker; never a dynamic pool
 //!
@@ -223,6 +224,26 @@ impl<S: WaitSink + ?Sized> WaitSink for &mut S {
     }
 }
 
+/// Where a wait reads the workers of a pool: the Octopus [`Client`] (every page of
+/// `/api/{space}/workerpools/{pool}/workers`), or in tests a scripted source driven by Tokio's
+/// paused clock.
+pub trait PoolWorkers {
+    /// Every worker of the pool. Errors that [`ApiError::is_unreachable`] are transient (the
+    /// wait polls on); any other ends the wait.
+    fn pool_workers(
+        &self,
+        target: &ResolvedTarget,
+    ) -> impl Future<Output = Result<Vec<Worker>, ApiError>>;
+}
+
+impl PoolWorkers for Client {
+    async fn pool_workers(&self, target: &ResolvedTarget) -> Result<Vec<Worker>, ApiError> {
+        self.worker_pools(&target.space.id)
+            .workers(&target.pool.id)
+            .await
+    }
+}
+
 /// Looks up the space (name or Id) and its pool by the domain's rules.
 pub async fn resolve(
     client: &Client,
@@ -257,7 +278,7 @@ enum PollResult {
 /// ([`WaitError::DynamicPool`]). A timeout or an interruption is *not* an error: the outcome's
 /// [`WaitStatus`] says so.
 pub async fn wait_for_workers(
-    client: &Client,
+    client: &impl PoolWorkers,
     target: &ResolvedTarget,
     config: &WaitConfig,
     sink: &mut impl WaitSink,
@@ -363,14 +384,13 @@ pub async fn wait_for_workers(
 
 /// One poll: every page of the pool's workers, bounded by `cutoff` and `cancel`.
 async fn poll(
-    client: &Client,
+    client: &impl PoolWorkers,
     target: &ResolvedTarget,
     healthy_only: bool,
     cutoff: Instant,
     cancel: &CancellationToken,
 ) -> Result<PollResult, WaitError> {
-    let pools = client.worker_pools(&target.space.id);
-    let read = pools.workers(&target.pool.id);
+    let read = client.pool_workers(target);
     let result = tokio::select! {
         biased;
         () = cancel.cancelled() => return Ok(PollResult::Interrupted),

@@ -1,5 +1,9 @@
-//! When polls happen: at once, every interval from the previous start, never after the
-//! deadline, and the wait ends on the first poll that sees enough workers.
+//! The binary's polling against the emulator, in real time: the wait ends on the first poll
+//! that sees enough workers, outputs and progress are right, timeouts and failures end as
+//! documented. These tests assert no timing window (the machine may be loaded): the exact
+//! schedule (poll at once, every interval from the previous start, the last one at the
+//! deadline, abandoned polls) is asserted in `crates/octoshare-wait/tests/it/schedule.rs` under
+//! Tokio's paused clock. The progress-driven test below is the one real-time smoke test.
 
 use super::support::{TF_POOL, command, default_space, polls, start, wait, worker, worker_reads};
 use octopus_emulator::{Fault, LoggedRequest, Scenario};
@@ -8,32 +12,17 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const INTERVAL: Duration = Duration::from_millis(100);
-
-/// Checks the polls of a successful wait whose Nth worker registered by `registered_by`: every
-/// earlier poll started before it (a later one would have ended the wait), polls start an
-/// interval apart, and their number fits the time they span.
+/// Every poll but the last started before `registered_by`, the time by which the Nth worker was
+/// registered (a later poll would have seen it and ended the wait). The server logs arrival
+/// times, so this holds however slow the machine is.
 fn assert_polls_end_at_the_registration(polls: &[&LoggedRequest], registered_by: Instant) {
-    let (success, earlier) = polls.split_last().expect("at least one poll");
+    let (_, earlier) = polls.split_last().expect("at least one poll");
     for poll in earlier {
         assert!(
             poll.started < registered_by,
             "a poll after the registration did not end the wait"
         );
     }
-    // Never hammering: polls start an interval apart (the server sees arrival times, which a
-    // busy machine can delay by a few tens of milliseconds).
-    for pair in polls.windows(2) {
-        let gap = pair[1].started.duration_since(pair[0].started);
-        assert!(gap >= Duration::from_millis(50), "polls only {gap:?} apart");
-    }
-    let span = success.started.duration_since(polls[0].started);
-    let most = span.as_millis() / INTERVAL.as_millis() + 2;
-    assert!(
-        polls.len() as u128 <= most,
-        "{} polls in {span:?} at a 100ms interval",
-        polls.len()
-    );
 }
 
 #[test]
@@ -66,11 +55,6 @@ fn succeeds_on_the_first_poll_after_the_scheduled_nth_registration() {
     let requests = emulator.requests();
     let polls = polls(&requests);
     assert_polls_end_at_the_registration(&polls, registered_by);
-    if let [.., previous, success] = polls.as_slice() {
-        // Not a poll later than needed: the one after the last that missed the worker.
-        let gap = success.started.duration_since(previous.started);
-        assert!(gap < INTERVAL + Duration::from_millis(150), "{gap:?}");
-    }
 
     let outputs = run.outputs();
     assert_eq!(outputs["RegisteredWorkerCount"], "2");
@@ -159,11 +143,6 @@ fn succeeds_on_the_first_poll_after_each_registration_driven_by_progress() {
         "{} polls after the registration",
         polls.len() - polls_before
     );
-    let [.., previous, success] = polls.as_slice() else {
-        panic!("at least two polls: {polls:?}");
-    };
-    let gap = success.started.duration_since(previous.started);
-    assert!(gap < INTERVAL + Duration::from_millis(150), "{gap:?}");
 }
 
 #[test]
@@ -318,21 +297,7 @@ fn times_out_with_exit_code_4_naming_the_registered_workers() {
         .expect("outputs");
     assert!(last_output < result_at, "{names:?}");
     assert_eq!(run.outputs()["RegisteredWorkerNames"], "worker-a,worker-b");
-
-    let requests = emulator.requests();
-    let polls = polls(&requests);
-    let first_request = requests.first().expect("requests").started;
-    let last_poll = polls.last().expect("polls").started;
-    assert!(
-        last_poll.duration_since(first_request) <= Duration::from_millis(600),
-        "the last poll started {:?} after the first request",
-        last_poll.duration_since(first_request)
-    );
-    assert!(
-        (2..=7).contains(&polls.len()),
-        "{} polls in 500ms",
-        polls.len()
-    );
+    assert!(!polls(&emulator.requests()).is_empty());
 }
 
 #[test]
@@ -420,15 +385,20 @@ fn failing_polls_until_the_deadline_time_out_with_the_last_error() {
             && !outputs.contains_key("RegisteredWorkerNames"),
         "{outputs:?}"
     );
-    let polls = polls(&emulator.requests()).len();
-    assert!((2..=5).contains(&polls), "{polls} polls in 300ms");
+    let requests = emulator.requests();
+    let reads = worker_reads(&requests);
+    assert!(
+        !reads.is_empty() && reads.iter().all(|read| read.status == 503),
+        "{reads:?}"
+    );
 }
 
+/// The stall outlasts the runner's 60 s guard, so the binary can only pass by abandoning the
+/// poll (how soon is asserted in the schedule tests, not here).
 #[test]
-fn a_hanging_poll_is_abandoned_soon_after_the_deadline() {
+fn a_hanging_poll_is_abandoned_after_the_deadline() {
     let emulator = start(Scenario::new().space(default_space([])));
-    emulator.add_fault(Fault::stall(Duration::from_secs(20)).path("/api/*/workerpools/*/workers"));
-    let started = Instant::now();
+    emulator.add_fault(Fault::stall(Duration::from_secs(600)).path("/api/*/workerpools/*/workers"));
     let run = wait(
         &emulator,
         &[
@@ -446,7 +416,6 @@ fn a_hanging_poll_is_abandoned_soon_after_the_deadline() {
             "10s",
         ],
     );
-    let took = started.elapsed();
     assert_eq!(run.code, Some(4), "{run:?}");
     assert!(
         run.error_line().ends_with(
@@ -455,5 +424,4 @@ fn a_hanging_poll_is_abandoned_soon_after_the_deadline() {
         "{}",
         run.stderr
     );
-    assert!(took < Duration::from_secs(5), "the wait took {took:?}");
 }
