@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     CannedServer, CertSpec, Recorded, Reply, client_for_url, client_trusting, self_signed,
+    tls_server,
 };
 
 const CANARY: &str = "API-ORIGINCANARY00000000000000";
@@ -43,7 +44,7 @@ fn assert_other_origin(err: &ApiError, referrer: &str, target: &str, difference:
 async fn a_redirect_from_https_to_http_on_the_same_port_is_refused_and_nothing_goes_in_clear() {
     let identity = self_signed(&CertSpec::default());
     for status in [301, 302, 307, 308] {
-        let server = CannedServer::start_tls(&identity, move |request, _| {
+        let server = tls_server(&identity, move |request, _| {
             if request.tls {
                 let location = format!(
                     "http://localhost:{}{}",
@@ -94,7 +95,7 @@ async fn a_redirect_from_https_to_http_on_the_same_port_is_refused_and_nothing_g
 #[tokio::test]
 async fn a_write_redirected_to_http_is_refused_too() {
     let identity = self_signed(&CertSpec::default());
-    let server = CannedServer::start_tls(&identity, |request, _| {
+    let server = tls_server(&identity, |request, _| {
         if request.tls {
             Reply::redirect_with(
                 307,
@@ -157,7 +158,7 @@ async fn a_redirect_to_another_port_on_the_same_host_is_refused() {
 #[tokio::test]
 async fn page_next_to_http_on_the_same_port_is_refused_and_nothing_goes_in_clear() {
     let identity = self_signed(&CertSpec::default());
-    let server = CannedServer::start_tls(&identity, |request, _| {
+    let server = tls_server(&identity, |request, _| {
         let port = request
             .header("host")
             .and_then(|h| h.rsplit(':').next())
@@ -198,7 +199,7 @@ async fn page_next_to_http_on_the_same_port_is_refused_and_nothing_goes_in_clear
 #[tokio::test]
 async fn same_origin_redirects_with_an_explicit_default_port_are_followed() {
     let identity = self_signed(&CertSpec::default());
-    let server = CannedServer::start_tls(&identity, |request, _| {
+    let server = tls_server(&identity, |request, _| {
         if request.target == "/api/spaces/all" {
             let port = request
                 .header("host")

@@ -7,13 +7,13 @@ use serde_json::Value;
 
 use crate::support::{
     CannedServer, CertSpec, Reply, TestIdentity, client_for_url, client_trusting,
-    openssl_self_signed, self_signed, signed_by_test_ca,
+    openssl_self_signed, self_signed, signed_by_test_ca, tls_server,
 };
 
 const KEY: &str = "API-TLSCANARY000000000000000";
 
 fn spaces_server(identity: &TestIdentity) -> CannedServer {
-    CannedServer::start_tls(identity, |_, _| {
+    tls_server(identity, |_, _| {
         Reply::json(200, r#"[{"Id":"Spaces-1","Name":"Default"}]"#)
     })
 }
