@@ -68,13 +68,13 @@ fn discover_documents_match_their_schema_and_snapshot() {
         four_spaces().space(SpaceSeed::new("Cloud").dynamic_pool(TF_POOL, "UbuntuDefault")),
     );
     let found = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "json"]);
-    assert_eq!(found.code, Some(0), "{found:?}");
+    assert_eq!(found.code, 0, "{found:?}");
     let document = json(&found.stdout);
     assert_document("octoshare-discover", &document);
     insta::assert_json_snapshot!("discover", document);
 
     let missing = discover(&emulator, &["--worker-pool", "Nope", "--output", "json"]);
-    assert_eq!(missing.code, Some(3), "{missing:?}");
+    assert_eq!(missing.code, 3, "{missing:?}");
     let document = json(&missing.stdout);
     assert_document("octoshare-discover", &document);
     insta::assert_json_snapshot!("discover-failed", document);
@@ -96,7 +96,7 @@ fn wait_documents_match_their_schema_and_snapshot() {
         &emulator,
         &[&base[..], &["--count", "2", "--output", "json"]].concat(),
     );
-    assert_eq!(satisfied.code, Some(0), "{satisfied:?}");
+    assert_eq!(satisfied.code, 0, "{satisfied:?}");
     let document = json(&satisfied.stdout);
     assert_document("octoshare-wait", &document);
     insta::assert_json_snapshot!("wait", document);
@@ -114,7 +114,7 @@ fn wait_documents_match_their_schema_and_snapshot() {
             "json",
         ],
     );
-    assert_eq!(unknown.code, Some(3), "{unknown:?}");
+    assert_eq!(unknown.code, 3, "{unknown:?}");
     let document = json(&unknown.stdout);
     assert_document("octoshare-wait", &document);
     insta::assert_json_snapshot!("wait-failed", document);

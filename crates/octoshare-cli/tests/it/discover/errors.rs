@@ -7,7 +7,7 @@ use octopus_emulator::Fault;
 fn no_qualifying_space_exits_3_naming_the_pool_and_the_spaces_searched() {
     let emulator = start(four_spaces());
     let run = discover(&emulator, &["--worker-pool", "Azure Worker Pool TF"]);
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
         run.error_line(),
         "no space has a worker pool named 'Azure Worker Pool TF' (4 spaces searched): check --worker-pool and that the API key's user can see the spaces that have it"
@@ -27,7 +27,7 @@ fn no_qualifying_space_after_filters_says_how_many_were_excluded() {
         &emulator,
         &["--worker-pool", TF_POOL, "--include-space", "Dev"],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.error_line().starts_with(
             "no space has a worker pool named 'AWS Worker Pool TF' (1 spaces searched, 3 excluded by --include-space/--exclude-space)"
@@ -47,7 +47,7 @@ fn initial_space_errors_say_why_it_does_not_qualify() {
         &emulator,
         &["--worker-pool", TF_POOL, "--initial-space", "Nowhere"],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
         run.error_line(),
         "--initial-space 'Nowhere' does not exist: none of the 4 spaces has that name or Id"
@@ -57,7 +57,7 @@ fn initial_space_errors_say_why_it_does_not_qualify() {
         &emulator,
         &["--worker-pool", TF_POOL, "--initial-space", "dev"],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
         run.error_line(),
         format!(
@@ -79,7 +79,7 @@ fn initial_space_errors_say_why_it_does_not_qualify() {
             "Plat*",
         ],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
         run.error_line(),
         format!(
@@ -98,7 +98,7 @@ fn rejected_api_key_exits_6() {
         "API-WRONGKEY0000000000000000000000",
         &["--worker-pool", TF_POOL],
     );
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     let line = run.error_line();
     assert!(line.contains("401"), "{line}");
     assert!(
@@ -126,7 +126,7 @@ fn unresponsive_server_exits_7() {
         ],
     );
     drop(listener);
-    assert_eq!(run.code, Some(7), "{run:?}");
+    assert_eq!(run.code, 7, "{run:?}");
     let line = run.error_line();
     assert!(line.starts_with("while listing spaces: "), "{line}");
 }
@@ -136,7 +136,7 @@ fn server_errors_are_retried_then_exit_7() {
     let emulator = start(four_spaces());
     emulator.add_fault(Fault::status(503).path("/api/spaces/all"));
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--max-retries", "2"]);
-    assert_eq!(run.code, Some(7), "{run:?}");
+    assert_eq!(run.code, 7, "{run:?}");
     run.error_line();
     assert_eq!(emulator.requests().len(), 3, "one attempt and two retries");
 }

@@ -30,7 +30,7 @@ fn include_globs_limit_the_search_by_name() {
         &emulator,
         &["--worker-pool", TF_POOL, "--include-space", "p*"],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Payments");
     assert_eq!(outputs["RemainingSpaceNames"], "Platform");
@@ -59,7 +59,7 @@ fn exclude_globs_match_ids_and_win_over_includes() {
             &payments.to_lowercase(),
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Default");
     assert_eq!(outputs["RemainingSpaceNames"], "Platform");
@@ -76,7 +76,7 @@ fn invalid_glob_is_a_usage_error() {
         &emulator,
         &["--worker-pool", TF_POOL, "--exclude-space", "[Team"],
     );
-    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.error_line()
             .starts_with("invalid --exclude-space pattern '[Team'"),
@@ -90,7 +90,7 @@ fn invalid_glob_is_a_usage_error() {
 fn zero_concurrency_is_refused_by_the_flag_parser() {
     let emulator = start(four_spaces());
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--concurrency", "0"]);
-    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("--concurrency"), "{}", run.stderr);
     assert!(emulator.requests().is_empty());
 }

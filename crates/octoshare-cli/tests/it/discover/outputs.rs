@@ -8,7 +8,7 @@ use serde::Deserialize;
 fn outputs_keep_the_original_runbook_names_and_meanings() {
     let emulator = start(four_spaces());
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
 
     // The original step: first qualifying space in the server's order is the initial one, the
@@ -47,7 +47,7 @@ fn a_single_qualifying_space_leaves_the_remaining_lists_empty() {
             .space(SpaceSeed::new("Ops").pool(TF_POOL)),
     );
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Ops");
     assert_eq!(outputs["RemainingSpaceIds"], "");
@@ -80,7 +80,7 @@ struct FailureDocument {
 fn json_output_is_one_document_of_the_documented_shape() {
     let emulator = start(four_spaces());
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "json"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let document: DiscoverDocument = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|error| panic!("not the documented document ({error}):\n{}", run.stdout));
     assert_eq!(
@@ -110,7 +110,7 @@ fn json_failure_is_a_document_with_the_error_and_exit_code() {
         &emulator,
         &["--worker-pool", "GCP Worker Pool TF", "--output", "json"],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     let document: FailureDocument = serde_json::from_str(&run.stdout).expect("one JSON document");
     assert_eq!(document.exit_code, 3);
     assert!(
@@ -124,7 +124,7 @@ fn json_failure_is_a_document_with_the_error_and_exit_code() {
 fn text_output_has_no_service_messages() {
     let emulator = start(four_spaces());
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "text"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
     assert!(
         run.stdout.contains("initial space: Default"),
@@ -137,7 +137,7 @@ fn text_output_has_no_service_messages() {
 fn long_space_lists_are_abbreviated_in_the_log_but_complete_in_the_outputs() {
     let emulator = start(numbered_spaces(25, &(1..=25).collect::<Vec<_>>()));
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let shown = |number: usize| {
         let name = format!("Space {number:02}");
         format!("{name} ({})", id(&emulator, &name))

@@ -9,7 +9,7 @@ fn finds_the_pool_in_spaces_beyond_the_first_page() {
     // 35 spaces: a 30-item page would end before the only spaces that have the pool.
     let emulator = start(numbered_spaces(35, &[32, 35]));
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Space 32");
     assert_eq!(outputs["InitialSpaceId"], id(&emulator, "Space 32"));
@@ -23,7 +23,7 @@ fn request_count_stays_within_one_per_space_plus_one_per_page() {
     for spaces in [1, 30, 31, 100] {
         let emulator = start(numbered_spaces(spaces, &[spaces]));
         let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-        assert_eq!(run.code, Some(0), "{spaces} spaces: {run:?}");
+        assert_eq!(run.code, 0, "{spaces} spaces: {run:?}");
         let requests = emulator.requests();
         let budget = spaces + spaces.div_ceil(30);
         assert!(
@@ -50,7 +50,7 @@ fn pool_names_match_case_insensitively_and_report_the_real_name() {
             .space(SpaceSeed::new("Gamma").pool("AWS Worker Pool")),
     );
     let run = discover(&emulator, &["--worker-pool", " AWS Worker Pool TF "]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Alpha");
     assert_eq!(outputs["WorkerPoolName"], "aws worker pool tf");
@@ -67,7 +67,7 @@ fn initial_space_can_be_chosen_by_name_or_id() {
             &emulator,
             &["--worker-pool", TF_POOL, "--initial-space", chosen],
         );
-        assert_eq!(run.code, Some(0), "{chosen}: {run:?}");
+        assert_eq!(run.code, 0, "{chosen}: {run:?}");
         let outputs = run.outputs();
         assert_eq!(outputs["InitialSpaceName"], "Platform", "{chosen}");
         assert_eq!(outputs["InitialSpaceId"], platform, "{chosen}");
@@ -95,7 +95,7 @@ fn stopped_task_queues_are_listed_with_a_warning() {
     );
     let ops = id(&emulator, "Ops");
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.outputs()["RemainingSpaceIds"], ops);
     let warnings = run.lines_at("warning");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -119,7 +119,7 @@ fn pools_are_read_concurrently_within_the_limit_and_in_server_order() {
             ),
     );
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--concurrency", "3"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs["InitialSpaceName"], "Space 01");
     assert_eq!(outputs["RemainingSpaceNames"], "Space 02,Space 05,Space 09");
@@ -161,7 +161,7 @@ fn a_slow_space_does_not_hold_back_the_others() {
             ),
     );
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--concurrency", "3"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.outputs()["RemainingSpaceNames"],
         "Space 02,Space 05,Space 09"

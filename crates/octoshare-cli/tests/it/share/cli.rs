@@ -110,7 +110,7 @@ fn share_with_a_read_only_key_exits_6_after_trying_every_space() {
     assert_eq!(result.code, 6, "{}\n{}", result.stdout, result.stderr);
     // Every space was tried; once a write is refused, no further write starts in that space.
     assert!((2..=4).contains(&emulator.count("POST")));
-    assert_eq!(result.count("FailedCount"), 4);
+    assert_eq!(result.output_number("FailedCount"), 4);
     assert!(
         result.stderr.contains("permission refused"),
         "{}",
@@ -178,7 +178,7 @@ fn share_report_file_has_the_documented_shape_and_is_attached() {
     );
     assert_eq!(result.code, 5, "{}\n{}", result.stdout, result.stderr);
 
-    let artifacts = result.messages("createArtifact");
+    let artifacts = result.messages_named("createArtifact");
     assert_eq!(artifacts.len(), 1, "{}", result.stdout);
     assert_eq!(artifacts[0].get("path"), Some(path_text));
     assert_eq!(artifacts[0].get("name"), Some("share.json"));
@@ -318,7 +318,7 @@ fn share_progress_and_summary_table_in_octopus_mode() {
     let result = run(&emulator, &args(&share_args("Target 1,Target 2"), &[]));
     assert_eq!(result.code, 0);
     let progress: Vec<String> = result
-        .messages("progress")
+        .messages_named("progress")
         .iter()
         .map(|m| m.get("percentage").unwrap().to_owned())
         .collect();

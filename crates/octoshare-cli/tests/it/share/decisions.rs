@@ -134,7 +134,7 @@ fn share_space_without_the_pool_fails_alone_with_exit_code_5() {
         "{}",
         result.stdout
     );
-    let message = &result.messages("resultMessage")[0];
+    let message = &result.messages_named("resultMessage")[0];
     assert!(
         message
             .get("message")

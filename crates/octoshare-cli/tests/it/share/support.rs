@@ -3,11 +3,11 @@
 use octopus_emulator::{Emulator, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_cli::render::share::ShareRenderer;
 use octoshare_cli::{Emitter, Exit, OutputMode, Shutdown};
-use octoshare_core::service_message::parse_service_messages;
 use octoshare_core::{Client, Credentials, RetryPolicy, Secret, ServerUrl};
 use octoshare_share::{OnConflict, ShareOptions, ShareReport, ShareRequest};
+use octoshare_test_support::process::Program;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
@@ -51,55 +51,24 @@ pub fn target_spaces(mut scenario: Scenario, count: u32) -> Scenario {
     scenario
 }
 
-/// What a run of the binary produced.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub use octoshare_test_support::process::Run;
+
+/// Share's five counts on a finished run.
+pub trait ShareCounts {
+    /// The five counts, in order Created, Updated, Unchanged, Pruned, Failed.
+    fn counts(&self) -> [u64; 5];
 }
 
-impl Run {
-    /// Output variables (`setVariable` service messages), decoded.
-    pub fn outputs(&self) -> HashMap<String, String> {
-        parse_service_messages(&self.stdout)
-            .into_iter()
-            .filter(|message| message.name == "setVariable")
-            .filter_map(|message| {
-                Some((
-                    message.get("name")?.to_owned(),
-                    message.get("value")?.to_owned(),
-                ))
-            })
-            .collect()
-    }
-
-    /// An output variable as a number.
-    pub fn count(&self, name: &str) -> u64 {
-        let outputs = self.outputs();
-        let value = outputs
-            .get(name)
-            .unwrap_or_else(|| panic!("no output {name} in:\n{}", self.stdout));
-        value.parse().unwrap()
-    }
-
-    /// The five counts, in order Created, Updated, Unchanged, Pruned, Failed.
-    pub fn counts(&self) -> [u64; 5] {
+impl ShareCounts for Run {
+    fn counts(&self) -> [u64; 5] {
         [
-            self.count("CreatedWorkerCount"),
-            self.count("UpdatedWorkerCount"),
-            self.count("UnchangedWorkerCount"),
-            self.count("PrunedWorkerCount"),
-            self.count("FailedCount"),
+            "CreatedWorkerCount",
+            "UpdatedWorkerCount",
+            "UnchangedWorkerCount",
+            "PrunedWorkerCount",
+            "FailedCount",
         ]
-    }
-
-    /// Service messages with this name.
-    pub fn messages(&self, name: &str) -> Vec<octoshare_core::ServiceMessage> {
-        parse_service_messages(&self.stdout)
-            .into_iter()
-            .filter(|message| message.name == name)
-            .collect()
+        .map(|name| self.output_number(name))
     }
 }
 
@@ -110,20 +79,11 @@ pub fn run(emulator: &Emulator, arguments: &[&str]) -> Run {
 
 /// Runs `octoshare-share` with the given API key (env), `--retry-delay 0ms`.
 pub fn run_with_key(emulator: &Emulator, key: &str, arguments: &[&str]) -> Run {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_octoshare-share"))
-        .env("OCTOPUS_URL", emulator.url())
-        .env("OCTOPUS_API_KEY", key)
-        .env_remove("OCTOPUS_ACCESS_TOKEN")
-        .env_remove("OCTOPUS_CA_CERT")
+    Program::new(env!("CARGO_BIN_EXE_octoshare-share"))
+        .server(&emulator.url(), key)
         .args(arguments)
         .args(["--retry-delay", "0ms"])
-        .output()
-        .expect("octoshare-share runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .run()
 }
 
 /// The usual arguments: from "Default" into `targets`, pool [`POOL`].

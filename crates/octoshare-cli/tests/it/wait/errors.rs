@@ -16,7 +16,7 @@ fn unknown_space_exits_3() {
             &emulator,
             &["--space", space, "--worker-pool", TF_POOL, "--count", "1"],
         );
-        assert_eq!(run.code, Some(3), "{space}: {run:?}");
+        assert_eq!(run.code, 3, "{space}: {run:?}");
         let line = run.error_line();
         assert!(line.contains(space), "{line}");
     }
@@ -37,7 +37,7 @@ fn unknown_pool_exits_3_listing_the_pools_there() {
             "1",
         ],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
         run.error_line(),
         "Default (Spaces-1) has no worker pool named 'GCP Worker Pool TF' (pools there: 'Default Worker Pool', 'AWS Worker Pool TF'): check --worker-pool"
@@ -58,7 +58,7 @@ fn pool_name_matches_case_insensitively() {
             "1",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.outputs()["RegisteredWorkerCount"], "1");
 }
 
@@ -79,7 +79,7 @@ fn unauthorized_poll_stops_at_once_with_exit_code_6() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     assert!(run.error_line().contains("401"), "{}", run.stderr);
     assert_eq!(worker_reads(&emulator.requests()).len(), 1);
 }
@@ -99,7 +99,7 @@ fn rejected_api_key_exits_6_before_polling() {
             "1",
         ],
     );
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     let line = run.error_line();
     assert!(!line.contains("API-WRONGKEY"), "{line}");
     assert!(worker_reads(&emulator.requests()).is_empty());
@@ -121,7 +121,7 @@ fn zero_poll_interval_is_a_usage_error() {
             "0s",
         ],
     );
-    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.error_line()
             .starts_with("--poll-interval must be more than 0s")

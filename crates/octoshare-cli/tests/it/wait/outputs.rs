@@ -40,7 +40,7 @@ fn json_mode_prints_exactly_one_document() {
             "json",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let document: WaitDocument = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|error| panic!("not one documented document ({error}):\n{}", run.stdout));
     assert_eq!(
@@ -72,7 +72,7 @@ fn json_mode_timeout_keeps_the_outputs_and_adds_the_error() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(4), "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     let document: FailedWaitDocument = serde_json::from_str(&run.stdout).expect("one document");
     assert_eq!(document.registered_worker_count, 1);
     assert_eq!(document.registered_worker_names, ["worker-a"]);
@@ -98,7 +98,7 @@ fn octopus_mode_sets_both_outputs_and_highlights_the_result() {
             "1",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let outputs = run.outputs();
     assert_eq!(outputs.len(), 2);
     assert_eq!(outputs["RegisteredWorkerCount"], "1");

@@ -51,7 +51,7 @@ fn succeeds_on_the_first_poll_after_the_scheduled_nth_registration() {
             "20s",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let requests = emulator.requests();
     let polls = polls(&requests);
     assert_polls_end_at_the_registration(&polls, registered_by);
@@ -166,7 +166,7 @@ fn more_workers_than_needed_succeed_on_the_first_poll() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(polls(&emulator.requests()).len(), 1);
     let outputs = run.outputs();
     assert_eq!(outputs["RegisteredWorkerCount"], "4");
@@ -195,7 +195,7 @@ fn every_page_of_the_pool_is_counted() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let requests = emulator.requests();
     let reads = worker_reads(&requests);
     assert_eq!(reads.len(), 2, "one poll of two pages: {reads:?}");
@@ -228,7 +228,7 @@ fn healthy_counts_only_healthy_and_has_warnings() {
             "--healthy",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.outputs()["RegisteredWorkerNames"], "worker-a,worker-b");
 
     let run = wait(
@@ -247,7 +247,7 @@ fn healthy_counts_only_healthy_and_has_warnings() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(4), "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(
         run.error_line(),
         "timed out after 300ms: 2 of 3 healthy workers registered in 'AWS Worker Pool TF' (Spaces-1): worker-a, worker-b; 1 missing; not healthy: worker-c, worker-d"
@@ -276,7 +276,7 @@ fn times_out_with_exit_code_4_naming_the_registered_workers() {
             "100ms",
         ],
     );
-    assert_eq!(run.code, Some(4), "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(
         run.error_line(),
         "timed out after 500ms: 2 of 3 workers registered in 'AWS Worker Pool TF' (Spaces-1): worker-a, worker-b; 1 missing"
@@ -323,7 +323,7 @@ fn server_errors_while_polling_are_warnings_and_polling_goes_on() {
             "1",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let requests = emulator.requests();
     let reads = worker_reads(&requests);
     let failed = reads.iter().filter(|read| read.status == 503).count();
@@ -369,7 +369,7 @@ fn failing_polls_until_the_deadline_time_out_with_the_last_error() {
             "0",
         ],
     );
-    assert_eq!(run.code, Some(4), "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     let line = run.error_line();
     // No poll answered: the count is unknown, not 0, and no output claims it.
     assert!(
@@ -416,7 +416,7 @@ fn a_hanging_poll_is_abandoned_after_the_deadline() {
             "10s",
         ],
     );
-    assert_eq!(run.code, Some(4), "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     assert!(
         run.error_line().ends_with(
             "the number of registered workers is unknown (1 worker wanted); last poll failed: no answer before the deadline: the poll was abandoned"

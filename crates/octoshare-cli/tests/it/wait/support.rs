@@ -1,10 +1,10 @@
 //! Shared helpers: scenarios, running the binary, decoding its output, reading the request log.
 
 use octopus_emulator::{Emulator, LoggedRequest, Scenario, SpaceSeed, WorkerSeed};
-use octoshare_core::service_message::{ServiceMessage, parse_service_messages};
-use std::collections::BTreeMap;
+use octoshare_test_support::process::Program;
 use std::process::Command;
-use std::time::Duration;
+
+pub use octoshare_test_support::process::Run;
 
 pub const TF_POOL: &str = "AWS Worker Pool TF";
 
@@ -30,79 +30,6 @@ pub fn start(scenario: Scenario) -> Emulator {
     Emulator::start(scenario).unwrap_or_else(|error| panic!("emulator did not start: {error:#}"))
 }
 
-/// What a run of the binary produced.
-#[derive(Debug)]
-pub struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn messages(&self) -> Vec<ServiceMessage> {
-        parse_service_messages(&self.stdout)
-    }
-
-    /// `setVariable` messages, decoded, by name; each name must be set once.
-    pub fn outputs(&self) -> BTreeMap<String, String> {
-        let mut outputs = BTreeMap::new();
-        for message in self.messages() {
-            if message.name == "setVariable" {
-                let name = message.get("name").expect("a name").to_owned();
-                let value = message.get("value").expect("a value").to_owned();
-                assert!(outputs.insert(name, value).is_none(), "{}", self.stdout);
-            }
-        }
-        outputs
-    }
-
-    /// `(percentage, message)` of every `progress` message, in order.
-    pub fn progress(&self) -> Vec<(u8, String)> {
-        self.messages()
-            .iter()
-            .filter(|message| message.name == "progress")
-            .map(|message| {
-                let percentage = message.get("percentage").expect("a percentage");
-                (
-                    percentage.parse().expect("a whole percentage"),
-                    message.get("message").expect("a message").to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// Lines written between `##octopus[stdout-<level>]` and the next level message.
-    pub fn lines_at(&self, level: &str) -> Vec<String> {
-        let open = format!("##octopus[stdout-{level}]");
-        let mut lines = Vec::new();
-        let mut inside = false;
-        for line in self.stdout.lines() {
-            if line == open {
-                inside = true;
-            } else if line.starts_with("##octopus[stdout-") {
-                inside = false;
-            } else if inside {
-                lines.push(line.to_owned());
-            }
-        }
-        lines
-    }
-
-    /// The single stderr line of a failed run (asserts there is exactly one, and no panic).
-    pub fn error_line(&self) -> String {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "expected one stderr line, got:\n{}",
-            self.stderr
-        );
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
-        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
-        lines[0].trim_start_matches("error: ").to_owned()
-    }
-}
-
 /// The command, with the emulator's URL and `key`, no retry delay, and `args`.
 pub fn command(url: &str, key: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare-wait"));
@@ -122,15 +49,11 @@ pub fn wait(emulator: &Emulator, args: &[&str]) -> Run {
 }
 
 pub fn wait_with_key(emulator: &Emulator, key: &str, args: &[&str]) -> Run {
-    let output = assert_cmd::Command::from_std(command(&emulator.url(), key, args))
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Program::new(env!("CARGO_BIN_EXE_octoshare-wait"))
+        .server(&emulator.url(), key)
+        .args(["--retry-delay", "0ms"])
+        .args(args)
+        .run()
 }
 
 /// Requests to a pool's workers route (`/api/{space}/workerpools/{id}/workers`), every page.
