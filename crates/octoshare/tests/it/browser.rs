@@ -404,7 +404,7 @@ fn a_large_matrix_scrolls_with_its_headers_in_view() {
     let emulator = start(scenario);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("status.html");
-    let run = crate::support::Run::of(crate::support::octoshare(&emulator).args([
+    let run = crate::support::run_of(crate::support::octoshare(&emulator).args([
         "status",
         "--worker-pool",
         POOL,

@@ -1,10 +1,10 @@
 //! `octoshare demo`: no flags, no network, exit 0.
 
-use crate::support::{Run, octoshare_offline};
+use crate::support::{octoshare_offline, run_of};
 
 #[test]
 fn demo_explains_every_phase_and_the_rerun() {
-    let run = Run::of(octoshare_offline().arg("demo"));
+    let run = run_of(octoshare_offline().arg("demo"));
     assert_eq!(run.code, 0, "{run:?}");
     // The explanation is wrapped: compare with every run of whitespace as one space.
     let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -61,7 +61,7 @@ fn demo_explains_every_phase_and_the_rerun() {
 
 #[test]
 fn demo_json_holds_both_runs_and_the_second_writes_nothing() {
-    let run = Run::of(octoshare_offline().args(["demo", "--output", "json"]));
+    let run = run_of(octoshare_offline().args(["demo", "--output", "json"]));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     let first = &document["Runs"][0];

@@ -3,7 +3,7 @@
 //! `deploy/kubernetes/` passes `kubernetes-validate --strict`, and both run `octoshare reconcile`
 //! with flags it has, the key from a file, readiness on `/healthz` and a `metrics` port.
 
-use crate::support::{Run, octoshare_offline};
+use crate::support::{octoshare_offline, run_of};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +15,7 @@ fn repository() -> PathBuf {
 /// Every `--flag` of `arguments` is a flag of `octoshare reconcile`.
 #[track_caller]
 fn assert_reconcile_flags(arguments: &[String]) {
-    let help = Run::of(octoshare_offline().args(["reconcile", "--help"]));
+    let help = run_of(octoshare_offline().args(["reconcile", "--help"]));
     assert_eq!(help.code, 0, "{help:?}");
     let flags: Vec<&String> = arguments
         .iter()

@@ -2,7 +2,7 @@
 //! committed schema (`docs/schemas/`), PascalCase keys at every level, and its shape pinned by a
 //! snapshot (times, ports and Ids that vary between runs redacted).
 
-use crate::support::{Run, instance, octoshare, octoshare_offline, start};
+use crate::support::{instance, octoshare, octoshare_offline, run_of, start};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,7 +58,7 @@ fn assert_pascal_case(value: &Value, path: &str) {
 #[test]
 fn run_documents_match_their_schema_and_snapshot() {
     let emulator = start(instance(Duration::from_millis(200)));
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "run",
         "--worker-pool",
         crate::support::POOL,
@@ -82,7 +82,7 @@ fn run_documents_match_their_schema_and_snapshot() {
         ".Report.Spaces[].Workers[].WorkerId" => "[worker id]",
     });
 
-    let timed_out = Run::of(octoshare(&emulator).args([
+    let timed_out = run_of(octoshare(&emulator).args([
         "run",
         "--worker-pool",
         crate::support::POOL,
@@ -111,7 +111,7 @@ fn run_documents_match_their_schema_and_snapshot() {
 
 #[test]
 fn demo_document_matches_its_schema_and_snapshot() {
-    let run = Run::of(octoshare_offline().args(["demo", "--output", "json"]));
+    let run = run_of(octoshare_offline().args(["demo", "--output", "json"]));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     assert_document("octoshare-demo", &document);
@@ -133,7 +133,7 @@ fn demo_document_matches_its_schema_and_snapshot() {
 #[test]
 fn install_document_matches_its_schema_and_snapshot() {
     let emulator = start(instance(Duration::ZERO));
-    let run = Run::of(octoshare(&emulator).args(["install", "--output", "json", "--dry-run"]));
+    let run = run_of(octoshare(&emulator).args(["install", "--output", "json", "--dry-run"]));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     assert_document("octoshare-install", &document);
@@ -143,7 +143,7 @@ fn install_document_matches_its_schema_and_snapshot() {
 #[test]
 fn status_documents_match_their_schema_and_snapshot() {
     let emulator = start(instance(Duration::from_secs(3600)));
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "status",
         "--worker-pool",
         crate::support::POOL,
@@ -158,7 +158,7 @@ fn status_documents_match_their_schema_and_snapshot() {
         ".GeneratedAt" => "[time]",
     });
     let failed =
-        Run::of(octoshare(&emulator).args(["status", "--worker-pool", "Nope", "--output", "json"]));
+        run_of(octoshare(&emulator).args(["status", "--worker-pool", "Nope", "--output", "json"]));
     assert_eq!(failed.code, 3);
     assert_document("octoshare-status", &failed.json());
 }
@@ -166,7 +166,7 @@ fn status_documents_match_their_schema_and_snapshot() {
 #[test]
 fn reconcile_documents_and_log_lines_match_their_schemas_and_snapshot() {
     let emulator = start(instance(Duration::from_secs(3600)));
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "reconcile",
         "--worker-pool",
         crate::support::POOL,
@@ -186,7 +186,7 @@ fn reconcile_documents_and_log_lines_match_their_schemas_and_snapshot() {
         ".Report.Spaces[].Workers[].WorkerId" => "[worker id]",
     });
 
-    let logged = Run::of(octoshare(&emulator).args([
+    let logged = run_of(octoshare(&emulator).args([
         "reconcile",
         "--worker-pool",
         crate::support::POOL,
@@ -250,7 +250,7 @@ fn retire_documents_match_their_schema_and_snapshot() {
         }
         document
     };
-    let dry_run = Run::of(octoshare(&emulator).args([
+    let dry_run = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -262,7 +262,7 @@ fn retire_documents_match_their_schema_and_snapshot() {
     assert_document("octoshare-retire", &dry_run.json());
     insta::assert_json_snapshot!("retire-dry-run", redactions(&dry_run.json()));
 
-    let timed_out = Run::of(octoshare(&emulator).args([
+    let timed_out = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -276,7 +276,7 @@ fn retire_documents_match_their_schema_and_snapshot() {
     insta::assert_json_snapshot!("retire-timed-out", redactions(&timed_out.json()));
 
     let refused =
-        Run::of(octoshare(&emulator).args(["retire", "--thumbprint", "abc", "--output", "json"]));
+        run_of(octoshare(&emulator).args(["retire", "--thumbprint", "abc", "--output", "json"]));
     assert_eq!(refused.code, 2, "{refused:?}");
     assert_document("octoshare-retire", &refused.json());
 }

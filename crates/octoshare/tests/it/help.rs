@@ -1,6 +1,6 @@
 //! `--help` of every subcommand, and the flags the generated `octoshare run` step template uses.
 
-use crate::support::{Run, octoshare_offline};
+use crate::support::{run_of, octoshare_offline};
 
 #[test]
 fn every_subcommand_has_help() {
@@ -16,7 +16,7 @@ fn every_subcommand_has_help() {
         "completions",
         "man-pages",
     ] {
-        let run = Run::of(octoshare_offline().args([subcommand, "--help"]));
+        let run = run_of(octoshare_offline().args([subcommand, "--help"]));
         assert_eq!(run.code, 0, "{subcommand}: {run:?}");
         assert!(
             run.stdout
@@ -25,14 +25,14 @@ fn every_subcommand_has_help() {
             run.stdout
         );
     }
-    let run = Run::of(octoshare_offline().arg("--help"));
+    let run = run_of(octoshare_offline().arg("--help"));
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("octoshare demo"), "{}", run.stdout);
 }
 
 #[test]
 fn no_subcommand_is_a_usage_error() {
-    let run = Run::of(&mut octoshare_offline());
+    let run = run_of(&mut octoshare_offline());
     assert_eq!(run.code, 2, "{run:?}");
 }
 
@@ -74,7 +74,7 @@ fn accepts_every_flag_of(template: &str, subcommand: &str, expected_flag: &str) 
     flags.sort_unstable();
     flags.dedup();
     assert!(flags.contains(&expected_flag), "{flags:?}");
-    let help = Run::of(octoshare_offline().args([subcommand, "--help"]));
+    let help = run_of(octoshare_offline().args([subcommand, "--help"]));
     for flag in flags {
         assert!(
             help.stdout.contains(&format!("{flag} ")) || help.stdout.contains(&format!("{flag}\n")),

@@ -1,6 +1,6 @@
 //! `octoshare install`: creates, updates or leaves alone the embedded step templates.
 
-use crate::support::{Run, count, octoshare, start, writes};
+use crate::support::{Run, count, octoshare, run_of, start, writes};
 use octopus_emulator::{Emulator, Scenario, SpaceSeed};
 use serde_json::{Value, json};
 
@@ -22,7 +22,7 @@ fn two_spaces() -> Scenario {
 fn install(emulator: &Emulator, extra: &[&str]) -> Run {
     let mut args = vec!["install", "--output", "json"];
     args.extend_from_slice(extra);
-    Run::of(octoshare(emulator).args(args))
+    run_of(octoshare(emulator).args(args))
 }
 
 /// `(name, action)` of every template result of the space at `index` of the document.
@@ -189,7 +189,7 @@ fn install_reports_an_unknown_space_and_still_installs_the_others() {
 #[test]
 fn install_with_a_read_only_key_exits_6() {
     let emulator = start(two_spaces());
-    let run = Run::of(
+    let run = run_of(
         octoshare(&emulator)
             .env("OCTOPUS_API_KEY", emulator.read_only_api_key())
             .args(["install", "--output", "json"]),

@@ -8,7 +8,7 @@
 //! how long something took.
 
 use crate::reconciler::{Reconciler, TOKEN, command};
-use crate::support::{POOL, Run, octoshare, polling, pool_worker_names, start};
+use crate::support::{POOL, octoshare, polling, pool_worker_names, run_of, start};
 use octopus_emulator::{Fault, OutageKind, Scenario, SpaceSeed};
 use serde_json::Value;
 use std::time::Duration;
@@ -314,16 +314,16 @@ fn sigterm_lets_the_write_in_flight_finish_and_exits_0() {
     assert_eq!(created, posts, "{:#?}", emulator.requests());
     assert!(created < 6, "the signal stopped the sharing early");
     // A re-run converges.
-    let once = Run::of(octoshare(&emulator).args(["reconcile", "--worker-pool", POOL, "--once"]));
+    let once = run_of(octoshare(&emulator).args(["reconcile", "--worker-pool", POOL, "--once"]));
     assert_eq!(once.code, 0, "{once:?}");
-    let status = Run::of(octoshare(&emulator).args(["status", "--worker-pool", POOL]));
+    let status = run_of(octoshare(&emulator).args(["status", "--worker-pool", POOL]));
     assert_eq!(status.code, 0, "{status:?}");
 }
 
 #[test]
 fn once_runs_one_cycle_and_exits_with_shares_code() {
     let emulator = start(two_spaces());
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "reconcile",
         "--worker-pool",
         POOL,
@@ -345,13 +345,13 @@ fn once_runs_one_cycle_and_exits_with_shares_code() {
     );
 
     let fresh = start(two_spaces());
-    let read_only = Run::of(
+    let read_only = run_of(
         octoshare(&fresh)
             .env("OCTOPUS_API_KEY", fresh.read_only_api_key())
             .args(["reconcile", "--worker-pool", POOL, "--once"]),
     );
     assert_eq!(read_only.code, 6, "{read_only:?}");
-    let no_pool = Run::of(octoshare(&fresh).args(["reconcile", "--worker-pool", "Nope", "--once"]));
+    let no_pool = run_of(octoshare(&fresh).args(["reconcile", "--worker-pool", "Nope", "--once"]));
     assert_eq!(no_pool.code, 3, "{no_pool:?}");
     assert_eq!(
         no_pool

@@ -1,15 +1,16 @@
 //! A running `octoshare reconcile` for process tests: started against an emulator with
 //! `--log-format json`, its log lines decoded as they come, its endpoints called over plain
-//! HTTP/1.1, and its end awaited. Every wait is for a state (a log line, an answer), with a
-//! generous deadline only so that a broken build fails instead of hanging.
+//! HTTP/1.1, and its end awaited (on `octoshare_test_support::process::Spawned`). Every wait is
+//! for a state (a log line, woken by each new line; an answer; the exit with both pipes
+//! drained), with a generous deadline only so that a broken build fails instead of hanging.
 
 use octopus_emulator::Emulator;
+use octoshare_test_support::process::{Program, Spawned};
 use serde_json::Value;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long a wait for a state may take before the test fails (never a timing assertion).
 pub const DEADLINE: Duration = Duration::from_secs(90);
@@ -20,29 +21,37 @@ pub const TOKEN: &str = "test-webhook-secret-0123456789";
 /// A running reconciler.
 #[derive(Debug)]
 pub struct Reconciler {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<String>>,
+    process: Spawned,
     /// `http://127.0.0.1:PORT` when it listens.
     pub url: Option<String>,
 }
 
 /// The command, pointed at `emulator` through the environment only.
-pub fn command(emulator: &Emulator) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare"));
-    command
+pub fn command(emulator: &Emulator) -> Program {
+    let mut program = Program::new(env!("CARGO_BIN_EXE_octoshare"));
+    program
         .env_clear()
-        .env("OCTOPUS_URL", emulator.url())
-        .env("OCTOPUS_API_KEY", emulator.api_key())
+        .server(&emulator.url(), &emulator.api_key())
         .args(["--retry-delay", "0ms"]);
-    command
+    program
+}
+
+/// Decodes log lines (each must be one JSON object).
+fn decode(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("a log line is not JSON ({error}): {line}"))
+        })
+        .collect()
 }
 
 impl Reconciler {
     /// Starts `octoshare reconcile --worker-pool POOL --log-format json ARGS` and, when `args`
     /// has `--listen`, waits for its `Listening` line.
-    pub fn start(mut command: Command, args: &[&str]) -> Reconciler {
-        command
+    pub fn start(mut command: Program, args: &[&str]) -> Reconciler {
+        let process = command
             .args([
                 "reconcile",
                 "--worker-pool",
@@ -51,43 +60,8 @@ impl Reconciler {
                 "json",
             ])
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("octoshare starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        {
-            let lines = Arc::clone(&lines);
-            let stdout = child.stdout.take().expect("piped stdout");
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        {
-            let stderr = Arc::clone(&stderr);
-            let mut pipe = child.stderr.take().expect("piped stderr");
-            std::thread::spawn(move || {
-                let mut buffer = [0u8; 4096];
-                while let Ok(read) = pipe.read(&mut buffer) {
-                    if read == 0 {
-                        break;
-                    }
-                    stderr
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buffer[..read]));
-                }
-            });
-        }
-        let mut reconciler = Reconciler {
-            child,
-            lines,
-            stderr,
-            url: None,
-        };
+            .spawn();
+        let mut reconciler = Reconciler { process, url: None };
         if args.contains(&"--listen") {
             let events = reconciler.wait_for("the Listening line", |events| {
                 events.iter().any(|event| event["Event"] == "Listening")
@@ -103,15 +77,7 @@ impl Reconciler {
 
     /// Every log line so far, decoded (each must be one JSON object).
     pub fn events(&self) -> Vec<Value> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|error| panic!("a log line is not JSON ({error}): {line}"))
-            })
-            .collect()
+        decode(&self.process.lines())
     }
 
     /// The `Cycle` lines so far.
@@ -124,37 +90,16 @@ impl Reconciler {
 
     /// Stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.process.stderr()
     }
 
-    /// Waits until `condition` holds for the log lines; returns them. Fails if the process
-    /// exits first or the deadline passes.
+    /// Waits until `condition` holds for the log lines (checked on each new line); returns
+    /// them. Fails if the process ends its output first or the deadline passes.
     pub fn wait_for(&mut self, what: &str, condition: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let events = self.events();
-            if condition(&events) {
-                return events;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // The pipes may still hold the last lines.
-                std::thread::sleep(Duration::from_millis(50));
-                let events = self.events();
-                if condition(&events) {
-                    return events;
-                }
-                panic!(
-                    "octoshare exited ({status}) before {what}: {events:#?}\n{}",
-                    self.stderr()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {DEADLINE:?}: {events:#?}\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.process.wait_for(what, DEADLINE, |lines| {
+            let events = decode(lines);
+            condition(&events).then_some(events)
+        })
     }
 
     /// Waits for the first `Cycle` line that satisfies `condition`; returns it.
@@ -217,8 +162,9 @@ impl Reconciler {
 
     /// Sends `kill -NAME` to the process.
     pub fn signal(&self, name: &str) {
+        let id = self.process.id().to_string();
         let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .args([&format!("-{name}"), &id])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{name} failed");
@@ -226,35 +172,15 @@ impl Reconciler {
 
     /// Whether the process still runs.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.is_running()
     }
 
-    /// Waits for the process to end: its exit code, every log line, stderr.
-    pub fn wait_exit(mut self) -> (i32, Vec<Value>, String) {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "octoshare did not exit: {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        // Let the reader threads drain the pipes.
-        std::thread::sleep(Duration::from_millis(100));
-        (status.code().unwrap_or(-1), self.events(), self.stderr())
-    }
-}
-
-impl Drop for Reconciler {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// Waits for the process to end and its pipes to be drained: its exit code, every log
+    /// line, stderr.
+    pub fn wait_exit(self) -> (i32, Vec<Value>, String) {
+        let run = self.process.wait_exit(DEADLINE);
+        let lines: Vec<String> = run.stdout.lines().map(str::to_owned).collect();
+        (run.code, decode(&lines), run.stderr)
     }
 }
 

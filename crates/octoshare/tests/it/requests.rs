@@ -13,7 +13,7 @@
 //! O(1), and no write; a first run of a polling-only fleet makes exactly the requests it made
 //! before reads became lazy (policies and workers per target).
 
-use crate::support::{POOL, Run, octoshare, polling, start};
+use crate::support::{run_of, POOL, octoshare, polling, start};
 use octopus_emulator::{
     AccountSeed, Emulator, LoggedRequest, ProxySeed, Scenario, SpaceSeed, WorkerSeed,
 };
@@ -98,12 +98,12 @@ fn run_twice(emulator: &Emulator, count: &str) -> (Vec<LoggedRequest>, Vec<Logge
         "json",
     ];
     emulator.clear_requests();
-    let first = Run::of(octoshare(emulator).args(args));
+    let first = run_of(octoshare(emulator).args(args));
     assert_eq!(first.code, 0, "{first:?}");
     let first_log = emulator.requests();
     assert_eq!(first.json()["Requests"]["Get"], gets(&first_log));
     emulator.clear_requests();
-    let second = Run::of(octoshare(emulator).args(args));
+    let second = run_of(octoshare(emulator).args(args));
     assert_eq!(second.code, 0, "{second:?}");
     let document = second.json();
     assert_eq!(document["CreatedWorkerCount"], 0);

@@ -2,7 +2,7 @@
 //! drain timeout (exit 4), `--force`, the no-op re-run, SIGTERM mid-drain then a re-run,
 //! `--dry-run`, and `--this-machine` with a fake `Tentacle`.
 
-use crate::support::{Run, count, octoshare, start, strings};
+use crate::support::{run_of, Run, count, octoshare, start, strings};
 use assert_cmd::cargo::CommandCargoExt as _;
 use octopus_emulator::{Emulator, LeaseSeed, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_core::service_message::parse_service_message;
@@ -204,7 +204,7 @@ fn five_spaces_busy_in_two_are_retired_as_their_tasks_end() {
     assert_eq!(deletes.len(), 5);
     assert!(deletes.iter().all(|r| r.status == 200));
     let progress: Vec<u8> = run
-        .service_messages()
+        .messages()
         .iter()
         .filter(|m| m.name == "progress")
         .filter_map(|m| m.get("percentage")?.parse().ok())
@@ -216,7 +216,7 @@ fn five_spaces_busy_in_two_are_retired_as_their_tasks_end() {
 #[test]
 fn a_lease_outliving_the_drain_timeout_exits_4_with_the_worker_disabled() {
     let emulator = start(fleet());
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--thumbprint",
         THUMBPRINT,
@@ -274,7 +274,7 @@ fn a_lease_outliving_the_drain_timeout_exits_4_with_the_worker_disabled() {
 #[test]
 fn force_cancels_the_tasks_deletes_and_warns() {
     let emulator = start(fleet());
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -323,7 +323,7 @@ fn force_cancels_the_tasks_deletes_and_warns() {
 fn a_second_run_has_nothing_to_retire() {
     let emulator = start(fleet());
     release_all(&emulator);
-    let first = Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1"]));
+    let first = run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1"]));
     assert_eq!(first.code, 0, "{first:?}");
     assert!(
         first
@@ -334,7 +334,7 @@ fn a_second_run_has_nothing_to_retire() {
     );
     emulator.clear_requests();
     let again =
-        Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "octopus"]));
+        run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "octopus"]));
     assert_eq!(again.code, 0, "{again:?}");
     assert!(
         again.stdout.contains(
@@ -420,7 +420,7 @@ fn interrupted_mid_drain(signal_name: &str, code: i32) {
     release_all(&emulator);
     emulator.clear_requests();
     let rerun =
-        Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
+        run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
     assert_eq!(rerun.code, 0, "{rerun:?}");
     assert_eq!(rerun.json()["RetiredWorkerCount"], 2);
     assert_eq!(count(&emulator.requests(), "PUT"), 0, "already disabled");
@@ -433,7 +433,7 @@ fn interrupted_mid_drain(signal_name: &str, code: i32) {
 fn a_dry_run_sends_only_gets() {
     let emulator = start(fleet());
     emulator.clear_requests();
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -471,7 +471,7 @@ fn this_machine_retires_the_local_tentacle_without_handing_it_the_key() {
     )
     .expect("written");
     std::fs::set_permissions(&tentacle, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--this-machine",
         "--tentacle-path",
@@ -517,7 +517,7 @@ fn this_machine_from_the_tentacle_config_with_the_key_from_a_file() {
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let mut command = octoshare(&emulator);
     command.env_remove("OCTOPUS_API_KEY");
-    let run = Run::of(command.args([
+    let run = run_of(command.args([
         "retire",
         "--this-machine",
         "--tentacle-config",
@@ -535,7 +535,7 @@ fn this_machine_from_the_tentacle_config_with_the_key_from_a_file() {
 
     // The key given twice is refused before any request.
     emulator.clear_requests();
-    let twice = Run::of(octoshare(&emulator).args([
+    let twice = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -549,7 +549,7 @@ fn this_machine_from_the_tentacle_config_with_the_key_from_a_file() {
 #[test]
 fn an_unreadable_tentacle_is_a_usage_error() {
     let emulator = start(fleet());
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--this-machine",
         "--tentacle-config",
@@ -585,7 +585,7 @@ fn worker_pool_narrows_the_search_to_the_spaces_having_it() {
                 ),
             ),
     );
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "retire",
         "--worker",
         "vm-1",
@@ -605,7 +605,7 @@ fn worker_pool_narrows_the_search_to_the_spaces_having_it() {
         "not searched, not touched"
     );
     let missing =
-        Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--worker-pool", "Nope"]));
+        run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--worker-pool", "Nope"]));
     assert_eq!(missing.code, 3, "{missing:?}");
     assert!(
         missing.stderr.contains("check --worker-pool"),
@@ -629,7 +629,7 @@ fn a_name_with_several_endpoints_retires_each_and_says_so() {
             .space(SpaceSeed::new("Payments").pool(POOL).worker(other_machine)),
     );
     let run =
-        Run::of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
+        run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["RetiredWorkerCount"], 2);
     assert!(

@@ -1,7 +1,7 @@
 //! `octoshare run`: discover → wait → share in one process.
 
 use crate::support::{
-    POOL, Run, count, instance, octoshare, pool_id, pool_worker_names, start, strings, writes,
+    POOL, count, instance, octoshare, pool_id, pool_worker_names, run_of, start, strings, writes,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -19,7 +19,7 @@ fn run_args(extra: &[&str]) -> Vec<String> {
 #[test]
 fn run_json_holds_the_outputs_of_every_phase() {
     let emulator = start(instance(Duration::from_millis(300)));
-    let run = Run::of(octoshare(&emulator).args(run_args(&[
+    let run = run_of(octoshare(&emulator).args(run_args(&[
         "--count",
         "2",
         "--poll-interval",
@@ -86,7 +86,7 @@ fn run_json_holds_the_outputs_of_every_phase() {
 #[test]
 fn run_octopus_mode_sets_every_output_and_progress_only_grows() {
     let emulator = start(instance(Duration::from_millis(300)));
-    let run = Run::of(octoshare(&emulator).args(run_args(&[
+    let run = run_of(octoshare(&emulator).args(run_args(&[
         "--count",
         "2",
         "--poll-interval",
@@ -121,7 +121,7 @@ fn run_octopus_mode_sets_every_output_and_progress_only_grows() {
     assert_eq!(outputs.len(), expected.len(), "{outputs:?}");
 
     let progress: Vec<(u8, String)> = run
-        .service_messages()
+        .messages()
         .into_iter()
         .filter(|message| message.name == "progress")
         .map(|message| {
@@ -163,7 +163,7 @@ fn run_octopus_mode_sets_every_output_and_progress_only_grows() {
 fn run_without_count_skips_the_wait() {
     // worker-2 would register only after a minute: without --count nobody waits for it.
     let emulator = start(instance(Duration::from_secs(60)));
-    let run = Run::of(octoshare(&emulator).args(run_args(&["--output", "json"])));
+    let run = run_of(octoshare(&emulator).args(run_args(&["--output", "json"])));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     assert_eq!(document["Phases"]["Wait"]["Status"], "Skipped");
@@ -201,7 +201,7 @@ fn run_without_count_skips_the_wait() {
 #[test]
 fn run_reads_the_spaces_and_their_pools_once() {
     let emulator = start(instance(Duration::from_secs(60)));
-    let run = Run::of(octoshare(&emulator).args(run_args(&["--output", "json"])));
+    let run = run_of(octoshare(&emulator).args(run_args(&["--output", "json"])));
     assert_eq!(run.code, 0, "{run:?}");
     let logged = emulator.requests();
     let reads = |suffix: &str| {
@@ -223,13 +223,12 @@ fn run_reads_the_spaces_and_their_pools_once() {
 #[test]
 fn run_again_makes_no_write() {
     let emulator = start(instance(Duration::ZERO));
-    let first = Run::of(octoshare(&emulator).args(run_args(&["--count", "2", "--output", "json"])));
+    let first = run_of(octoshare(&emulator).args(run_args(&["--count", "2", "--output", "json"])));
     assert_eq!(first.code, 0, "{first:?}");
     assert_eq!(first.json()["CreatedWorkerCount"], 3);
     emulator.clear_requests();
 
-    let second =
-        Run::of(octoshare(&emulator).args(run_args(&["--count", "2", "--output", "json"])));
+    let second = run_of(octoshare(&emulator).args(run_args(&["--count", "2", "--output", "json"])));
     assert_eq!(second.code, 0, "{second:?}");
     let logged = emulator.requests();
     assert_eq!(writes(&logged), 0, "{logged:?}");
@@ -246,7 +245,7 @@ fn run_again_makes_no_write() {
 #[test]
 fn run_text_output_shows_each_phase_and_a_summary() {
     let emulator = start(instance(Duration::ZERO));
-    let run = Run::of(octoshare(&emulator).args(run_args(&["--count", "2"])));
+    let run = run_of(octoshare(&emulator).args(run_args(&["--count", "2"])));
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stdout.contains("##octopus"), "{}", run.stdout);
     for line in [
@@ -263,7 +262,7 @@ fn run_text_output_shows_each_phase_and_a_summary() {
 #[test]
 fn run_wait_timeout_exits_4_and_shares_nothing() {
     let emulator = start(instance(Duration::from_secs(60)));
-    let run = Run::of(octoshare(&emulator).args(run_args(&[
+    let run = run_of(octoshare(&emulator).args(run_args(&[
         "--count",
         "2",
         "--timeout",
@@ -292,7 +291,7 @@ fn run_wait_timeout_exits_4_and_shares_nothing() {
 #[test]
 fn run_without_a_qualifying_space_exits_3() {
     let emulator = start(instance(Duration::ZERO));
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "run",
         "--worker-pool",
         "GCP Worker Pool TF",
@@ -311,7 +310,7 @@ fn run_without_a_qualifying_space_exits_3() {
 fn run_with_failing_spaces_exits_5_after_sharing_the_rest() {
     let emulator = start(instance(Duration::ZERO));
     // No space has this policy: creates fail, the rest is still reported.
-    let run = Run::of(octoshare(&emulator).args(run_args(&[
+    let run = run_of(octoshare(&emulator).args(run_args(&[
         "--machine-policy",
         "No Such Policy",
         "--output",
@@ -332,7 +331,7 @@ fn run_with_failing_spaces_exits_5_after_sharing_the_rest() {
 #[test]
 fn run_dry_run_only_reads() {
     let emulator = start(instance(Duration::ZERO));
-    let run = Run::of(octoshare(&emulator).args(run_args(&[
+    let run = run_of(octoshare(&emulator).args(run_args(&[
         "--count",
         "2",
         "--dry-run",
@@ -349,7 +348,7 @@ fn run_dry_run_only_reads() {
 #[test]
 fn run_refused_credentials_exit_6() {
     let emulator = start(instance(Duration::ZERO));
-    let run = Run::of(
+    let run = run_of(
         octoshare(&emulator)
             .env("OCTOPUS_API_KEY", "API-WRONGWRONGWRONGWRONGWRONG0001")
             .args(run_args(&[])),

@@ -3,7 +3,7 @@
 //! (a dry run's actions are the cells' states; after a share every cell is `Shared` for every
 //! kind the domain shares), and the three formats.
 
-use crate::support::{POOL, Run, octoshare, polling, start};
+use crate::support::{POOL, Run, octoshare, polling, run_of, start};
 use octopus_emulator::{AccountSeed, Emulator, Scenario, SpaceSeed, WorkerSeed};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ fn listening(name: &str, n: u32) -> WorkerSeed {
 fn status(emulator: &Emulator, extra: &[&str]) -> (i32, Value, Run) {
     let mut args = vec!["status", "--worker-pool", POOL, "--output", "json"];
     args.extend_from_slice(extra);
-    let run = Run::of(octoshare(emulator).args(&args));
+    let run = run_of(octoshare(emulator).args(&args));
     let document = run.json();
     (run.code, document, run)
 }
@@ -230,7 +230,7 @@ fn status_reads_the_spaces_their_pools_and_one_worker_list_per_qualifying_space(
 
 /// share's dry-run actions, per worker and space name.
 fn planned_actions(emulator: &Emulator, on_conflict: &str) -> BTreeMap<(String, String), String> {
-    let run = Run::of(octoshare(emulator).args([
+    let run = run_of(octoshare(emulator).args([
         "run",
         "--worker-pool",
         POOL,
@@ -344,7 +344,7 @@ fn after_a_share_every_cell_is_shared_and_status_exits_0() {
     );
     let (before, _, _) = status(&emulator, &[]);
     assert_eq!(before, 5, "nothing is shared yet");
-    let shared = Run::of(octoshare(&emulator).args(["run", "--worker-pool", POOL]));
+    let shared = run_of(octoshare(&emulator).args(["run", "--worker-pool", POOL]));
     assert_eq!(shared.code, 0, "{shared:?}");
     let (code, document, run) = status(&emulator, &[]);
     assert_eq!(code, 0, "{run:?}");
@@ -384,7 +384,7 @@ fn the_html_page_has_one_labelled_cell_per_worker_and_space_and_nothing_external
     ]));
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("status.html");
-    let run = Run::of(octoshare(&emulator).args([
+    let run = run_of(octoshare(&emulator).args([
         "status",
         "--worker-pool",
         POOL,
@@ -448,7 +448,7 @@ fn text_tables_abbreviate_columns_when_many_spaces_do_not_fit() {
     }
     let emulator = start(fleet(others));
     let run =
-        Run::of(
+        run_of(
             octoshare(&emulator)
                 .env("COLUMNS", "80")
                 .args(["status", "--worker-pool", POOL]),
@@ -479,11 +479,12 @@ fn text_tables_abbreviate_columns_when_many_spaces_do_not_fit() {
             .any(|line| line.starts_with("legend: . shared  M missing"))
     );
 
-    let wide = Run::of(octoshare(&emulator).env("COLUMNS", "1000").args([
-        "status",
-        "--worker-pool",
-        POOL,
-    ]));
+    let wide =
+        run_of(
+            octoshare(&emulator)
+                .env("COLUMNS", "1000")
+                .args(["status", "--worker-pool", POOL]),
+        );
     let header = wide.stdout.lines().nth(1).unwrap();
     assert!(
         header.starts_with("worker ") && header.contains("Team number 11"),
@@ -496,7 +497,7 @@ fn text_tables_abbreviate_columns_when_many_spaces_do_not_fit() {
 fn octopus_mode_attaches_the_html_page_as_an_artifact() {
     let emulator = start(fleet(vec![SpaceSeed::new("Beta").pool(POOL)]));
     let dir = tempfile::tempdir().unwrap();
-    let run = Run::of(octoshare(&emulator).current_dir(dir.path()).args([
+    let run = run_of(octoshare(&emulator).current_dir(dir.path()).args([
         "status",
         "--worker-pool",
         POOL,
@@ -507,7 +508,7 @@ fn octopus_mode_attaches_the_html_page_as_an_artifact() {
     ]));
     assert_eq!(run.code, 5, "{run:?}");
     let artifact = run
-        .service_messages()
+        .messages()
         .into_iter()
         .find(|message| message.name == "createArtifact")
         .unwrap_or_else(|| panic!("{}", run.stdout));
@@ -519,9 +520,9 @@ fn octopus_mode_attaches_the_html_page_as_an_artifact() {
 #[test]
 fn bad_input_gets_one_line_and_its_exit_code() {
     let emulator = start(fleet(vec![SpaceSeed::new("Beta").pool(POOL)]));
-    let unknown = Run::of(octoshare(&emulator).args(["status", "--worker-pool", "Nope"]));
+    let unknown = run_of(octoshare(&emulator).args(["status", "--worker-pool", "Nope"]));
     assert_eq!(unknown.code, 3, "{unknown:?}");
-    let html_on_json = Run::of(octoshare(&emulator).args([
+    let html_on_json = run_of(octoshare(&emulator).args([
         "status",
         "--worker-pool",
         POOL,
@@ -532,7 +533,7 @@ fn bad_input_gets_one_line_and_its_exit_code() {
     ]));
     assert_eq!(html_on_json.code, 2, "{html_on_json:?}");
     assert_eq!(html_on_json.json()["ExitCode"], 2);
-    let not_a_space = Run::of(octoshare(&emulator).args([
+    let not_a_space = run_of(octoshare(&emulator).args([
         "status",
         "--worker-pool",
         POOL,
@@ -540,7 +541,7 @@ fn bad_input_gets_one_line_and_its_exit_code() {
         "Nowhere",
     ]));
     assert_eq!(not_a_space.code, 3, "{not_a_space:?}");
-    let refused = Run::of(
+    let refused = run_of(
         octoshare(&emulator)
             .env("OCTOPUS_API_KEY", "API-WRONGWRONGWRONGWRONG00000")
             .args(["status", "--worker-pool", POOL]),

@@ -1,11 +1,9 @@
 //! Shared fixtures: a small instance with a shared pool, running the binary against an
 //! emulator, and decoding its output.
 
-use assert_cmd::Command;
 use octopus_emulator::{Emulator, LoggedRequest, Scenario, SpaceSeed, WorkerSeed};
-use octoshare_core::service_message::{ServiceMessage, parse_service_messages};
+use octoshare_test_support::process::Program;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// The pool shared in every test.
@@ -52,67 +50,26 @@ pub fn start(scenario: Scenario) -> Emulator {
 }
 
 /// The binary, pointed at `emulator` through the environment, with immediate retries.
-pub fn octoshare(emulator: &Emulator) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare"));
-    command
-        .env_clear()
-        .env("OCTOPUS_URL", emulator.url())
-        .env("OCTOPUS_API_KEY", emulator.api_key())
-        .args(["--retry-delay", "0ms"])
-        .timeout(Duration::from_secs(60));
-    command
+pub fn octoshare(emulator: &Emulator) -> Program {
+    let mut program = octoshare_offline();
+    program
+        .server(&emulator.url(), &emulator.api_key())
+        .args(["--retry-delay", "0ms"]);
+    program
 }
 
 /// The binary without a server (demo, user-data, help).
-pub fn octoshare_offline() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare"));
-    command.env_clear().timeout(Duration::from_secs(60));
-    command
+pub fn octoshare_offline() -> Program {
+    let mut program = Program::new(env!("CARGO_BIN_EXE_octoshare"));
+    program.env_clear();
+    program
 }
 
-/// What a run of the binary produced.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+pub use octoshare_test_support::process::Run;
 
-impl Run {
-    /// Runs `command` to the end.
-    pub fn of(command: &mut Command) -> Run {
-        let output = command.output().expect("the binary runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-        }
-    }
-
-    /// Stdout as the one JSON document it must be.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not one JSON document ({error}): {self:?}"))
-    }
-
-    /// Every service message on stdout.
-    pub fn service_messages(&self) -> Vec<ServiceMessage> {
-        parse_service_messages(&self.stdout)
-    }
-
-    /// Output variables (`setVariable`), decoded; a later value wins.
-    pub fn outputs(&self) -> HashMap<String, String> {
-        self.service_messages()
-            .into_iter()
-            .filter(|message| message.name == "setVariable")
-            .filter_map(|message| {
-                Some((
-                    message.get("name")?.to_owned(),
-                    message.get("value")?.to_owned(),
-                ))
-            })
-            .collect()
-    }
+/// Runs the program to the end.
+pub fn run_of(program: &mut Program) -> Run {
+    program.run()
 }
 
 /// Logged requests with this method.

@@ -1,6 +1,6 @@
 //! `octoshare user-data`: the worker bootstrap script, in every format, without a key.
 
-use crate::support::{Run, octoshare_offline};
+use crate::support::{octoshare_offline, run_of};
 use std::process::Command;
 
 const SECRET: &str = "API-NEVERPRINTTHISKEY00000000042";
@@ -20,7 +20,7 @@ fn passes_bash_syntax_check(script: &str) -> bool {
 #[test]
 fn user_data_prints_a_valid_script_without_the_key_in_every_format() {
     for format in ["bash", "tftpl", "octostache"] {
-        let run = Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
+        let run = run_of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
             "user-data",
             "--server",
             "https://octopus.example.com/",
@@ -64,7 +64,7 @@ fn user_data_prints_a_valid_script_without_the_key_in_every_format() {
 
 #[test]
 fn user_data_bash_needs_the_space() {
-    let run = Run::of(octoshare_offline().args([
+    let run = run_of(octoshare_offline().args([
         "user-data",
         "--server",
         "https://octopus.example.com",
@@ -79,7 +79,7 @@ fn user_data_bash_needs_the_space() {
 #[test]
 fn user_data_json_wraps_the_script() {
     let run =
-        Run::of(octoshare_offline().args(["user-data", "--format", "tftpl", "--output", "json"]));
+        run_of(octoshare_offline().args(["user-data", "--format", "tftpl", "--output", "json"]));
     assert_eq!(run.code, 0, "{run:?}");
     let document = run.json();
     assert_eq!(document["Format"], "tftpl");
@@ -101,7 +101,7 @@ fn user_data_bash_carries_the_comms_address_and_refuses_one_that_is_not_https() 
         "--worker-pool",
         "Pool",
     ];
-    let run = Run::of(
+    let run = run_of(
         octoshare_offline()
             .args(base)
             .args(["--server-comms-address", "https://polling.acme.octopus.app"]),
@@ -115,7 +115,7 @@ fn user_data_bash_carries_the_comms_address_and_refuses_one_that_is_not_https() 
     );
     assert!(run.stdout.contains("server_comms_port=''\n"));
 
-    let refused = Run::of(
+    let refused = run_of(
         octoshare_offline()
             .args(base)
             .args(["--server-comms-address", "polling.acme.octopus.app"]),
@@ -138,10 +138,10 @@ fn user_data_for_windows_prints_the_powershell_script_in_every_format() {
         .unwrap()
     };
     let tftpl =
-        Run::of(octoshare_offline().args(["user-data", "--os", "windows", "--format", "tftpl"]));
+        run_of(octoshare_offline().args(["user-data", "--os", "windows", "--format", "tftpl"]));
     assert_eq!(tftpl.code, 0, "{tftpl:?}");
     assert_eq!(tftpl.stdout, committed("configure-worker.ps1.tftpl"));
-    let octostache = Run::of(octoshare_offline().args([
+    let octostache = run_of(octoshare_offline().args([
         "user-data",
         "--os",
         "windows",
@@ -150,7 +150,7 @@ fn user_data_for_windows_prints_the_powershell_script_in_every_format() {
     ]));
     assert_eq!(octostache.stdout, committed("configure-worker.ps1"));
 
-    let concrete = Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
+    let concrete = run_of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args([
         "user-data",
         "--os",
         "windows",
