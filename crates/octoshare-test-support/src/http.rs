@@ -50,6 +50,14 @@ impl Recorded {
             || String::from_utf8_lossy(&self.body).contains(secret)
     }
 
+    /// The headers as `name: value` lines (names lower-cased).
+    pub fn header_lines(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect()
+    }
+
     /// The port in the `Host` header (empty without one).
     pub fn host_port(&self) -> String {
         self.header("host")
@@ -86,11 +94,11 @@ pub struct Reply {
 
 impl Reply {
     /// A complete answer with this status, `Content-Type` and body.
-    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub fn new(status: u16, content_type: &str, body: impl AsRef<[u8]>) -> Self {
         Reply {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
-            body: body.into(),
+            body: body.as_ref().to_vec(),
             delivery: Delivery::Whole {
                 declared_length: None,
             },

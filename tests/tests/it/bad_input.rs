@@ -11,7 +11,7 @@ use std::cell::Cell;
 use octopus_emulator::{Access, ApiKeySeed, Emulator, Permission, Scenario, SpaceSeed};
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT};
-use crate::support::canned::{CannedResponse, CannedServer, root_document};
+use crate::support::canned::{CannedServer, Reply, root_document};
 use crate::support::fleet::{Fleet, OTHER_POOL, POOL, SOURCE, polling, worker_ids};
 use crate::support::report_figures;
 
@@ -127,7 +127,7 @@ fn steps() -> [(&'static str, Vec<&'static str>); 5] {
 #[track_caller]
 fn failed_with(run: &Run, code: i32) -> String {
     assert_eq!(run.code, code, "{}", run.describe());
-    run.single_error_line()
+    run.error_line()
 }
 
 #[track_caller]
@@ -174,9 +174,9 @@ fn bad_input_unparsable_server_url_is_a_usage_error() {
 #[test]
 fn bad_input_html_page_is_diagnosed_as_not_an_octopus_server_without_retries() {
     let row = Row::new("html page is diagnosed as not an octopus server without retries");
-    let server = CannedServer::start(|_| {
-        CannedResponse::new(
-            "200 OK",
+    let server = CannedServer::start(|_, _| {
+        Reply::new(
+            200,
             "text/html; charset=utf-8",
             "<!DOCTYPE html><html><body>Sign in to the corporate proxy</body></html>",
         )
@@ -207,9 +207,9 @@ fn bad_input_html_page_is_diagnosed_as_not_an_octopus_server_without_retries() {
 #[test]
 fn bad_input_html_error_page_from_a_proxy_is_retried_only_as_a_5xx() {
     let row = Row::new("html 502 page from a proxy is retried as a 5xx, within the limit");
-    let server = CannedServer::start(|_| {
-        CannedResponse::new(
-            "502 Bad Gateway",
+    let server = CannedServer::start(|_, _| {
+        Reply::new(
+            502,
             "text/html",
             "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
         )
@@ -238,8 +238,7 @@ fn bad_input_html_error_page_from_a_proxy_is_retried_only_as_a_5xx() {
 #[test]
 fn bad_input_404_on_api_is_diagnosed_as_a_wrong_url() {
     let row = Row::new("404 on api is diagnosed as a wrong url");
-    let server =
-        CannedServer::start(|_| CannedResponse::new("404 Not Found", "text/plain", "Not Found"));
+    let server = CannedServer::start(|_, _| Reply::new(404, "text/plain", "Not Found"));
     for (binary, args) in steps() {
         let before = server.requests().len();
         let run = row.invoke(binary, &server.url(), SOME_KEY, &args);
@@ -261,9 +260,8 @@ fn bad_input_404_on_api_is_diagnosed_as_a_wrong_url() {
 #[test]
 fn bad_input_non_json_body_is_diagnosed_without_retries() {
     let row = Row::new("non json body is diagnosed without retries");
-    let server = CannedServer::start(|_| {
-        CannedResponse::new("200 OK", "text/plain", "hello from a web server")
-    });
+    let server =
+        CannedServer::start(|_, _| Reply::new(200, "text/plain", "hello from a web server"));
     for (binary, args) in steps() {
         let before = server.requests().len();
         let run = row.invoke(binary, &server.url(), SOME_KEY, &args);
@@ -285,12 +283,12 @@ fn bad_input_non_json_body_is_diagnosed_without_retries() {
 fn bad_input_api_version_outside_3_0_is_refused() {
     let row = Row::new("api version outside 3 0 is refused");
     // A server whose /api says API 4.0 and which does not serve the 3.0 routes.
-    let server = CannedServer::start(|request| {
+    let server = CannedServer::start(|request, _| {
         if request.target == "/api" || request.target == "/api/" {
-            CannedResponse::json(&root_document("4.0.0"))
+            Reply::json(200, &root_document("4.0.0"))
         } else {
             // A web application's fallback page for every route it does not know.
-            CannedResponse::new("200 OK", "text/html", "<!DOCTYPE html><html>app</html>")
+            Reply::new(200, "text/html", "<!DOCTYPE html><html>app</html>")
         }
     });
     for (binary, args) in steps() {
@@ -312,7 +310,8 @@ fn bad_input_api_version_outside_3_0_is_refused() {
 fn bad_input_truncated_bodies_fail_cleanly() {
     let row = Row::new("truncated bodies fail cleanly");
     // A body cut short of its Content-Length: a transport failure, retried like any (GET).
-    let cut = CannedServer::start(|_| CannedResponse::truncated(r#"[{"Id":"Spaces-1","Na"#, 400));
+    let cut =
+        CannedServer::start(|_, _| Reply::json(200, r#"[{"Id":"Spaces-1","Na"#).truncated(400));
     for (binary, args) in steps() {
         let before = cut.requests().len();
         let mut args = args.clone();
@@ -323,11 +322,11 @@ fn bad_input_truncated_bodies_fail_cleanly() {
         assert_eq!(cut.requests().len() - before, 3, "{:#?}", cut.requests());
     }
     // A complete response holding half a JSON document: a decode error naming where it broke.
-    let half = CannedServer::start(|request| {
+    let half = CannedServer::start(|request, _| {
         if request.target == "/api" {
-            CannedResponse::json(&root_document("3.0.0"))
+            Reply::json(200, &root_document("3.0.0"))
         } else {
-            CannedResponse::json(r#"[{"Id":"Spaces-1","Name":"Default","#)
+            Reply::json(200, r#"[{"Id":"Spaces-1","Name":"Default","#)
         }
     });
     for (binary, args) in steps() {
@@ -349,9 +348,7 @@ fn bad_input_truncated_bodies_fail_cleanly() {
 #[test]
 fn bad_input_redirect_loop_is_reported_and_not_retried() {
     let row = Row::new("redirect loop is reported and not retried");
-    let server = CannedServer::start(|request| {
-        CannedResponse::with_headers("302 Found", &[("Location", &request.target)], "")
-    });
+    let server = CannedServer::start(|request, _| Reply::redirect(&request.target));
     for (binary, args) in steps() {
         let before = server.requests().len();
         let run = row.invoke(binary, &server.url(), SOME_KEY, &args);

@@ -26,7 +26,7 @@ use proptest::test_runner::Config as ProptestConfig;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::support::canned::{CannedResponse, CannedServer, root_document};
+use crate::support::canned::{CannedServer, Reply, root_document};
 use crate::support::{Captured, env_count, runtime};
 
 /// `PROPTEST_CASES`, or `default`; no regression files are written into the source tree.
@@ -426,18 +426,12 @@ impl ScriptedServer {
     fn start() -> ScriptedServer {
         let body = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::clone(&body);
-        let server = CannedServer::start(move |request| {
+        let server = CannedServer::start(move |request, _| {
             if request.target == "/api" {
-                CannedResponse::json(&root_document("3.0.0"))
+                Reply::json(200, &root_document("3.0.0"))
             } else {
                 let body = answer.lock().expect("body").clone();
-                let mut response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                response.extend_from_slice(&body);
-                CannedResponse(response)
+                Reply::new(200, "application/json", body)
             }
         });
         ScriptedServer { body, server }

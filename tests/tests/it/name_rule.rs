@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::support::binaries::{DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT, command};
-use crate::support::canned::{CannedRequest, CannedResponse, CannedServer};
+use crate::support::canned::{CannedServer, Recorded, Reply};
 use crate::support::fleet::{thumbprint, uri};
 
 /// `AWS` holds `upper-1`; `aws` holds `lower-1` and `lower-2` (Default's pools).
@@ -34,7 +34,7 @@ fn page(items: Vec<Value>) -> Value {
 }
 
 /// Two spaces, each with pools `AWS` and `aws`; Default's hold three workers; Payments is empty.
-fn answer(request: &CannedRequest) -> CannedResponse {
+fn answer(request: &Recorded, _: usize) -> Reply {
     let path = request
         .target
         .split('?')
@@ -67,9 +67,9 @@ fn answer(request: &CannedRequest) -> CannedResponse {
             json!([{"Id": "MachinePolicies-2", "Name": "Default Machine Policy", "IsDefault": true}])
         }
         "/api/spaces-2/workers/all" => json!([]),
-        _ => return CannedResponse::new("404 Not Found", "text/plain", "Not Found"),
+        _ => return Reply::new(404, "text/plain", "Not Found"),
     };
-    CannedResponse::json(&body.to_string())
+    Reply::json(200, &body.to_string())
 }
 
 fn invoke(server: &CannedServer, binary: &str, args: &[&str]) -> Run {

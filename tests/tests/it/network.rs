@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::binaries::{self, DISCOVER, Run};
-use crate::support::canned::{CannedResponse, CannedServer};
+use crate::support::canned::{CannedServer, Reply};
 use crate::support::fleet::POOL;
 use crate::support::{CANARY_KEY, report_figures};
 
@@ -19,7 +19,7 @@ fn peak_rss() -> PathBuf {
 
 #[test]
 fn network_an_endless_body_ends_with_exit_7_and_bounded_memory() {
-    let server = CannedServer::start(|_| CannedResponse::endless());
+    let server = CannedServer::start(|_, _| Reply::endless());
     let dir = tempfile::tempdir().expect("a temp dir");
     let report = dir.path().join("rss.json");
     let discover = binaries::command(DISCOVER);
@@ -37,7 +37,7 @@ fn network_an_endless_body_ends_with_exit_7_and_bounded_memory() {
     let elapsed = started.elapsed();
 
     assert_eq!(run.code, 7, "{}", run.describe());
-    let line = run.single_error_line();
+    let line = run.error_line();
     assert!(
         line.contains("GET /api/spaces/all returned more than 256 MiB: the rest was not read"),
         "{}",
@@ -71,7 +71,7 @@ fn network_an_endless_ca_file_is_a_usage_error() {
     let run = Run::of("discover --ca-cert /dev/zero", &mut command);
 
     assert_eq!(run.code, 2, "{}", run.describe());
-    let line = run.single_error_line();
+    let line = run.error_line();
     assert!(
         line.contains("cannot use the CA certificate file /dev/zero: it is larger than 4 MiB"),
         "{line}"
@@ -80,7 +80,7 @@ fn network_an_endless_ca_file_is_a_usage_error() {
 
 #[test]
 fn network_an_empty_ca_variable_is_unset() {
-    let server = CannedServer::start(|_| CannedResponse::json("[]"));
+    let server = CannedServer::start(|_, _| Reply::json(200, "[]"));
     let mut command = binaries::command(DISCOVER);
     command
         .args(["--worker-pool", POOL, "--output", "json"])
@@ -97,7 +97,7 @@ fn network_an_empty_ca_variable_is_unset() {
 /// Starts discover against a server that accepts and never answers, sends `signal` once the
 /// request arrived, and returns the run and how long the process took to exit after it.
 fn interrupt_stalled_discover(signal: &str) -> (Run, Duration) {
-    let server = CannedServer::start(|_| CannedResponse::stall());
+    let server = CannedServer::start(|_, _| Reply::stall());
     let mut child = binaries::command(DISCOVER)
         .args([
             "--worker-pool",

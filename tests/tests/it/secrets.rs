@@ -15,7 +15,7 @@ use octopus_emulator::{Emulator, Fault};
 use octoshare_core::service_message::parse_service_messages;
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT, workspace_root};
-use crate::support::canned::{CannedResponse, CannedServer};
+use crate::support::canned::{CannedServer, Reply};
 use crate::support::fleet::{Fleet, POOL, SOURCE};
 use crate::support::{CANARY_KEY, report_figures};
 
@@ -375,24 +375,24 @@ fn failing_invocations<'a>(servers: &[String]) -> Vec<Invocation<'a>> {
 /// proxy or a misconfigured web server might: as text, as an HTML page, and inside an Octopus
 /// error envelope.
 fn echoing_server(kind: &'static str) -> CannedServer {
-    CannedServer::start(move |request| {
+    CannedServer::start(move |request, _| {
         let echoed = format!(
             "{} {} {}",
             request.method,
             request.target,
-            request.headers.join(" | ")
+            request.header_lines().join(" | ")
         );
         match kind {
-            "text" => CannedResponse::new("200 OK", "text/plain", &echoed),
-            "html" => CannedResponse::new(
-                "502 Bad Gateway",
+            "text" => Reply::new(200, "text/plain", &echoed),
+            "html" => Reply::new(
+                502,
                 "text/html",
-                &format!("<html><body><pre>{echoed}</pre></body></html>"),
+                format!("<html><body><pre>{echoed}</pre></body></html>"),
             ),
-            _ => CannedResponse::new(
-                "400 Bad Request",
+            _ => Reply::new(
+                400,
                 "application/json",
-                &serde_json::json!({"ErrorMessage": echoed, "Errors": [echoed]}).to_string(),
+                serde_json::json!({"ErrorMessage": echoed, "Errors": [echoed]}).to_string(),
             ),
         }
     })
@@ -536,7 +536,7 @@ fn secrets_the_canary_key_never_leaves_a_request_header() {
     // The echoing servers really received the canary (in the header) and sent it back.
     assert!(echo_text.requests().iter().any(|request| {
         request
-            .headers
+            .header_lines()
             .iter()
             .any(|header| header.contains(CANARY_KEY))
     }));
@@ -892,7 +892,11 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
     let ca_file = home.path().join("server.pem");
     std::fs::write(&ca_file, &identity.pem).expect("the CA file");
     // Another TLS service on the same host: it must never see a request.
-    let elsewhere = CannedServer::start_tls(&identity, |_| CannedResponse::json("[]"));
+    let elsewhere = CannedServer::start_tls(
+        std::slice::from_ref(&identity.certificate),
+        &identity.key,
+        |_, _| Reply::json(200, "[]"),
+    );
     let elsewhere_port = elsewhere.port();
     /// Where the server redirects to, given the port it was asked on.
     type Target = Box<dyn Fn(&str) -> String + Send + Sync>;
@@ -916,17 +920,22 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
     let mut check = LeakCheck::default();
     let mut refused = 0;
     for (label, target, difference) in cases {
-        let server = CannedServer::start_tls(&identity, move |request| {
-            if request.tls && request.headers.iter().any(|h| h.contains("localhost")) {
-                CannedResponse::with_headers(
-                    "307 Temporary Redirect",
-                    &[("Location", &target(&request.host_port()))],
-                    "",
-                )
-            } else {
-                CannedResponse::json("[]")
-            }
-        });
+        let server = CannedServer::start_tls(
+            std::slice::from_ref(&identity.certificate),
+            &identity.key,
+            move |request, _| {
+                if request.tls
+                    && request
+                        .header_lines()
+                        .iter()
+                        .any(|h| h.contains("localhost"))
+                {
+                    Reply::redirect_with(307, &target(&request.host_port()))
+                } else {
+                    Reply::json(200, "[]")
+                }
+            },
+        );
         for (binary, args) in [
             (DISCOVER, strings(&["--worker-pool", POOL])),
             (
@@ -982,7 +991,7 @@ fn secrets_redirects_off_the_origin_never_carry_the_key() {
             if request.carries(CANARY_KEY) {
                 assert!(
                     request
-                        .headers
+                        .header_lines()
                         .iter()
                         .any(|h| h.eq_ignore_ascii_case(&format!("host: localhost:{port}"))),
                     "{label}: the key reached another origin: {request:?}"

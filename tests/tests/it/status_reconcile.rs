@@ -11,12 +11,12 @@
 //!   under the same faults always answers with a JSON document and exit 0, 5 or 7.
 //!   `RECONCILE_CHAOS_SEEDS=N` runs N seeds (default 8), `RECONCILE_CHAOS_SEED=S` only seed S.
 
+use octoshare_test_support::process::Spawned;
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use octopus_emulator::{Emulator, Fault};
 use rand::rngs::StdRng;
@@ -52,11 +52,10 @@ fn run(label: &str, command: &mut Command) -> Run {
     Run::of(label, command)
 }
 
-/// A reconciler process with `--log-format json` and `--listen`, its log lines collected.
+/// A reconciler process with `--log-format json` and `--listen`, its log lines collected
+/// (on the shared `Spawned`: waits are woken by each new line, the pipes are drained at exit).
 struct Reconciler {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<String>>,
+    process: Spawned,
     url: String,
 }
 
@@ -75,31 +74,9 @@ impl Reconciler {
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("octoshare starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().unwrap();
-        {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        {
-            let stderr = Arc::clone(&stderr);
-            let mut pipe = child.stderr.take().unwrap();
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                stderr.lock().unwrap().push_str(&text);
-            });
-        }
+        let child = command.spawn().expect("octoshare starts");
         let mut reconciler = Reconciler {
-            child,
-            lines,
-            stderr,
+            process: Spawned::collect("octoshare reconcile", child),
             url: String::new(),
         };
         let listening = reconciler.wait_for(|event| event["Event"] == "Listening");
@@ -107,63 +84,20 @@ impl Reconciler {
         reconciler
     }
 
-    fn events(&self) -> Vec<Value> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-            .collect()
-    }
-
     fn wait_for(&mut self, condition: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(event) = self.events().into_iter().find(|event| condition(event)) {
-                return event;
-            }
-            assert!(
-                matches!(self.child.try_wait(), Ok(None)),
-                "octoshare exited: {:#?}\n{}",
-                self.events(),
-                self.stderr.lock().unwrap()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "no such line: {:#?}\n{}",
-                self.events(),
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.process.wait_for("such a log line", DEADLINE, |lines| {
+            lines
+                .iter()
+                .map(|line| serde_json::from_str::<Value>(line).expect("a JSON log line"))
+                .find(|event| condition(event))
+        })
     }
 
     /// Stops it with SIGTERM: its exit code, stdout and stderr.
-    fn stop(mut self) -> (i32, String, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + DEADLINE;
-        let code = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status.code().unwrap_or(-1);
-            }
-            assert!(Instant::now() < deadline, "it did not stop");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        let stdout = self.lines.lock().unwrap().join("\n");
-        let stderr = self.stderr.lock().unwrap().clone();
-        (code, stdout, stderr)
-    }
-}
-
-impl Drop for Reconciler {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn stop(self) -> (i32, String, String) {
+        self.process.terminate();
+        let run = self.process.wait_exit(DEADLINE);
+        (run.code, run.stdout, run.stderr)
     }
 }
 
@@ -488,7 +422,7 @@ fn status_and_reconcile_bad_input_gets_one_line_and_its_exit_code() {
         let result = run(label, &mut command);
         tried += 1;
         assert_eq!(result.code, code, "{label}: {}", result.describe());
-        let line = result.single_error_line();
+        let line = result.error_line();
         assert!(line.contains(text), "{label}: {line}");
         if !may_request {
             assert!(

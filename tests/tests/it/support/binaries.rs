@@ -1,13 +1,12 @@
 //! Locating the workspace's built binaries (`CARGO_BIN_EXE_*` only exists for a package's own
-//! bins), building them once when they are missing or older than their sources, and running them.
+//! bins), building them once when they are missing or older than their sources, and running them
+//! (what a run produced is the shared `octoshare_test_support::process::Run`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
-
-use octoshare_core::service_message::parse_service_messages;
 
 /// The step binaries and the orchestrator.
 pub const DISCOVER: &str = "octoshare-discover";
@@ -151,131 +150,4 @@ pub fn command(name: &str) -> Command {
     command
 }
 
-/// What a finished process produced.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// What was run, for failure messages.
-    pub label: String,
-    /// Exit code (`-1` when killed by a signal).
-    pub code: i32,
-    /// Everything on stdout.
-    pub stdout: String,
-    /// Everything on stderr.
-    pub stderr: String,
-}
-
-impl Run {
-    /// Runs `command` to completion.
-    pub fn of(label: impl Into<String>, command: &mut Command) -> Run {
-        let output = command.output().expect("the binary starts");
-        Run::from_output(label, &output)
-    }
-
-    /// Wraps an already collected output.
-    pub fn from_output(label: impl Into<String>, output: &Output) -> Run {
-        Run {
-            label: label.into(),
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// Output variables from `setVariable` service messages, in order.
-    pub fn outputs(&self) -> Vec<(String, String)> {
-        parse_service_messages(&self.stdout)
-            .into_iter()
-            .filter(|message| message.name == "setVariable")
-            .filter_map(|message| {
-                Some((
-                    message.get("name")?.to_owned(),
-                    message.get("value")?.to_owned(),
-                ))
-            })
-            .collect()
-    }
-
-    /// The last value of an output variable.
-    pub fn output(&self, name: &str) -> Option<String> {
-        self.outputs()
-            .into_iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
-    }
-
-    /// Stdout parsed as the one JSON document of `--output json`.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
-            panic!(
-                "{}: stdout is not one JSON document ({error}):\n{}",
-                self.label, self.stdout
-            )
-        })
-    }
-
-    /// Both streams, for messages.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} exited {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.label, self.code, self.stdout, self.stderr
-        )
-    }
-
-    /// Fails if anything shows a panic, a backtrace hint or a stack trace.
-    #[track_caller]
-    pub fn assert_no_panic(&self) {
-        for text in [&self.stdout, &self.stderr] {
-            for marker in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-                assert!(
-                    !text.contains(marker),
-                    "'{marker}' in the output of {}",
-                    self.describe()
-                );
-            }
-        }
-    }
-
-    /// The single `error: ...` line on stderr (octopus mode: stderr holds nothing else).
-    #[track_caller]
-    pub fn single_error_line(&self) -> String {
-        self.assert_no_panic();
-        let lines: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "expected exactly one stderr line from {}",
-            self.describe()
-        );
-        let line = lines[0];
-        assert!(
-            line.starts_with("error: "),
-            "stderr line is not an error line: {}",
-            self.describe()
-        );
-        line.trim_start_matches("error: ").to_owned()
-    }
-
-    /// The first line of a clap usage error (clap adds usage lines after it); exactly one
-    /// `error:` line.
-    #[track_caller]
-    pub fn usage_error_line(&self) -> String {
-        self.assert_no_panic();
-        let errors: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|line| line.starts_with("error:"))
-            .collect();
-        assert_eq!(
-            errors.len(),
-            1,
-            "expected exactly one error line from {}",
-            self.describe()
-        );
-        errors[0].trim_start_matches("error: ").to_owned()
-    }
-}
+pub use octoshare_test_support::process::Run;
