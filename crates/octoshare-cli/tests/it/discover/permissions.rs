@@ -41,7 +41,7 @@ fn a_space_whose_pools_may_not_be_read_is_skipped_with_a_warning_and_listed() {
         SCOPED_KEY,
         &["--worker-pool", TF_POOL, "--output", "json"],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let document: Document = serde_json::from_str(&run.stdout).expect("one JSON document");
     assert_eq!(document.initial_space_name, "Payments");
     assert_eq!(document.remaining_space_names, ["Platform"]);
@@ -70,7 +70,7 @@ fn a_space_whose_pools_may_not_be_read_is_skipped_with_a_warning_and_listed() {
 fn a_skipped_space_warns_in_octopus_mode_and_the_outputs_leave_it_out() {
     let emulator = start(with_scoped_key(four_spaces(), &["Platform"]));
     let run = discover_with_key(&emulator.url(), SCOPED_KEY, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let warnings = run.lines_at("warning");
     assert_eq!(
         warnings,
@@ -91,7 +91,7 @@ fn every_space_refused_exits_6_naming_the_permission() {
         &["Default", "Dev", "Payments", "Platform"],
     ));
     let run = discover_with_key(&emulator.url(), SCOPED_KEY, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     let line = run.error_line();
     assert!(
         line.starts_with(
@@ -114,7 +114,7 @@ fn a_refused_initial_space_exits_6() {
         SCOPED_KEY,
         &["--worker-pool", TF_POOL, "--initial-space", "Payments"],
     );
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(
         run.error_line(),
         format!(
@@ -134,7 +134,7 @@ fn a_403_without_a_permission_name_is_skipped_naming_the_one_the_read_needs() {
             .limit(1),
     );
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "json"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let document: Document = serde_json::from_str(&run.stdout).expect("one JSON document");
     assert_eq!(document.skipped_spaces.len(), 1);
     assert_eq!(document.skipped_spaces[0].id, dev);
@@ -150,7 +150,7 @@ fn a_401_still_ends_the_discovery() {
     let emulator = start(four_spaces());
     emulator.add_fault(Fault::status(401).path("/api/*/workerpools/all").limit(1));
     let run = discover(&emulator, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.code, 6, "{run:?}");
     assert!(
         run.error_line()
             .starts_with("while listing the worker pools of "),
@@ -171,7 +171,7 @@ fn a_dynamic_pool_never_qualifies_its_space() {
         .space(SpaceSeed::new("Platform").pool(TF_POOL));
     let emulator = start(scenario);
     let run = discover(&emulator, &["--worker-pool", TF_POOL, "--output", "json"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     let document: Document = serde_json::from_str(&run.stdout).expect("one JSON document");
     assert_eq!(document.initial_space_name, "Payments");
     assert_eq!(document.remaining_space_names, ["Platform"]);
@@ -201,7 +201,7 @@ fn a_dynamic_pool_never_qualifies_its_space() {
         ),
     );
     let run = discover(&only_dynamic, &["--worker-pool", TF_POOL]);
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.error_line()
             .contains("skipped: the pool is a dynamic worker pool there"),

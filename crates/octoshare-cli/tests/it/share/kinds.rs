@@ -456,7 +456,7 @@ fn share_refused_writes_name_worker_edit_and_exit_6_only_when_every_write_was_re
         &args(&share_args("Target 1,Target 2"), &[]),
     );
     assert_eq!(result.code, 5, "{}\n{}", result.stdout, result.stderr);
-    assert_eq!(result.count("CreatedWorkerCount"), 2);
+    assert_eq!(result.output_number("CreatedWorkerCount"), 2);
     assert!(
         result.stderr.contains(&format!(
             "permission refused: the API key needs WorkerEdit in 'Target 1' ({})",

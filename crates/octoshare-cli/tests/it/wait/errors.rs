@@ -226,7 +226,7 @@ fn a_dynamic_pool_is_refused_at_once_with_exit_3() {
             "10m",
         ],
     );
-    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     let line = run.error_line();
     assert!(
         line.starts_with("worker pool 'Hosted Ubuntu' (")
@@ -274,7 +274,7 @@ fn every_kind_of_worker_in_the_pool_counts() {
             "3",
         ],
     );
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.outputs()["RegisteredWorkerCount"], "3");
     assert_eq!(
         run.outputs()["RegisteredWorkerNames"],
