@@ -129,6 +129,8 @@ pub(crate) struct App {
     pub(crate) outages: Outages,
     /// How many `RequestHold`s are alive; requests wait while it is not 0.
     pub(crate) holds: watch::Sender<u32>,
+    /// How many write-only `RequestHold`s are alive; POST/PUT/DELETE wait while it is not 0.
+    pub(crate) write_holds: watch::Sender<u32>,
     /// Wakes the schedule timer when events are added at runtime.
     pub(crate) schedule_changed: Notify,
     pub(crate) spaces_route_family: bool,
@@ -160,6 +162,7 @@ impl App {
             gate: LoadGate::new(scenario.concurrency_limit_value()),
             outages: Outages::new(started, scenario.outages()),
             holds: watch::Sender::new(0),
+            write_holds: watch::Sender::new(0),
             schedule_changed: Notify::new(),
             spaces_route_family: scenario.serves_spaces_route_family(),
             worker_task_leases: scenario.serves_worker_task_leases(),

@@ -29,6 +29,8 @@ pub struct HeldLease {
 #[must_use = "requests are released when the hold is dropped"]
 pub struct RequestHold {
     app: Arc<App>,
+    /// Holds only writes ([`Emulator::hold_writes`]).
+    writes_only: bool,
 }
 
 impl RequestHold {
@@ -38,9 +40,12 @@ impl RequestHold {
 
 impl Drop for RequestHold {
     fn drop(&mut self) {
-        self.app
-            .holds
-            .send_modify(|holds| *holds = holds.saturating_sub(1));
+        let holds = if self.writes_only {
+            &self.app.write_holds
+        } else {
+            &self.app.holds
+        };
+        holds.send_modify(|holds| *holds = holds.saturating_sub(1));
     }
 }
 
@@ -208,6 +213,19 @@ impl Emulator {
         self.app.holds.send_modify(|holds| *holds += 1);
         RequestHold {
             app: Arc::clone(&self.app),
+            writes_only: false,
+        }
+    }
+
+    /// Holds every admitted write (POST, PUT, DELETE) before it is handled until the returned
+    /// guard is dropped; reads go through. A held write is already in the request log, so a
+    /// test can wait for it, change the state "meanwhile" (another process's registration) or
+    /// interrupt the client, and then let it through: a race without a timing window.
+    pub fn hold_writes(&self) -> RequestHold {
+        self.app.write_holds.send_modify(|holds| *holds += 1);
+        RequestHold {
+            app: Arc::clone(&self.app),
+            writes_only: true,
         }
     }
 }

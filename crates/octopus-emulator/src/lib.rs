@@ -145,7 +145,7 @@
 //! ([`Emulator::add_scoped_key`], [`Emulator::set_access`]), start and end an outage
 //! ([`Emulator::begin_outage`]), change the concurrency cap and latencies, report requests in
 //! flight, queued, the peak and the refusals, hold every admitted request
-//! ([`Emulator::hold_requests`]) and wait for a condition on the request log
+//! ([`Emulator::hold_requests`]) or only the writes ([`Emulator::hold_writes`]) and wait for a condition on the request log
 //! ([`Emulator::wait_for_requests`]), so tests build concurrency without timing windows.
 //!
 //! # Choices where Octopus's behaviour is not documented

@@ -109,6 +109,10 @@ pub(crate) async fn handle(
     };
     let mut holds = app.holds.subscribe();
     let _ = holds.wait_for(|holds| *holds == 0).await;
+    if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        let mut write_holds = app.write_holds.subscribe();
+        let _ = write_holds.wait_for(|holds| *holds == 0).await;
+    }
 
     let slope = app.latency_per_in_flight();
     let latency = app.latency() + slope * u32::try_from(others_in_flight).unwrap_or(u32::MAX);

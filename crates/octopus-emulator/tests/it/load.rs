@@ -268,3 +268,36 @@ fn load_settings_in_scenario_files() {
         assert!(error.contains(expected), "{document}: {error}");
     }
 }
+
+#[tokio::test]
+async fn held_writes_wait_while_reads_go_through() {
+    let emulator = start(two_spaces());
+    let space = space_id(&emulator, "Default");
+    let pool = pool_id(&emulator, &space, TF_POOL);
+    let hold = emulator.hold_writes();
+    let write = tokio::spawn({
+        let url = format!("/api/{space}/workers");
+        let body = worker_body("held-worker", &pool);
+        let emulator_url = emulator.url();
+        let key = emulator.api_key();
+        async move {
+            let request = client()
+                .post(format!("{emulator_url}{url}"))
+                .header("X-Octopus-ApiKey", key);
+            send(request, Some(&body)).await.status
+        }
+    });
+    within(
+        30,
+        emulator.wait_for_requests(|log| log.iter().any(|r| r.method == "POST")),
+    )
+    .await;
+    // The POST is logged but not handled: a read still answers, without the worker.
+    let read = get(&emulator, &format!("/api/{space}/workers/all")).await;
+    assert_eq!(read.status, 200);
+    assert!(emulator.workers(&space).is_empty());
+    assert!(!write.is_finished());
+    drop(hold);
+    assert_eq!(within(30, write).await.expect("the POST task"), 201);
+    assert_eq!(emulator.workers(&space).len(), 1);
+}

@@ -213,7 +213,8 @@ fn share_duplicate_name_refusal_from_a_concurrent_creator_is_settled_by_re_readi
     let emulator =
         Emulator::start(target_spaces(Scenario::new().space(source_space(1)), 1)).unwrap();
     let target = emulator.space_id("Target 1").unwrap();
-    emulator.add_fault(Fault::latency(std::time::Duration::from_millis(300)).method("POST"));
+    // Our POST is held (already logged, not yet handled) until the other registration is in.
+    let hold = emulator.hold_writes();
     let runtime = runtime();
     let client = client(&emulator, &emulator.api_key());
     let config = ShareConfig::new("Default", &[&target], POOL);
@@ -221,10 +222,11 @@ fn share_duplicate_name_refusal_from_a_concurrent_creator_is_settled_by_re_readi
     let (report, output) = runtime.block_on(async {
         let share = share_in_process(&client, &config, &shutdown);
         let race = async {
-            while emulator.count("POST") == 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
+            emulator
+                .wait_for_requests(|log| log.iter().any(|request| request.method == "POST"))
+                .await;
             emulator.add_worker(&target, polling("web-1", 1));
+            drop(hold);
         };
         let (result, ()) = tokio::join!(share, race);
         result
@@ -237,11 +239,13 @@ fn share_duplicate_name_refusal_from_a_concurrent_creator_is_settled_by_re_readi
 
 #[test]
 fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
-    let emulator = Emulator::start(
-        target_spaces(Scenario::new().space(source_space(SOURCE_WORKERS)), TARGETS)
-            .fault(Fault::latency(std::time::Duration::from_millis(150)).method("POST")),
-    )
+    let emulator = Emulator::start(target_spaces(
+        Scenario::new().space(source_space(SOURCE_WORKERS)),
+        TARGETS,
+    ))
     .unwrap();
+    // The first POST is held in flight until the interruption was requested.
+    let hold = emulator.hold_writes();
     let runtime = runtime();
     let client = client(&emulator, &emulator.api_key());
     let mut config = config(&emulator);
@@ -250,10 +254,11 @@ fn share_interrupted_run_starts_no_new_write_and_a_rerun_converges() {
     let (report, output) = runtime.block_on(async {
         let share = share_in_process(&client, &config, &shutdown);
         let interrupt = async {
-            while emulator.count("POST") == 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
+            emulator
+                .wait_for_requests(|log| log.iter().any(|request| request.method == "POST"))
+                .await;
             shutdown.request();
+            drop(hold);
         };
         let (result, ()) = tokio::join!(share, interrupt);
         result
