@@ -1,6 +1,6 @@
 //! `--help` of every subcommand, and the flags the generated `octoshare run` step template uses.
 
-use crate::support::{run_of, octoshare_offline};
+use crate::support::{octoshare_offline, run_of};
 
 #[test]
 fn every_subcommand_has_help() {

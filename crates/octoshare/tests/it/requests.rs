@@ -13,7 +13,7 @@
 //! O(1), and no write; a first run of a polling-only fleet makes exactly the requests it made
 //! before reads became lazy (policies and workers per target).
 
-use crate::support::{run_of, POOL, octoshare, polling, start};
+use crate::support::{POOL, octoshare, polling, run_of, start};
 use octopus_emulator::{
     AccountSeed, Emulator, LoggedRequest, ProxySeed, Scenario, SpaceSeed, WorkerSeed,
 };

@@ -2,7 +2,7 @@
 //! drain timeout (exit 4), `--force`, the no-op re-run, SIGTERM mid-drain then a re-run,
 //! `--dry-run`, and `--this-machine` with a fake `Tentacle`.
 
-use crate::support::{run_of, Run, count, octoshare, start, strings};
+use crate::support::{Run, count, octoshare, run_of, start, strings};
 use assert_cmd::cargo::CommandCargoExt as _;
 use octopus_emulator::{Emulator, LeaseSeed, Scenario, SpaceSeed, WorkerSeed};
 use octoshare_core::service_message::parse_service_message;
@@ -141,6 +141,7 @@ fn finish(mut child: Child, stdout: BufReader<std::process::ChildStdout>, seen: 
     }
     let status = child.wait().expect("the process ends");
     Run {
+        label: "octoshare retire".to_owned(),
         code: status.code().unwrap_or(-1),
         stdout: rest,
         stderr,
@@ -628,8 +629,7 @@ fn a_name_with_several_endpoints_retires_each_and_says_so() {
             )
             .space(SpaceSeed::new("Payments").pool(POOL).worker(other_machine)),
     );
-    let run =
-        run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
+    let run = run_of(octoshare(&emulator).args(["retire", "--worker", "vm-1", "--output", "json"]));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["RetiredWorkerCount"], 2);
     assert!(
