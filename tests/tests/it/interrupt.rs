@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use octopus_emulator::{Emulator, Fault, LoggedRequest};
 
 use crate::support::binaries::{self, DISCOVER, ORCHESTRATOR, Run, SHARE, WAIT};
-use crate::support::canned::{CannedResponse, CannedServer};
+use crate::support::canned::{CannedServer, Reply};
 use crate::support::fleet::{Fleet, POOL, SOURCE, worker_ids};
 use crate::support::{CANARY_KEY, report_figures};
 
@@ -569,7 +569,7 @@ fn interrupt_every_binary_against_a_silent_server_exits_130_on_sigint() {
         ),
     ];
     for (label, binary, args) in runs {
-        let server = CannedServer::start(|_| CannedResponse::stall());
+        let server = CannedServer::start(|_, _| Reply::stall());
         let mut command = binaries::command(binary);
         command
             .env("OCTOPUS_URL", server.url())
@@ -716,12 +716,9 @@ fn interrupt_status_reports_the_spaces_it_read_and_the_rest_unknown() {
 /// A `Retry-After: 120` backoff is cut short by the signal (it used to be slept out).
 #[test]
 fn interrupt_cuts_a_retry_after_wait_short() {
-    let server = CannedServer::start(|_| {
-        CannedResponse::with_headers(
-            "429 Too Many Requests",
-            &[("Content-Type", "application/json"), ("Retry-After", "120")],
-            r#"{"ErrorMessage":"Too many requests","Errors":[]}"#,
-        )
+    let server = CannedServer::start(|_, _| {
+        Reply::json(429, r#"{"ErrorMessage":"Too many requests","Errors":[]}"#)
+            .header("Retry-After", "120")
     });
     let mut command = binaries::command(DISCOVER);
     command
@@ -832,7 +829,7 @@ fn interrupt_wait_during_its_first_poll_reports_an_unknown_count() {
     watched.until("the poll is in flight", || stalled(&emulator));
     let (run, _) = watched.signal_and_wait("wait (octopus) with the poll in flight", "TERM");
     assert_eq!(run.code, 143, "{}", run.describe());
-    assert_eq!(run.outputs(), Vec::new(), "{}", run.describe());
+    assert!(run.outputs().is_empty(), "{}", run.describe());
 }
 
 /// `octoshare run` interrupted in its wait phase exited 4 too; now 143, with the wait phase

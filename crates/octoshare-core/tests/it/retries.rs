@@ -92,9 +92,13 @@ fn recording_client_with_key(
     policy: RetryPolicy,
     clock: &Arc<RecordingClock>,
 ) -> Client {
+    // A fixed limit: each request waits only for its own `Retry-After`, through the clock (the
+    // adaptive limit's client-wide hold runs on Tokio's time and is tested under a paused
+    // clock with the congestion controller).
     Client::builder(ServerUrl::parse(url).unwrap(), Credentials::api_key(key))
         .retry_policy(policy)
         .request_timeout(Duration::from_secs(10))
+        .fixed_concurrency()
         .clock(Arc::clone(clock) as Arc<dyn Clock>)
         .build()
         .unwrap()
