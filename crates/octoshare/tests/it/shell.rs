@@ -2,13 +2,13 @@
 //! man-pages` (every page rendered by `man -l` without a warning), for every binary and every
 //! subcommand `octoshare --help` lists.
 
-use crate::support::{Run, octoshare_offline};
+use crate::support::{octoshare_offline, run_of};
 use std::path::Path;
 use std::process::Command;
 
 /// The step binaries, as `octoshare completions --help` lists `--binary`'s values.
 fn binaries() -> Vec<String> {
-    let help = Run::of(octoshare_offline().args(["completions", "--help"]));
+    let help = run_of(octoshare_offline().args(["completions", "--help"]));
     assert_eq!(help.code, 0, "{help:?}");
     let line = help
         .stdout
@@ -23,7 +23,7 @@ fn binaries() -> Vec<String> {
 
 /// The subcommands `octoshare --help` lists under "Commands:".
 fn subcommands() -> Vec<String> {
-    let help = Run::of(octoshare_offline().arg("--help"));
+    let help = run_of(octoshare_offline().arg("--help"));
     assert_eq!(help.code, 0, "{help:?}");
     let names: Vec<String> = help
         .stdout
@@ -45,7 +45,7 @@ fn subcommands() -> Vec<String> {
 /// names, calls it for the command line `words` (the last word being completed) and returns
 /// `COMPREPLY`.
 fn complete(dir: &Path, binary: &str, words: &[&str]) -> Vec<String> {
-    let script = Run::of(octoshare_offline().args(["completions", "--binary", binary, "bash"]));
+    let script = run_of(octoshare_offline().args(["completions", "--binary", binary, "bash"]));
     assert_eq!(script.code, 0, "{script:?}");
     let file = dir.join(format!("{binary}.bash"));
     std::fs::write(&file, &script.stdout).expect("written");
@@ -128,8 +128,7 @@ fn every_shell_gets_a_script_and_an_unknown_one_is_a_usage_error() {
             ("fish", format!("complete -c {binary}")),
             ("powershell", "Register-ArgumentCompleter".to_owned()),
         ] {
-            let run =
-                Run::of(octoshare_offline().args(["completions", "--binary", &binary, shell]));
+            let run = run_of(octoshare_offline().args(["completions", "--binary", &binary, shell]));
             assert_eq!(run.code, 0, "{binary} {shell}: {run:?}");
             assert!(
                 run.stdout.contains(&marker),
@@ -138,10 +137,10 @@ fn every_shell_gets_a_script_and_an_unknown_one_is_a_usage_error() {
             );
         }
     }
-    let run = Run::of(octoshare_offline().args(["completions", "tcsh"]));
+    let run = run_of(octoshare_offline().args(["completions", "tcsh"]));
     assert_eq!(run.code, 2, "{run:?}");
     let run =
-        Run::of(octoshare_offline().args(["completions", "--binary", "octoshare-nope", "bash"]));
+        run_of(octoshare_offline().args(["completions", "--binary", "octoshare-nope", "bash"]));
     assert_eq!(run.code, 2, "{run:?}");
 }
 
@@ -149,7 +148,7 @@ fn every_shell_gets_a_script_and_an_unknown_one_is_a_usage_error() {
 fn man_pages_cover_every_binary_and_subcommand_and_render_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("man1");
-    let run = Run::of(
+    let run = run_of(
         octoshare_offline()
             .args(["man-pages", "--out-dir"])
             .arg(&out),
@@ -227,7 +226,7 @@ fn man_pages_into_an_unwritable_place_is_one_error_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("a-file");
     std::fs::write(&file, "").expect("written");
-    let run = Run::of(
+    let run = run_of(
         octoshare_offline()
             .args(["man-pages", "--out-dir"])
             .arg(file.join("man1")),
