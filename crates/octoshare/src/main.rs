@@ -1,13 +1,15 @@
 //! `octoshare`: shares one fleet of polling Tentacle workers across Octopus spaces — the
 //! "sharing workers across spaces" runbook in one binary (`run`), plus a self-contained `demo`,
 //! the Octopus API `emulator`, `install` of the step templates, `user-data` for new VMs and
-//! `retire` to take a worker out of every space when it is scaled in.
+//! `retire` to take a worker out of every space when it is scaled in (`retire-on-shutdown`: at
+//! the VM's own shutdown).
 
 mod demo;
 mod emulator;
 mod install;
 mod reconcile;
 mod retire;
+mod retire_on_shutdown;
 mod run;
 mod shell;
 mod status;
@@ -53,6 +55,8 @@ enum Command {
     /// Take a worker out of every space: disable it everywhere, wait until no task holds it, delete it
     #[command(after_help = retire::EXIT_CODES_HELP)]
     Retire(retire::RetireArgs),
+    /// Install or remove the systemd unit that retires this VM's worker from every space when the VM shuts down
+    RetireOnShutdown(retire_on_shutdown::RetireOnShutdownArgs),
     /// Print the shell completion script of octoshare (or of a step binary, --binary NAME)
     Completions(shell::CompletionsArgs),
     /// Write the man pages of octoshare, its subcommands and the step binaries into a folder
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Install(args) => install::command(args, &cli.common),
         Command::UserData(args) => user_data::command(args, &cli.common),
         Command::Retire(args) => retire::command(args, &cli.common),
+        Command::RetireOnShutdown(args) => retire_on_shutdown::command(args, &cli.common),
         Command::Completions(args) => shell::completions(args, Cli::command),
         Command::ManPages(args) => shell::man_pages(args, Cli::command),
     }

@@ -12,6 +12,7 @@ mod reconcile;
 mod reconciler;
 mod requests;
 mod retire;
+mod retire_on_shutdown;
 mod run;
 mod shell;
 mod status;

@@ -13,9 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 const POOL: &str = "AWS Worker Pool TF";
-const THUMBPRINT: &str = "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A";
+pub(crate) const THUMBPRINT: &str = "8A9F3B6D2C7E1F0A4B5C6D7E8F9A0B1C2D3E4F5A";
 /// The spaces in the server's order (by name); the machine is busy in Mobile and Payments.
-const SPACES: [&str; 5] = ["Data", "Default", "Mobile", "Payments", "Sandbox"];
+pub(crate) const SPACES: [&str; 5] = ["Data", "Default", "Mobile", "Payments", "Sandbox"];
 
 fn vm(name: &str) -> WorkerSeed {
     WorkerSeed::polling(name, "poll://vmoneaaaaaaaaaaaaaa/", THUMBPRINT).in_pool(POOL)
@@ -31,7 +31,7 @@ fn other(number: u32) -> WorkerSeed {
 }
 
 /// The machine in five spaces (as "mobile-vm-1" in Mobile), busy in Payments and Mobile.
-fn fleet() -> Scenario {
+pub(crate) fn fleet() -> Scenario {
     ["Default", "Payments", "Data", "Mobile", "Sandbox"]
         .iter()
         .enumerate()
@@ -72,7 +72,7 @@ fn leases(emulator: &Emulator, space: &str) -> Vec<String> {
         .collect()
 }
 
-fn release_all(emulator: &Emulator) {
+pub(crate) fn release_all(emulator: &Emulator) {
     for space in SPACES {
         for lease in leases(emulator, space) {
             emulator.release_lease(&lease);
@@ -81,7 +81,7 @@ fn release_all(emulator: &Emulator) {
 }
 
 /// Whether the machine is still registered in a space, and whether it is disabled there.
-fn vm_state(emulator: &Emulator, space: &str) -> Option<bool> {
+pub(crate) fn vm_state(emulator: &Emulator, space: &str) -> Option<bool> {
     emulator
         .workers(&emulator.space_id(space).expect("the space"))
         .iter()
