@@ -22,6 +22,8 @@
 #   OctoShare.ExtraServerNodes  optional further HA nodes, https://host[:port], one per line
 #   OctoShare.Tentacle.Version  optional apt version of tentacle to pin; default: latest
 #   OctoShare.Worker.Name       optional; default: this machine's host name
+#   OctoShare.RetireOnShutdown  optional True/False (default False): retire this worker from
+#                               every space when the machine shuts down (see below)
 #
 # HA: Tentacle polls every node. Octopus's two layouts: a unique address per node on one port
 # (nodes https://node2, https://node3: polled on the primary's port) or one address with a
@@ -183,7 +185,6 @@ if [[ $needs_registration == true && -z $api_key ]]; then
   fi
   [[ -n $api_key ]] || fail "the Octopus API key is empty"
 fi
-unset environment_api_key
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -269,4 +270,74 @@ else
   printf '%s\n' "$settings_hash" >"$registration_marker"
   log "worker $worker_name registered"
 fi
-unset api_key
+#{if OctoShare.RetireOnShutdown}
+# ---- retire on shutdown (docs/scale-in.md) ----
+# Installs octoshare (the step templates' pinned release, SHA-256 checked; else octoshare on
+# PATH), whose `retire-on-shutdown install` writes octoshare-retire.service: at shutdown it runs
+# `octoshare retire --this-machine` before Tentacle stops, the key kept in /etc/octoshare/api-key
+# (root, 0600). `octoshare retire-on-shutdown remove` undoes it.
+release_version='0.1.0'
+release_folder='octoshare-0.1.0-x86_64-unknown-linux-gnu'
+release_sha256=''
+release_url='https://github.com/octoshare/octoshare/releases/download/v0.1.0/octoshare-0.1.0-x86_64-unknown-linux-gnu.tar.gz'
+release_cache=$root/opt/octoshare/$release_version
+
+fail_step() {
+  fail "$@"
+}
+
+# Sets $binary to the release's octoshare, downloading the archive from $1 into the
+# cache unless a verified copy is there. Returns 1 with $download_error set when the download fails;
+# a checksum mismatch fails the step. (Called as a condition, so set -e is off: every command
+# that can fail is checked.)
+from_release() {
+  local url=$1 work actual
+  if [[ -f $release_cache/sha256 && $(<"$release_cache/sha256") == "$release_sha256" &&
+    -x $release_cache/bin/'octoshare' ]]; then
+    binary=$release_cache/bin/'octoshare'
+    return 0
+  fi
+  if ! { mkdir -p "${release_cache%/*}" && work=$(mktemp -d "$release_cache.XXXXXX"); }; then
+    fail_step "cannot create a folder for the release next to $release_cache"
+  fi
+  if ! download_error=$(curl --fail --silent --show-error --location --retry 2 \
+    --connect-timeout 20 --max-time 600 --output "$work/archive.tar.gz" "$url" 2>&1); then
+    rm -rf "$work"
+    download_error=${download_error//$'\n'/ }
+    return 1
+  fi
+  actual=$(sha256sum "$work/archive.tar.gz")
+  actual=${actual%% *}
+  if [[ $actual != "$release_sha256" ]]; then
+    rm -rf "$work"
+    fail_step "the archive downloaded from $url has SHA-256 $actual, but this template pins $release_sha256: nothing was unpacked or run"
+  fi
+  if ! { tar -xzf "$work/archive.tar.gz" -C "$work" --no-same-owner --no-same-permissions &&
+    mv "$work/$release_folder" "$work/bin" && printf '%s' "$release_sha256" >"$work/sha256"; }; then
+    fail_step "cannot unpack the release archive from $url into $work"
+  fi
+  rm -f "$work/archive.tar.gz"
+  # Another step on this worker may have filled the cache meanwhile: keep that copy.
+  if [[ -f $release_cache/sha256 && $(<"$release_cache/sha256") == "$release_sha256" ]]; then
+    rm -rf "$work"
+  else
+    rm -rf "$release_cache"
+    mv -T "$work" "$release_cache" 2>/dev/null || rm -rf "$work"
+  fi
+  binary=$release_cache/bin/'octoshare'
+  [[ -x $binary ]] || fail_step "the release archive from $url has no bin/"'octoshare'
+}
+
+binary=
+download_error='no release is pinned in this script'
+if [[ -n $release_sha256 && $(uname -m) == x86_64 ]] && from_release "$release_url"; then
+  log "octoshare $release_version is in ${binary%/bin/*} (SHA-256 checked)"
+elif ! binary=$(command -v octoshare); then
+  fail "retire on shutdown needs octoshare: the pinned release was not installed ($download_error) and octoshare is not on PATH: install it (e.g. in /usr/local/bin) or turn retire on shutdown off"
+fi
+# The key reaches octoshare in its environment only; it keeps it in the root-only file.
+OCTOPUS_API_KEY=${api_key:-$environment_api_key} "$binary" retire-on-shutdown install \
+  --server "$server_url" --api-key-file /etc/octoshare/api-key \
+  --tentacle-config "${config_file#"$root"}" --tentacle-service "$instance.service"
+#{/if}
+unset api_key environment_api_key

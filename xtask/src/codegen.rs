@@ -13,7 +13,8 @@ use std::io;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use octoshare_templates::step_templates::{CodegenConfig, ReleasePin, release_archive_name};
+pub use octoshare_templates::step_templates::pinned_sha256;
+use octoshare_templates::step_templates::{CodegenConfig, release_archive_name, release_pin};
 use octoshare_templates::{StepTemplate, generated_bootstrap_files, step_templates};
 use serde::Deserialize;
 
@@ -41,41 +42,12 @@ pub fn config(root: &Path, version: &str) -> anyhow::Result<CodegenConfig> {
     if file.last_modified_by.trim().is_empty() {
         bail!("{CONFIG_FILE}: LastModifiedBy is empty: set the GitHub user name of the maintainer");
     }
-    let archive = release_archive_name(version);
-    let url = file
-        .release_url
-        .replace("{version}", version)
-        .replace("{archive}", &archive);
     let pins = read_if_exists(&root.join(PIN_FILE))?.unwrap_or_default();
-    let sha256 = pinned_sha256(&pins, &archive)?;
+    let release = release_pin(&file.release_url, &pins, version)?;
     Ok(CodegenConfig {
         last_modified_by: file.last_modified_by,
-        release: ReleasePin {
-            version: version.to_owned(),
-            url,
-            sha256,
-        },
+        release,
     })
-}
-
-/// The SHA-256 that `sums` (in `sha256sum` format) gives for `archive`, if any.
-pub fn pinned_sha256(sums: &str, archive: &str) -> anyhow::Result<Option<String>> {
-    for line in sums.lines() {
-        let Some((digest, name)) = line.split_once("  ") else {
-            continue;
-        };
-        if name.trim_start_matches('*') == archive {
-            let valid = digest.len() == 64
-                && digest
-                    .bytes()
-                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
-            if !valid {
-                bail!("the SHA-256 of {archive} ({digest:?}) is not 64 lower-case hex digits");
-            }
-            return Ok(Some(digest.to_owned()));
-        }
-    }
-    Ok(None)
 }
 
 /// `cargo xtask pin-release SUMS`: records the `SHA256SUMS` of the release of the workspace
@@ -120,11 +92,11 @@ pub enum Mode {
 /// removed. In [`Mode::Check`] any stale file is an error naming all of them.
 pub fn generate(mode: Mode, root: &Path, now: &str) -> anyhow::Result<Vec<String>> {
     let output_dir = root.join(OUTPUT_DIR);
-    let mut files: Vec<(String, String)> = generated_bootstrap_files()?
+    let config = config(root, env!("CARGO_PKG_VERSION"))?;
+    let mut files: Vec<(String, String)> = generated_bootstrap_files(&config.release)?
         .into_iter()
         .map(|(name, contents)| (name.to_owned(), contents))
         .collect();
-    let config = config(root, env!("CARGO_PKG_VERSION"))?;
     for template in step_templates(&config)? {
         let path = output_dir.join(&template.file_name);
         let committed = read_if_exists(&path)?;
@@ -245,6 +217,7 @@ fn orphans(output_dir: &Path, generated: &BTreeSet<&str>) -> anyhow::Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use octoshare_templates::step_templates::ReleasePin;
 
     fn test_config() -> CodegenConfig {
         CodegenConfig {

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::engine::{self, CONFIGURE_WORKER, CONFIGURE_WORKER_PS1};
 use crate::shell::{powershell_quote, shell_quote};
+use crate::step_templates::ReleasePin;
 
 /// The polling port of an Octopus Server unless configured otherwise.
 pub const DEFAULT_SERVER_COMMS_PORT: u16 = 10943;
@@ -154,6 +155,14 @@ pub struct BootstrapConfig {
     pub tentacle_version: Option<String>,
     /// Worker name; `None` uses the machine's `$HOSTNAME`.
     pub worker_name: Option<String>,
+    /// Linux: the script gets the retire-on-shutdown section, which installs octoshare (the
+    /// pinned [`release`](Self::release), else `octoshare` on `PATH`) and runs `octoshare
+    /// retire-on-shutdown install`: a systemd unit retires the worker from every space when the
+    /// machine shuts down, the API key kept in [`API_KEY_FILE`]. Off, the section is absent.
+    pub retire_on_shutdown: bool,
+    /// The octoshare release the script installs for retire-on-shutdown (the step templates'
+    /// pin); `None`, or a pin without a SHA-256: only `octoshare` on the machine's `PATH`.
+    pub release: Option<ReleasePin>,
 }
 
 impl BootstrapConfig {
@@ -173,6 +182,8 @@ impl BootstrapConfig {
             extra_server_nodes: Vec::new(),
             tentacle_version: None,
             worker_name: None,
+            retire_on_shutdown: false,
+            release: None,
         }
     }
 }
@@ -237,7 +248,9 @@ pub fn render_bootstrap_for(
             validate(config)?;
             BootstrapContext::concrete(os, config)
         }
-        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => BootstrapContext::slots(os, format),
+        BootstrapFormat::Tftpl | BootstrapFormat::Octostache => {
+            BootstrapContext::slots(os, format, config.release.as_ref())
+        }
     };
     let (template, quote, source): (_, fn(&str) -> String, _) = match os {
         BootstrapOs::Linux => (
@@ -255,12 +268,20 @@ pub fn render_bootstrap_for(
     let script = match format {
         BootstrapFormat::Bash => rendered,
         BootstrapFormat::Tftpl => fill_slots(
-            &engine::escape_terraform_literal(&rendered)?,
+            &fill_sections(
+                &engine::escape_terraform_literal(&rendered)?,
+                TERRAFORM_SECTION,
+                source,
+            )?,
             |input| terraform_expression(os, input),
             source,
         )?,
         BootstrapFormat::Octostache => fill_slots(
-            &engine::escape_octostache_literal(&rendered)?,
+            &fill_sections(
+                &engine::escape_octostache_literal(&rendered)?,
+                OCTOSTACHE_SECTION,
+                source,
+            )?,
             octostache_expression,
             source,
         )?,
@@ -485,6 +506,33 @@ fn octostache_expression(input: Input) -> String {
     format!("#{{{} | ToBase64}}", input.octopus_variable())
 }
 
+/// The line opening the retire-on-shutdown section in a static format before
+/// [`fill_sections`] (the template writes it; it holds no character either escape changes).
+const SECTION_IF: &str = "# @@octoshare-section: if retire_on_shutdown\n";
+/// The line closing it.
+const SECTION_END: &str = "# @@octoshare-section: end\n";
+
+/// Terraform's directives for the section (`retire_on_shutdown`: a `templatefile()` bool). Each
+/// takes the place of its delimiter line without the line break: the section's first line is
+/// empty, so off or on the script reads as the Bash format's.
+const TERRAFORM_SECTION: (&str, &str) = ("%{ if retire_on_shutdown }", "%{ endif }");
+/// Octostache's conditional: an undefined, empty, `False`, `No` or `0` variable is false.
+const OCTOSTACHE_SECTION: (&str, &str) = ("#{if OctoShare.RetireOnShutdown}", "#{/if}");
+
+/// Replaces the section delimiters (after the literal text is escaped) by the target
+/// language's conditional `(open, close)`; a Windows script has none.
+fn fill_sections(text: &str, (open, close): (&str, &str), source: &str) -> anyhow::Result<String> {
+    let opened = text.matches(SECTION_IF).count();
+    if opened != text.matches(SECTION_END).count() {
+        bail!("{source} opens {opened} conditional sections but closes a different number");
+    }
+    let filled = text.replace(SECTION_IF, open).replace(SECTION_END, close);
+    if filled.contains("@@octoshare-section:") {
+        bail!("{source} has a section delimiter that is not a line of its own");
+    }
+    Ok(filled)
+}
+
 /// Replaces every quoted slot (`'<slot>'`, as either escape function writes it) by the quoted
 /// expression, and checks that each input was placed and no slot is left.
 fn fill_slots(
@@ -516,6 +564,46 @@ struct BootstrapContext {
     inputs: Inputs,
     /// How each format's error messages name an input the user must set.
     names: Names,
+    /// Whether the script has the retire-on-shutdown section: the Bash format's option; always
+    /// in the static formats, which delimit it with [`SECTION_IF`] and [`SECTION_END`] lines
+    /// that become their language's conditional (see [`fill_sections`]).
+    retire_on_shutdown: bool,
+    /// The octoshare release retire-on-shutdown installs.
+    release: ReleaseContext,
+    /// The binary the release download unpacks (`release-download.sh.hbs`).
+    binary: &'static str,
+}
+
+/// The pinned release, as the release download (`release-download.sh.hbs`) needs it; empty
+/// values when nothing is pinned.
+#[derive(Debug, Serialize)]
+struct ReleaseContext {
+    version: String,
+    folder: String,
+    sha256: String,
+    url: String,
+}
+
+impl ReleaseContext {
+    fn of(release: Option<&ReleasePin>) -> Self {
+        match release {
+            Some(release) => ReleaseContext {
+                version: release.version.clone(),
+                folder: release
+                    .archive_name()
+                    .trim_end_matches(".tar.gz")
+                    .to_owned(),
+                sha256: release.sha256.clone().unwrap_or_default(),
+                url: release.url.clone(),
+            },
+            None => ReleaseContext {
+                version: String::new(),
+                folder: String::new(),
+                sha256: String::new(),
+                url: String::new(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -567,10 +655,13 @@ impl BootstrapContext {
                 worker_name: config.worker_name.clone().unwrap_or_default(),
             },
             names: Names::of(os, BootstrapFormat::Bash),
+            retire_on_shutdown: config.retire_on_shutdown,
+            release: ReleaseContext::of(config.release.as_ref()),
+            binary: "octoshare",
         }
     }
 
-    fn slots(os: BootstrapOs, format: BootstrapFormat) -> Self {
+    fn slots(os: BootstrapOs, format: BootstrapFormat, release: Option<&ReleasePin>) -> Self {
         BootstrapContext {
             bash: false,
             concrete: false,
@@ -589,6 +680,9 @@ impl BootstrapContext {
                 worker_name: Input::WorkerName.slot(),
             },
             names: Names::of(os, format),
+            retire_on_shutdown: true,
+            release: ReleaseContext::of(release),
+            binary: "octoshare",
         }
     }
 }
@@ -628,10 +722,14 @@ pub const END_OF_INPUTS_MARKER: &str =
     "# ---- end of inputs; everything below is identical in every format ----";
 
 /// Renders both static formats for both operating systems, as `(file name, contents)` for
-/// `cargo xtask codegen`.
-pub fn generated_bootstrap_files() -> anyhow::Result<Vec<(&'static str, String)>> {
-    // Any configuration: the static formats ignore it.
-    let config = BootstrapConfig::new("unused", "unused", "unused");
+/// `cargo xtask codegen`, with `release` (the step templates' pin) as the octoshare release that
+/// retire-on-shutdown installs.
+pub fn generated_bootstrap_files(
+    release: &ReleasePin,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    // The static formats take their values from variables: only the release counts here.
+    let mut config = BootstrapConfig::new("unused", "unused", "unused");
+    config.release = Some(release.clone());
     BootstrapOs::ALL
         .into_iter()
         .flat_map(|os| {
@@ -788,7 +886,32 @@ mod tests {
         for (index, _) in script.match_indices("#{") {
             let escaped = script[..index].ends_with('#');
             let injected = script[index..].starts_with("#{OctoShare.");
-            assert!(escaped || injected, "unescaped #{{ at byte {index}");
+            let section = ["#{if OctoShare.RetireOnShutdown}\n", "#{/if}\nunset"]
+                .iter()
+                .any(|directive| script[index..].starts_with(directive));
+            assert!(
+                escaped || injected || section,
+                "unescaped #{{ at byte {index}"
+            );
         }
+        // The retire-on-shutdown section is one conditional block; the Bash format has it only
+        // with the option.
+        assert_eq!(script.matches("#{if ").count(), 1);
+        assert_eq!(script.matches("#{/if}").count(), 1);
+        let tftpl = render_bootstrap(BootstrapFormat::Tftpl, &config()).unwrap();
+        assert_eq!(tftpl.matches("%{ if retire_on_shutdown }\n").count(), 1);
+        assert_eq!(tftpl.matches("%{ endif }\nunset").count(), 1);
+        let mut config = config();
+        assert!(
+            !render_bootstrap(BootstrapFormat::Bash, &config)
+                .unwrap()
+                .contains("retire-on-shutdown")
+        );
+        config.retire_on_shutdown = true;
+        assert!(
+            render_bootstrap(BootstrapFormat::Bash, &config)
+                .unwrap()
+                .contains("retire-on-shutdown install")
+        );
     }
 }

@@ -65,6 +65,68 @@ pub fn release_archive_name(version: &str) -> String {
     format!("octoshare-{version}-x86_64-unknown-linux-gnu.tar.gz")
 }
 
+/// The release pin of `version`: `release_url_pattern` (`templates/codegen.json`'s
+/// `ReleaseUrl`, with `{version}` and `{archive}`) and the SHA-256 `sha256sums` (a release's
+/// `SHA256SUMS` text; empty when none is recorded) gives its archive. The one rule
+/// `cargo xtask codegen` and [`embedded_release_pin`] share.
+pub fn release_pin(
+    release_url_pattern: &str,
+    sha256sums: &str,
+    version: &str,
+) -> anyhow::Result<ReleasePin> {
+    let archive = release_archive_name(version);
+    let url = release_url_pattern
+        .replace("{version}", version)
+        .replace("{archive}", &archive);
+    Ok(ReleasePin {
+        version: version.to_owned(),
+        url,
+        sha256: pinned_sha256(sha256sums, &archive)?,
+    })
+}
+
+/// The SHA-256 that `sums` (in `sha256sum` format) gives for `archive`, if any.
+pub fn pinned_sha256(sums: &str, archive: &str) -> anyhow::Result<Option<String>> {
+    for line in sums.lines() {
+        let Some((digest, name)) = line.split_once("  ") else {
+            continue;
+        };
+        if name.trim_start_matches('*') == archive {
+            let valid = digest.len() == 64
+                && digest
+                    .bytes()
+                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+            if !valid {
+                bail!("the SHA-256 of {archive} ({digest:?}) is not 64 lower-case hex digits");
+            }
+            return Ok(Some(digest.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/release_pin.rs"));
+}
+
+/// The release pin of this build's version, from `templates/codegen.json` and
+/// `release/SHA256SUMS` as they were when it was compiled: what `octoshare user-data` renders
+/// into the bootstrap script (the committed files get the same pin from `cargo xtask codegen`).
+pub fn embedded_release_pin() -> anyhow::Result<ReleasePin> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Codegen {
+        release_url: String,
+    }
+    let codegen: Codegen = serde_json::from_str(embedded::CODEGEN_JSON)
+        .context("templates/codegen.json (compiled in) has no ReleaseUrl")?;
+    release_pin(
+        &codegen.release_url,
+        embedded::SHA256SUMS,
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
 /// A `sha256` that is not 64 lower-case hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("release SHA-256 {0:?} is not 64 lower-case hex digits")]

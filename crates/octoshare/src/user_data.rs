@@ -12,6 +12,7 @@
 use octoshare_cli::json::UserDataDocument;
 use octoshare_cli::{CommonArgs, Exit, ExitError, OutputMode, exit_for_error, one_line};
 use octoshare_core::ServerUrl;
+use octoshare_templates::step_templates::embedded_release_pin;
 use octoshare_templates::{
     API_KEY_FILE, BootstrapConfig, BootstrapFormat, BootstrapOs, render_bootstrap_for,
 };
@@ -110,6 +111,10 @@ pub struct UserDataArgs {
     /// Worker name; default: the VM's $HOSTNAME
     #[arg(long, value_name = "NAME")]
     pub worker_name: Option<String>,
+
+    /// Linux: install octoshare and its retire-on-shutdown unit, which retires the worker from every space when the VM shuts down (the API key stays on the VM, root-only)
+    #[arg(long)]
+    pub retire_on_shutdown: bool,
 }
 
 /// `octoshare user-data` as a process.
@@ -172,6 +177,8 @@ fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, 
                     .collect(),
                 tentacle_version: optional(args.tentacle_version.as_deref()),
                 worker_name: optional(args.worker_name.as_deref()),
+                retire_on_shutdown: args.retire_on_shutdown,
+                release: None,
             }
         }
         BootstrapFormat::Tftpl | BootstrapFormat::Octostache => {
@@ -192,6 +199,16 @@ fn render(args: &UserDataArgs, server: Option<&str>) -> anyhow::Result<(String, 
         }
     };
     let os = BootstrapOs::from(args.os);
+    if args.retire_on_shutdown && os == BootstrapOs::Windows {
+        return Err(ExitError::usage(
+            "--retire-on-shutdown installs a systemd unit: Linux only (on Windows, retire from a runbook: docs/scale-in.md)",
+        )
+        .into());
+    }
+    let mut config = config;
+    // The release retire-on-shutdown installs: the step templates' pin, as codegen gives it to
+    // the committed files.
+    config.release = Some(embedded_release_pin()?);
     let script = render_bootstrap_for(os, format, &config).map_err(|error| {
         ExitError::usage(format!("cannot render the bootstrap script: {error:#}"))
     })?;
@@ -264,6 +281,9 @@ fn given_values(args: &UserDataArgs, server: Option<&str>) -> Vec<&'static str> 
     }
     if args.server_comms_port.is_some() {
         given.push("--server-comms-port");
+    }
+    if args.retire_on_shutdown {
+        given.push("--retire-on-shutdown");
     }
     given
 }

@@ -770,3 +770,108 @@ fn a_pinned_version_is_installed_once_and_then_kept() {
             .contains("Tentacle 8.2.100 is already installed")
     );
 }
+
+/// The script's call of `octoshare retire-on-shutdown install`.
+fn retire_install(values: &Values) -> Vec<String> {
+    strings(&[
+        "octoshare",
+        "retire-on-shutdown",
+        "install",
+        "--server",
+        &values.server_url,
+        "--api-key-file",
+        "/etc/octoshare/api-key",
+        "--tentacle-config",
+        "/etc/octopus/Tentacle/tentacle-Tentacle.config",
+        "--tentacle-service",
+        "Tentacle.service",
+    ])
+}
+
+#[test]
+fn retire_on_shutdown_hands_the_unit_to_octoshare_with_the_key_in_its_environment_only() {
+    let mut values = Values::typical();
+    values.retire_on_shutdown = "True".to_owned();
+    for format in BootstrapFormat::ALL {
+        let sandbox = Sandbox::new();
+        sandbox.fake_octoshare();
+        let run = run(&sandbox, format, &values);
+        run.assert_success();
+        let octoshare: Vec<_> = run
+            .calls
+            .iter()
+            .filter(|call| call.program() == "octoshare")
+            .collect();
+        assert_eq!(octoshare.len(), 1, "{format:?}: {:?}", run.argvs());
+        // After Tentacle is set up and registered: the unit is ordered after its service.
+        assert_eq!(
+            run.argvs().last(),
+            Some(&retire_install(&values)),
+            "{format:?}"
+        );
+        // The key reaches octoshare in its environment (to keep it in the root-only file), never
+        // in an argv or the output; no other command gets it.
+        let key_entry = format!("OCTOPUS_API_KEY={}", values.api_key);
+        assert!(
+            octoshare[0].environment.contains(&key_entry),
+            "{format:?}: octoshare did not get the key"
+        );
+        for call in &run.calls {
+            let is_registration = call.program() == "Tentacle" && call.argv[1] == "register-worker";
+            assert!(
+                is_registration || !call.argv.iter().any(|word| word.contains(&values.api_key)),
+                "{format:?}: the key is in the argv of {:?}",
+                call.argv
+            );
+            assert!(
+                call.program() == "octoshare"
+                    || !call
+                        .environment
+                        .iter()
+                        .any(|entry| entry.contains(&values.api_key)),
+                "{format:?}: the key is in the environment of {}",
+                call.program()
+            );
+        }
+        assert!(!run.stdout.contains(&values.api_key));
+        assert!(!run.stderr.contains(&values.api_key));
+    }
+}
+
+#[test]
+fn retire_on_shutdown_off_leaves_no_trace_in_the_script_nor_its_run() {
+    let sandbox = Sandbox::new();
+    sandbox.fake_octoshare();
+    for setting in ["", "False", "no", "0"] {
+        let mut values = Values::typical();
+        values.retire_on_shutdown = setting.to_owned();
+        for format in BootstrapFormat::ALL {
+            let script = render(format, &values);
+            assert!(
+                !script.contains("retire-on-shutdown") && !script.contains("release_sha256"),
+                "{format:?} with {setting:?} has the section"
+            );
+            let run = run(&sandbox, format, &values);
+            run.assert_success();
+            assert!(
+                !run.calls.iter().any(|call| call.program() == "octoshare"),
+                "{format:?} with {setting:?} ran octoshare"
+            );
+        }
+    }
+}
+
+#[test]
+fn retire_on_shutdown_without_octoshare_fails_naming_the_fix() {
+    let sandbox = Sandbox::new();
+    let mut values = Values::typical();
+    values.retire_on_shutdown = "True".to_owned();
+    let run = run(&sandbox, BootstrapFormat::Bash, &values);
+    assert!(!run.success, "{run:?}");
+    assert!(
+        run.stderr.contains("octoshare is not on PATH")
+            && run.stderr.contains("no release is pinned"),
+        "{}",
+        run.stderr
+    );
+}

@@ -23,6 +23,9 @@ pub struct Values {
     pub extra_server_nodes: Vec<String>,
     pub tentacle_version: String,
     pub worker_name: String,
+    /// The Octopus variable `OctoShare.RetireOnShutdown` (`True`, `False`, `""`: undefined);
+    /// Terraform's bool and the Bash format's option are true when it is `true` in any case.
+    pub retire_on_shutdown: String,
 }
 
 /// Text that breaks any quoting or templating that is not airtight.
@@ -42,6 +45,7 @@ impl Values {
             extra_server_nodes: Vec::new(),
             tentacle_version: String::new(),
             worker_name: String::new(),
+            retire_on_shutdown: String::new(),
         }
     }
 
@@ -60,6 +64,7 @@ impl Values {
             ],
             tentacle_version: "8.1.2000~$(v)'x'".to_owned(),
             worker_name: format!("worker {HOSTILE}"),
+            retire_on_shutdown: String::new(),
         }
     }
 
@@ -76,6 +81,8 @@ impl Values {
             extra_server_nodes: self.extra_server_nodes.clone(),
             tentacle_version: optional(&self.tentacle_version),
             worker_name: optional(&self.worker_name),
+            retire_on_shutdown: self.retire_on_shutdown(),
+            release: None,
         }
     }
 
@@ -98,7 +105,18 @@ impl Values {
             ),
             ("OctoShare.Tentacle.Version", self.tentacle_version.clone()),
             ("OctoShare.Worker.Name", self.worker_name.clone()),
+            (
+                "OctoShare.RetireOnShutdown",
+                self.retire_on_shutdown.clone(),
+            ),
         ])
+    }
+}
+
+impl Values {
+    /// The option as a bool (Terraform's variable, `--retire-on-shutdown`).
+    pub fn retire_on_shutdown(&self) -> bool {
+        self.retire_on_shutdown.eq_ignore_ascii_case("true")
     }
 }
 
@@ -169,6 +187,7 @@ pub fn evaluate_tftpl(template: &str, values: &Values) -> String {
         context.declare_var(name, value.clone());
     }
     context.declare_var("extra_server_nodes", values.extra_server_nodes.clone());
+    context.declare_var("retire_on_shutdown", values.retire_on_shutdown());
     hcl::Template::from_str(template)
         .expect("the tftpl parses as a Terraform template")
         .evaluate(&context)
@@ -177,19 +196,45 @@ pub fn evaluate_tftpl(template: &str, values: &Values) -> String {
 
 /// Octopus's substitution of the Octostache file: `#{Name | ToBase64}` becomes the base64 of the
 /// variable's UTF-8 value (an undefined variable leaves the expression as it is, as Octostache
-/// does), `##{` becomes `#{`. Any other `#{` expression fails the test.
+/// does), `##{` becomes `#{`, `#{if Name}...#{/if}` keeps its body when the variable is truthy
+/// (defined and not empty, `0`, `False` or `No` in any case), not nested. Any other `#{`
+/// expression fails the test.
 pub fn evaluate_octostache(template: &str, variables: &BTreeMap<&str, String>) -> String {
     let mut evaluated = String::with_capacity(template.len());
     let mut rest = template;
+    // Inside a false #{if}: text is dropped until #{/if}.
+    let mut skipping = false;
     while let Some(index) = rest.find('#') {
-        evaluated.push_str(&rest[..index]);
+        if !skipping {
+            evaluated.push_str(&rest[..index]);
+        }
         rest = &rest[index..];
         if let Some(after) = rest.strip_prefix("##{") {
-            evaluated.push_str("#{");
+            if !skipping {
+                evaluated.push_str("#{");
+            }
             rest = after;
         } else if rest.starts_with("#{") {
             let end = rest.find('}').expect("unterminated #{ expression");
             let expression = &rest[2..end];
+            if let Some(name) = expression.strip_prefix("if ") {
+                assert!(!skipping, "nested #{{if}} in the template");
+                let value = variables.get(name.trim()).map(String::as_str);
+                skipping = !value.is_some_and(|value| {
+                    !["", "0", "false", "no"].contains(&value.trim().to_ascii_lowercase().as_str())
+                });
+                rest = &rest[end + 1..];
+                continue;
+            }
+            if expression == "/if" {
+                skipping = false;
+                rest = &rest[end + 1..];
+                continue;
+            }
+            if skipping {
+                rest = &rest[end + 1..];
+                continue;
+            }
             let (name, filter) = expression
                 .split_once('|')
                 .unwrap_or_else(|| panic!("#{{{expression}}} has no filter"));
@@ -206,10 +251,13 @@ pub fn evaluate_octostache(template: &str, variables: &BTreeMap<&str, String>) -
             }
             rest = &rest[end + 1..];
         } else {
-            evaluated.push('#');
+            if !skipping {
+                evaluated.push('#');
+            }
             rest = &rest[1..];
         }
     }
+    assert!(!skipping, "#{{if}} without #{{/if}}");
     evaluated.push_str(rest);
     evaluated
 }

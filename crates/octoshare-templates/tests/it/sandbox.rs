@@ -302,6 +302,11 @@ impl Sandbox {
             .collect()
     }
 
+    /// Puts a recording `octoshare` (it succeeds) on the script's `PATH`.
+    pub fn fake_octoshare(&self) {
+        write_executable(&self.path("bin").join("octoshare"), RECORD);
+    }
+
     /// Writes `/etc/octoshare/api-key` under the root with `mode`.
     pub fn write_api_key_file(&self, key: &str, mode: u32) {
         let path = self.root().join("etc/octoshare/api-key");

@@ -175,3 +175,41 @@ fn user_data_for_windows_prints_the_powershell_script_in_every_format() {
     assert!(!concrete.stdout.contains(SECRET));
     assert!(concrete.stderr.contains(r"%ProgramData%\octoshare\api-key"));
 }
+
+/// `--retire-on-shutdown` adds one section (octoshare's pinned download and one call of
+/// `octoshare retire-on-shutdown install`); without it the script has no trace of it; Windows
+/// has no systemd unit.
+#[test]
+fn retire_on_shutdown_adds_its_section_only_when_asked() {
+    let script = |extra: &[&str]| {
+        let mut args = vec![
+            "user-data",
+            "--server",
+            "https://octopus.example.com/",
+            "--space",
+            "Default",
+            "--worker-pool",
+            "Pool",
+        ];
+        args.extend_from_slice(extra);
+        Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args(&args))
+    };
+    let off = script(&[]);
+    assert_eq!(off.code, 0, "{off:?}");
+    assert!(!off.stdout.contains("retire-on-shutdown"));
+    let on = script(&["--retire-on-shutdown"]);
+    assert_eq!(on.code, 0, "{on:?}");
+    assert!(passes_bash_syntax_check(&on.stdout));
+    assert!(!on.stdout.contains(SECRET));
+    let calls: Vec<&str> = on
+        .stdout
+        .lines()
+        .filter(|line| line.contains("\"$binary\" retire-on-shutdown install"))
+        .collect();
+    assert_eq!(calls.len(), 1, "{}", on.stdout);
+    assert!(on.stdout.len() - off.stdout.len() < 4 * 1024);
+
+    let windows = script(&["--retire-on-shutdown", "--os", "windows"]);
+    assert_eq!(windows.code, 2, "{windows:?}");
+    assert!(windows.stderr.contains("Linux only"), "{windows:?}");
+}
