@@ -1253,3 +1253,113 @@ fn secrets_names_cannot_forge_log_lines() {
         ],
     );
 }
+
+/// `octoshare retire-on-shutdown install` (what the bootstrap script runs with the key in its
+/// environment) under `strace -f -v`: the key reaches the root-only key file and nothing else —
+/// not the unit (whose `ExecStop` names the file), not the argv or environment of `systemctl`,
+/// not the output.
+#[test]
+fn secrets_retire_on_shutdown_keeps_the_key_in_the_root_only_file_only() {
+    let Some(strace) = octoshare_test_support::tools::require("strace") else {
+        return;
+    };
+    if let Err(why) = strace_can_trace(&strace) {
+        assert!(
+            !octoshare_test_support::tools::in_ci(),
+            "strace cannot trace here under CI=true ({why}): allow ptrace (e.g. run the container with --cap-add SYS_PTRACE)"
+        );
+        eprintln!(
+            "notice: skipping the retire-on-shutdown check: strace cannot trace here ({why})"
+        );
+        return;
+    }
+    let home = tempfile::tempdir().expect("a temp dir");
+    let bin = home.path().join("bin");
+    let root = home.path().join("root");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::create_dir_all(&root).expect("root");
+    std::fs::write(bin.join("systemctl"), "#!/bin/sh\nexit 0\n").expect("the fake systemctl");
+    std::fs::set_permissions(
+        bin.join("systemctl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    let mut command = binaries::command(ORCHESTRATOR);
+    command
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("OCTOSHARE_ROOT", &root)
+        .env("OCTOPUS_URL", "https://octopus.example.com")
+        .env("OCTOPUS_API_KEY", CANARY_KEY)
+        .args([
+            "retire-on-shutdown",
+            "install",
+            "--api-key-file",
+            "/etc/octoshare/api-key",
+        ]);
+    let trace = home.path().join("trace.txt");
+    let mut traced = Command::new("strace");
+    traced.args([
+        "-f",
+        "-qq",
+        "-v",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve,execveat",
+        "-o",
+    ]);
+    traced
+        .arg(&trace)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .current_dir(home.path());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => traced.env(name, value),
+            None => traced.env_remove(name),
+        };
+    }
+    let run = Run::of("strace octoshare retire-on-shutdown install", &mut traced);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert!(!run.stdout.contains(CANARY_KEY) && !run.stderr.contains(CANARY_KEY));
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    let execs: Vec<&str> = log.lines().filter(|line| line.contains("execve")).collect();
+    let systemctl: Vec<&&str> = execs
+        .iter()
+        .filter(|exec| exec.contains("systemctl"))
+        .collect();
+    assert_eq!(
+        systemctl.len(),
+        3,
+        "daemon-reload, enable, start: {execs:#?}"
+    );
+    for exec in &execs[1..] {
+        assert!(
+            !exec.contains(CANARY_KEY),
+            "a child got the key on its argv or in its environment: {exec}"
+        );
+    }
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/octoshare-retire.service"))
+        .expect("the unit");
+    assert!(!unit.contains(CANARY_KEY), "the key is in the unit");
+    assert!(
+        unit.contains("\"--api-key-file\" \"/etc/octoshare/api-key\""),
+        "{unit}"
+    );
+    let key_file = root.join("etc/octoshare/api-key");
+    assert_eq!(
+        std::fs::read_to_string(&key_file)
+            .expect("the key file")
+            .trim(),
+        CANARY_KEY
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file)
+            .expect("the key file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}

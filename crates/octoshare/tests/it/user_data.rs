@@ -192,7 +192,11 @@ fn retire_on_shutdown_adds_its_section_only_when_asked() {
             "Pool",
         ];
         args.extend_from_slice(extra);
-        Run::of(octoshare_offline().env("OCTOPUS_API_KEY", SECRET).args(&args))
+        Run::of(
+            octoshare_offline()
+                .env("OCTOPUS_API_KEY", SECRET)
+                .args(&args),
+        )
     };
     let off = script(&[]);
     assert_eq!(off.code, 0, "{off:?}");
