@@ -230,7 +230,10 @@ pub static TOOLS: &[Tool] = &[
             probe: &["--version"],
         },
         sources: &[Source::Apt("systemd")],
-        needed_by: &["crates/octoshare/tests/it/deploy.rs"],
+        needed_by: &[
+            "crates/octoshare/tests/it/deploy.rs",
+            "crates/octoshare/tests/it/retire_on_shutdown.rs",
+        ],
     },
 ];
 
