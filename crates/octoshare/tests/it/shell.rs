@@ -23,7 +23,14 @@ fn binaries() -> Vec<String> {
 
 /// The subcommands `octoshare --help` lists under "Commands:".
 fn subcommands() -> Vec<String> {
-    let help = run_of(octoshare_offline().arg("--help"));
+    let names = commands_of(&[]);
+    assert!(names.contains(&"run".to_owned()), "{names:?}");
+    names
+}
+
+/// The commands `octoshare PATH... --help` lists (none for a command without subcommands).
+fn commands_of(path: &[&str]) -> Vec<String> {
+    let help = run_of(octoshare_offline().args(path).arg("--help"));
     assert_eq!(help.code, 0, "{help:?}");
     let names: Vec<String> = help
         .stdout
@@ -37,7 +44,6 @@ fn subcommands() -> Vec<String> {
         .filter(|name| *name != "help")
         .map(str::to_owned)
         .collect();
-    assert!(names.contains(&"run".to_owned()), "{names:?}");
     names
 }
 
@@ -157,11 +163,14 @@ fn man_pages_cover_every_binary_and_subcommand_and_render_cleanly() {
     let mut expected: Vec<String> = binaries()
         .iter()
         .map(|binary| format!("{binary}.1"))
-        .chain(
-            subcommands()
-                .iter()
-                .map(|subcommand| format!("octoshare-{subcommand}.1")),
-        )
+        .chain(subcommands().iter().flat_map(|subcommand| {
+            // A subcommand's own subcommands (retire-on-shutdown install|remove) get pages too.
+            std::iter::once(format!("octoshare-{subcommand}.1")).chain(
+                commands_of(&[subcommand.as_str()])
+                    .into_iter()
+                    .map(move |nested| format!("octoshare-{subcommand}-{nested}.1")),
+            )
+        }))
         .collect();
     expected.sort();
     let mut written: Vec<String> = std::fs::read_dir(&out)
