@@ -3,9 +3,9 @@
 //! root-only key file, and `systemctl` (a recording fake on `PATH`).
 
 use crate::retire::{SPACES, THUMBPRINT, fleet, release_all, vm_state};
-use crate::support::{Run, start};
-use assert_cmd::Command;
+use crate::support::{Run, run_of, start};
 use octopus_emulator::Emulator;
+use octoshare_test_support::process::Program;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,8 +51,8 @@ impl Machine {
     }
 
     /// octoshare on this machine, with `server` and `key` in its environment.
-    fn octoshare(&self, server: Option<&str>, key: Option<&str>) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_octoshare"));
+    fn octoshare(&self, server: Option<&str>, key: Option<&str>) -> Program {
+        let mut command = Program::new(env!("CARGO_BIN_EXE_octoshare"));
         command
             .env_clear()
             .env(
@@ -100,7 +100,7 @@ impl Machine {
 }
 
 fn install(machine: &Machine, emulator: &Emulator, key: Option<&str>) -> Run {
-    Run::of(machine.octoshare(Some(&emulator.url()), key).args([
+    run_of(machine.octoshare(Some(&emulator.url()), key).args([
         "retire-on-shutdown",
         "install",
         "--api-key-file",
@@ -284,7 +284,7 @@ fn install_writes_a_unit_whose_stop_retires_this_machine_before_tentacle_stops()
         })
         .collect();
     let mut stop = machine.octoshare(None, None);
-    let retired = Run::of(stop.args(&on_this_machine));
+    let retired = run_of(stop.args(&on_this_machine));
     assert_eq!(retired.code, 0, "{retired:?}");
     for space in SPACES {
         assert_eq!(
@@ -343,7 +343,7 @@ fn remove_disarms_the_unit_before_stopping_it_and_deletes_it() {
     );
     machine.clear_log();
     let remove = || {
-        Run::of(
+        run_of(
             machine
                 .octoshare(None, None)
                 .args(["retire-on-shutdown", "remove"]),
@@ -397,7 +397,7 @@ fn bad_input_is_one_error_line_and_exit_2_with_nothing_written() {
 
     // No server.
     expect_usage(
-        Run::of(machine.octoshare(None, Some(&key)).args([
+        run_of(machine.octoshare(None, Some(&key)).args([
             "retire-on-shutdown",
             "install",
             "--api-key-file",
@@ -407,7 +407,7 @@ fn bad_input_is_one_error_line_and_exit_2_with_nothing_written() {
     );
     // A relative key file.
     expect_usage(
-        Run::of(machine.octoshare(Some(&emulator.url()), Some(&key)).args([
+        run_of(machine.octoshare(Some(&emulator.url()), Some(&key)).args([
             "retire-on-shutdown",
             "install",
             "--api-key-file",

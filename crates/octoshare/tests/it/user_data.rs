@@ -192,7 +192,7 @@ fn retire_on_shutdown_adds_its_section_only_when_asked() {
             "Pool",
         ];
         args.extend_from_slice(extra);
-        Run::of(
+        run_of(
             octoshare_offline()
                 .env("OCTOPUS_API_KEY", SECRET)
                 .args(&args),
