@@ -10,9 +10,6 @@
 //! spaces interleave by timing, so the profile is reproduced exactly and the firings closely.
 
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use octopus_emulator::{Emulator, Fault};
@@ -31,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::binaries::{self, ORCHESTRATOR, Run};
 use crate::support::fleet::{Fleet, POOL, SOURCE, faults_fired, worker_ids};
+use crate::support::seeds::{run_seeds, seeds};
 use crate::support::{Captured, capturing_emitter, client, env_count, report_figures, runtime};
 
 /// Per-request timeout of the chaotic run; stalls last [`STALL`], twice as long.
@@ -294,60 +292,29 @@ fn run_seed(seed: u64, mode: Mode) -> SeedOutcome {
     }
 }
 
-/// The seeds to run: `CHAOS_SEED` alone, else `0..CHAOS_SEEDS` (default `default`).
-fn seeds(default: u64) -> Vec<u64> {
-    if let Ok(seed) = std::env::var("CHAOS_SEED")
-        && let Ok(seed) = seed.trim().parse()
-    {
-        return vec![seed];
-    }
-    (0..env_count("CHAOS_SEEDS", default)).collect()
-}
-
 #[test]
 fn chaos_share_and_discover_share_converge_exactly_for_every_seed() {
-    let seeds = seeds(200);
+    let seeds = seeds("CHAOS", 200);
     let started = Instant::now();
-    let next = AtomicU64::new(0);
-    let outcomes: Mutex<Vec<SeedOutcome>> = Mutex::new(Vec::new());
-    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    // Stalls are waiting, not work: several seeds at once keep the wall time down.
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&seed) = seeds.get(usize::try_from(index).unwrap_or(usize::MAX)) else {
-                        break;
-                    };
-                    let mode = if seed % 2 == 0 { Mode::Share } else { Mode::DiscoverThenShare };
-                    match std::panic::catch_unwind(AssertUnwindSafe(|| run_seed(seed, mode))) {
-                        Ok(outcome) => outcomes.lock().expect("outcomes").push(outcome),
-                        Err(panic) => {
-                            let message = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-                                .unwrap_or_default();
-                            failures.lock().expect("failures").push(format!(
-                                "seed {seed} ({mode:?}; profile: {}) failed: {message}\nre-run it alone with CHAOS_SEED={seed}",
-                                Profile::of(seed).description.join("; ")
-                            ));
-                        }
-                    }
-                }
-            });
+    let mode = |seed: u64| {
+        if seed.is_multiple_of(2) {
+            Mode::Share
+        } else {
+            Mode::DiscoverThenShare
         }
-    });
-    let failures = failures.into_inner().expect("failures");
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n\n")
+    };
+    let outcomes = run_seeds(
+        &seeds,
+        "CHAOS",
+        |seed| {
+            format!(
+                "{:?}; profile: {}",
+                mode(seed),
+                Profile::of(seed).description.join("; ")
+            )
+        },
+        |seed| run_seed(seed, mode(seed)),
     );
-    let outcomes = outcomes.into_inner().expect("outcomes");
     let mut faults: BTreeMap<String, usize> = BTreeMap::new();
     for outcome in &outcomes {
         for (kind, count) in &outcome.faults {
@@ -416,7 +383,7 @@ fn chaos_profiles_are_reproducible_from_the_seed() {
 /// `--request-timeout 200ms` and `Retry-After: 0` (the CLI has no Retry-After cap).
 #[test]
 fn chaos_octoshare_run_binary_converges_exactly() {
-    let seeds: Vec<u64> = seeds(200)
+    let seeds: Vec<u64> = seeds("CHAOS", 200)
         .into_iter()
         .map(|seed| seed + 10_000)
         .take(usize::try_from(env_count("CHAOS_RUN_SEEDS", 24)).unwrap_or(24))

@@ -8,9 +8,6 @@
 //! `RETIRE_CHAOS_SEEDS=N` runs N seeds (default 60), `RETIRE_CHAOS_SEED=S` only seed S.
 
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use octopus_emulator::{Emulator, Fault, LeaseSeed, Scenario, SpaceSeed, WorkerSeed};
@@ -25,7 +22,8 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::fleet::faults_fired;
-use crate::support::{client, env_count, report_figures, runtime};
+use crate::support::seeds::{run_seeds, seeds};
+use crate::support::{client, report_figures, runtime};
 
 const POOL: &str = "AWS Worker Pool TF";
 const VM_URI: &str = "poll://vmchaosaaaaaaaaaaaa/";
@@ -297,57 +295,16 @@ fn run_seed(seed: u64) -> SeedOutcome {
     }
 }
 
-fn seeds() -> Vec<u64> {
-    if let Ok(seed) = std::env::var("RETIRE_CHAOS_SEED")
-        && let Ok(seed) = seed.trim().parse()
-    {
-        return vec![seed];
-    }
-    (0..env_count("RETIRE_CHAOS_SEEDS", 60)).collect()
-}
-
 #[test]
 fn chaos_retire_never_loses_track_and_a_rerun_finishes() {
-    let seeds = seeds();
+    let seeds = seeds("RETIRE_CHAOS", 60);
     let started = Instant::now();
-    let next = AtomicU64::new(0);
-    let outcomes: Mutex<Vec<SeedOutcome>> = Mutex::new(Vec::new());
-    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&seed) = seeds.get(usize::try_from(index).unwrap_or(usize::MAX)) else {
-                        break;
-                    };
-                    match std::panic::catch_unwind(AssertUnwindSafe(|| run_seed(seed))) {
-                        Ok(outcome) => outcomes.lock().expect("outcomes").push(outcome),
-                        Err(panic) => {
-                            let message = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-                                .unwrap_or_default();
-                            failures.lock().expect("failures").push(format!(
-                                "seed {seed} ({}) failed: {message}\nre-run it alone with RETIRE_CHAOS_SEED={seed}",
-                                Profile::of(seed).description.join("; ")
-                            ));
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let failures = failures.into_inner().expect("failures");
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n\n")
+    let outcomes = run_seeds(
+        &seeds,
+        "RETIRE_CHAOS",
+        |seed| Profile::of(seed).description.join("; "),
+        run_seed,
     );
-    let outcomes = outcomes.into_inner().expect("outcomes");
     let mut faults: BTreeMap<String, usize> = BTreeMap::new();
     for outcome in &outcomes {
         for (kind, count) in &outcome.faults {

@@ -721,28 +721,7 @@ fn secrets_this_machine_hands_tentacle_neither_the_key_nor_the_token() {
     };
     let command = command_for(&invocation, home.path());
     let trace = home.path().join("trace.txt");
-    let mut traced = Command::new("strace");
-    traced.args([
-        "-f",
-        "-qq",
-        "-v",
-        "-s",
-        "4096",
-        "-e",
-        "trace=execve,execveat",
-        "-o",
-    ]);
-    traced
-        .arg(&trace)
-        .arg(command.get_program())
-        .args(command.get_args())
-        .current_dir(home.path());
-    for (name, value) in command.get_envs() {
-        match value {
-            Some(value) => traced.env(name, value),
-            None => traced.env_remove(name),
-        };
-    }
+    let mut traced = traced_with_environment(&command, &trace, home.path());
     let run = Run::of("strace octoshare retire --this-machine", &mut traced);
     assert_eq!(run.code, 0, "{}", run.describe());
     assert_eq!(
@@ -1300,28 +1279,7 @@ fn secrets_retire_on_shutdown_keeps_the_key_in_the_root_only_file_only() {
             "/etc/octoshare/api-key",
         ]);
     let trace = home.path().join("trace.txt");
-    let mut traced = Command::new("strace");
-    traced.args([
-        "-f",
-        "-qq",
-        "-v",
-        "-s",
-        "4096",
-        "-e",
-        "trace=execve,execveat",
-        "-o",
-    ]);
-    traced
-        .arg(&trace)
-        .arg(command.get_program())
-        .args(command.get_args())
-        .current_dir(home.path());
-    for (name, value) in command.get_envs() {
-        match value {
-            Some(value) => traced.env(name, value),
-            None => traced.env_remove(name),
-        };
-    }
+    let mut traced = traced_with_environment(&command, &trace, home.path());
     let run = Run::of("strace octoshare retire-on-shutdown install", &mut traced);
     assert_eq!(run.code, 0, "{}", run.describe());
     assert!(!run.stdout.contains(CANARY_KEY) && !run.stderr.contains(CANARY_KEY));
@@ -1362,4 +1320,32 @@ fn secrets_retire_on_shutdown_keeps_the_key_in_the_root_only_file_only() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// `command` under `strace -f -v`: every `execve` of it and its children, with argv and
+/// environment, written to `trace`; run in `dir` with `command`'s own environment.
+fn traced_with_environment(command: &Command, trace: &Path, dir: &Path) -> Command {
+    let mut traced = Command::new("strace");
+    traced.args([
+        "-f",
+        "-qq",
+        "-v",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve,execveat",
+        "-o",
+    ]);
+    traced
+        .arg(trace)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .current_dir(dir);
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => traced.env(name, value),
+            None => traced.env_remove(name),
+        };
+    }
+    traced
 }

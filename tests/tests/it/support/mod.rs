@@ -4,6 +4,7 @@
 pub mod binaries;
 pub mod canned;
 pub mod fleet;
+pub mod seeds;
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
