@@ -9,13 +9,13 @@
 //! With the `harness` feature (test crates enable it; `cargo xtask` does not, it links this
 //! crate for the `tools` table only):
 //!
-//! - [`process`]: [`process::Program`] runs a binary (clean environment, stdin, timeout) into a
-//!   [`process::Run`] whose output is decoded (service messages, output variables, progress,
-//!   JSON, the one error line); [`process::Spawned`] is a long-running process whose stdout
+//! - `process`: `process::Program` runs a binary (clean environment, stdin, timeout) into a
+//!   `process::Run` whose output is decoded (service messages, output variables, progress,
+//!   JSON, the one error line); `process::Spawned` is a long-running process whose stdout
 //!   lines are waited on by condition.
-//! - [`http::CannedServer`]: scripted HTTP answers (`handler(request, n)`), every request
+//! - `http::CannedServer`: scripted HTTP answers (`handler(request, n)`), every request
 //!   recorded, plain and TLS on one port.
-//! - [`clock::RecordingClock`]: a clock for the Octopus client that records the waits before
+//! - `clock::RecordingClock`: a clock for the Octopus client that records the waits before
 //!   retries and returns at once, so backoff and `Retry-After` are asserted as schedules.
 
 #[cfg(feature = "harness")]
