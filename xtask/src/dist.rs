@@ -233,12 +233,26 @@ pub fn generated_docs(binaries: &[PathBuf]) -> anyhow::Result<Vec<ArchiveEntry>>
 
 /// Runs `binary` with `args`; its stdout, or an error naming the command and its stderr.
 fn run_binary(binary: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let output = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(args)
         .env_remove("OCTOPUS_API_KEY")
-        .env_remove("OCTOPUS_ACCESS_TOKEN")
-        .output()
-        .with_context(|| format!("running {}", binary.display()))?;
+        .env_remove("OCTOPUS_ACCESS_TOKEN");
+    // "Text file busy": the executable was just written and another thread's fork still holds
+    // it open for writing until that child's exec; it passes in moments, so try again.
+    let mut attempts = 0;
+    let output = loop {
+        match command.output() {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 10 =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => break result,
+        }
+    }
+    .with_context(|| format!("running {}", binary.display()))?;
     if !output.status.success() {
         bail!(
             "{} {} failed ({}): {}",
