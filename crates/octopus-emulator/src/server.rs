@@ -176,6 +176,14 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// The machine policies of a space as `/machinepolicies/all` returns them.
+    pub fn machine_policies(&self, space_id: &str) -> Vec<Value> {
+        self.app
+            .store()
+            .machine_policies(space_id, &NameFilter::default())
+            .unwrap_or_default()
+    }
+
     /// The proxies of a space as `/proxies/all` returns them.
     pub fn proxies(&self, space_id: &str) -> Vec<Value> {
         self.app

@@ -17,7 +17,7 @@
 //! server's refusal stands and is reported.
 
 use crate::lookups::{SourceLookups, SpaceLookups};
-use crate::plan::{self, PolicyProblem, SourcePool, SpaceContext, Step, Write};
+use crate::plan::{self, SourcePool, SpaceContext, Step, Write};
 use crate::report::{Action, FailureKind, Outcome, WorkerFailure, WorkerResult};
 use octoshare_core::domain::PermissionRefusal;
 use octoshare_core::{ApiError, Client, NewWorker, Worker, WorkerId};
@@ -94,16 +94,12 @@ async fn prepare(
 ) -> Result<Ready, WorkerFailure> {
     Ok(match write {
         Write::Create(draft) => {
-            let policy = lookups
-                .policy(runner)
-                .await
-                .map_err(|problem| match problem {
-                    PolicyProblem::Worker(failure) => failure,
-                    PolicyProblem::Space(failure) => WorkerFailure::MachinePolicyUnavailable {
-                        kind: failure.kind(),
-                        message: failure.to_string(),
-                    },
-                })?;
+            let policy = lookups.policy(runner).await.map_err(|failure| {
+                WorkerFailure::MachinePolicyUnavailable {
+                    kind: failure.kind(),
+                    message: failure.to_string(),
+                }
+            })?;
             let endpoint = lookups.mapped_endpoint(runner, &draft.endpoint).await?;
             Ready::Create(draft.into_new_worker(policy, endpoint))
         }

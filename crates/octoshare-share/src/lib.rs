@@ -27,8 +27,10 @@
 //!
 //! # Read only what a decision needs
 //!
-//! A space's machine policies are read only when its plan creates a worker (the policy applies
-//! to created workers only), and the proxies and accounts of the source and target spaces only
+//! A created worker gets the space's default machine policy from the server (the POST leaves
+//! `MachinePolicyId` out, as Tentacle's own `register-worker` does without `--policy`), so the
+//! policies are read only for `--machine-policy` and then only in a space whose plan creates a
+//! worker (the policy applies to created workers only); the proxies and accounts of the source and target spaces only
 //! when a write carries a source endpoint that refers to one; each list at most once per space
 //! (concurrency-safe: the steps of a space share one read). So a re-run that finds everything
 //! shared makes, per target space, 1 GET (its workers) when the pool is known (`octoshare run`,
@@ -110,8 +112,8 @@
 //! # Permissions
 //!
 //! Octopus checks space permissions: worker and worker-pool reads need `WorkerView`, worker
-//! writes `WorkerEdit`, and the lookups `MachinePolicyView`, `ProxyView` and `AccountView`, each
-//! in the space concerned. A refused write (401/403, e.g. a key with only `WorkerView` there)
+//! writes `WorkerEdit`, and the lookups `MachinePolicyView` (only with `--machine-policy`),
+//! `ProxyView` and `AccountView`, each in the space concerned. A refused write (401/403, e.g. a key with only `WorkerView` there)
 //! fails that worker, names the permission (the server's word when its 403 names one,
 //! `WorkerEdit` otherwise) and stops further writes in that space; other spaces still run
 //! (permissions differ per space). A refused read fails the space (or, for a lookup, the

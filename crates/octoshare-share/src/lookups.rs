@@ -9,7 +9,7 @@
 //! known yet).
 
 use crate::apply::Runner;
-use crate::plan::{PolicyProblem, choose_policy};
+use crate::plan::choose_policy;
 use crate::report::{FailureKind, SpaceFailure, WorkerFailure};
 use octoshare_core::domain::{
     NameMatch, Named, PermissionRefusal, ReferenceKind, endpoint_references, find_by_name,
@@ -143,13 +143,17 @@ impl SpaceLookups {
         }
     }
 
-    /// The machine policy of created workers ([`choose_policy`]), reading the space's policies
-    /// on first use (`/machinepolicies/all`). A read that fails is a problem of the whole
-    /// space.
+    /// The machine policy of created workers: `None` (the space's default, given by the
+    /// server) unless `--machine-policy` names one; then the space's policies are read on first
+    /// use (`/machinepolicies/all`) and the name chosen among them ([`choose_policy`]). A read
+    /// that fails, or a name the space lacks, is a problem of the whole space.
     pub(crate) async fn policy(
         &self,
         runner: &Runner<'_>,
-    ) -> Result<MachinePolicyId, PolicyProblem> {
+    ) -> Result<Option<MachinePolicyId>, SpaceFailure> {
+        let Some(name) = runner.machine_policy else {
+            return Ok(None);
+        };
         let policies = self
             .policies
             .get_or_init(|| async {
@@ -160,12 +164,12 @@ impl SpaceLookups {
             })
             .await;
         match policies {
-            Ok(policies) => choose_policy(policies, runner.machine_policy),
-            Err(failure) => Err(PolicyProblem::Space(SpaceFailure::Unreadable {
+            Ok(policies) => choose_policy(policies, name).map(Some),
+            Err(failure) => Err(SpaceFailure::Unreadable {
                 kind: failure.kind,
                 message: failure.message.clone(),
                 permission: failure.permission.clone(),
-            })),
+            }),
         }
     }
 

@@ -6,10 +6,10 @@
 //! What only some writes need is not part of the plan: a create's machine policy and the
 //! target space's proxy or account a copied endpoint must refer to are looked up when such a
 //! write is about to be sent (see the `lookups` module), so a space needing no such write never
-//! reads them. [`choose_policy`] is the pure rule for the policy.
+//! reads them. [`choose_policy`] is the pure rule for a named policy.
 
 use crate::options::OnConflict;
-use crate::report::{Action, SourceWorkerResult, SpaceFailure, WorkerFailure};
+use crate::report::{Action, SourceWorkerResult, SpaceFailure};
 use octoshare_core::domain::{
     EndpointIdentity, NameMatch, PoolRef, WorkerKind, find_by_name, names_match,
 };
@@ -147,10 +147,10 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    /// The POST body: exactly the six fields, with this policy and endpoint.
+    /// The POST body with this policy (`None`: the space's default) and endpoint.
     pub(crate) fn into_new_worker(
         self,
-        machine_policy_id: MachinePolicyId,
+        machine_policy_id: Option<MachinePolicyId>,
         endpoint: Endpoint,
     ) -> NewWorker {
         NewWorker {
@@ -176,7 +176,8 @@ pub(crate) enum Write {
 }
 
 impl Step {
-    /// Whether sending this step's write needs the space's machine policy (a create).
+    /// Whether sending this step's write needs the space's machine policy (a create; it reads
+    /// the policies only when one is named).
     pub(crate) fn needs_policy(&self) -> bool {
         matches!(self.write, Some(Write::Create(_)))
     }
@@ -188,46 +189,28 @@ impl Step {
     }
 }
 
-/// What the machine policy of created workers is: the one named (`--machine-policy`), else the
-/// space's default one. A named policy the space does not have (or has several of) fails the
-/// space as a whole; a missing default fails only the creates.
+/// The machine policy named by `--machine-policy` among a space's policies. A name the space
+/// does not have (or has several of) fails the space as a whole. Without a name nothing is
+/// chosen here: the create leaves `MachinePolicyId` out and the server gives the worker the
+/// space's default policy, so no policy is read.
 pub(crate) fn choose_policy(
     policies: &[MachinePolicy],
-    machine_policy: Option<&str>,
-) -> Result<MachinePolicyId, PolicyProblem> {
-    match machine_policy {
-        Some(name) => match find_by_name(policies, name) {
-            NameMatch::Found(policy) => Ok(policy.id.clone()),
-            NameMatch::Missing => Err(PolicyProblem::Space(SpaceFailure::MachinePolicyNotFound {
-                name: name.trim().to_owned(),
-                available: policies.iter().map(|policy| policy.name.clone()).collect(),
-            })),
-            NameMatch::Ambiguous(candidates) => {
-                Err(PolicyProblem::Space(SpaceFailure::AmbiguousMachinePolicy {
-                    name: name.trim().to_owned(),
-                    candidates: candidates
-                        .into_iter()
-                        .map(|policy| policy.name.clone())
-                        .collect(),
-                }))
-            }
-        },
-        None => policies
-            .iter()
-            .find(|policy| policy.is_default)
-            .map(|policy| policy.id.clone())
-            .ok_or(PolicyProblem::Worker(WorkerFailure::NoDefaultMachinePolicy)),
+    name: &str,
+) -> Result<MachinePolicyId, SpaceFailure> {
+    match find_by_name(policies, name) {
+        NameMatch::Found(policy) => Ok(policy.id.clone()),
+        NameMatch::Missing => Err(SpaceFailure::MachinePolicyNotFound {
+            name: name.trim().to_owned(),
+            available: policies.iter().map(|policy| policy.name.clone()).collect(),
+        }),
+        NameMatch::Ambiguous(candidates) => Err(SpaceFailure::AmbiguousMachinePolicy {
+            name: name.trim().to_owned(),
+            candidates: candidates
+                .into_iter()
+                .map(|policy| policy.name.clone())
+                .collect(),
+        }),
     }
-}
-
-/// Why created workers have no machine policy: the whole space fails, or only its creates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PolicyProblem {
-    /// Nothing is done in the space (the named policy is missing or ambiguous, or the
-    /// policies cannot be read).
-    Space(SpaceFailure),
-    /// Only creates fail (the space has no default policy).
-    Worker(WorkerFailure),
 }
 
 /// One decision: for a source worker (`source` is its index in [`SourcePool::shared`]) or for
@@ -697,7 +680,9 @@ mod tests {
             panic!("expected a create");
         };
         let endpoint = draft.endpoint.clone();
-        let body = draft.into_new_worker(MachinePolicyId::from("MachinePolicies-2"), endpoint);
+        let body = draft
+            .clone()
+            .into_new_worker(Some(MachinePolicyId::from("MachinePolicies-2")), endpoint);
         let body = serde_json::to_value(body).unwrap();
         let keys: HashSet<&str> = body
             .as_object()
@@ -720,22 +705,21 @@ mod tests {
         assert_eq!(body["MachinePolicyId"], "MachinePolicies-2");
         assert_eq!(body["SpaceId"], "Spaces-2");
         assert_eq!(body["Endpoint"], worker_json("x", "a", 1, &[])["Endpoint"]);
+        // No policy named: the field is left out and the server gives its default.
+        let endpoint = draft.endpoint.clone();
+        let body = serde_json::to_value(draft.into_new_worker(None, endpoint)).unwrap();
+        assert!(body.get("MachinePolicyId").is_none(), "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 5);
     }
 
     #[test]
     fn the_named_policy_is_chosen_and_a_missing_one_fails_the_space() {
         let policies = policies();
         assert_eq!(
-            choose_policy(&policies, Some("FAST")).unwrap().as_str(),
+            choose_policy(&policies, "FAST").unwrap().as_str(),
             "MachinePolicies-7"
         );
-        assert_eq!(
-            choose_policy(&policies, None).unwrap().as_str(),
-            "MachinePolicies-2"
-        );
-        let Err(PolicyProblem::Space(error)) = choose_policy(&policies, Some("Slow")) else {
-            panic!("expected a failure of the space");
-        };
+        let error = choose_policy(&policies, "Slow").unwrap_err();
         assert_eq!(
             error.to_string(),
             "the space has no machine policy named 'Slow' (policies there: 'Default Machine Policy', 'Fast')"
@@ -753,23 +737,15 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(
-            choose_policy(&policies, Some("FAST")).unwrap().as_str(),
+            choose_policy(&policies, "FAST").unwrap().as_str(),
             "MachinePolicies-8"
         );
-        let Err(PolicyProblem::Space(error)) = choose_policy(&policies, Some("fast")) else {
-            panic!("expected a failure of the space");
-        };
+        let error = choose_policy(&policies, "fast").unwrap_err();
         assert_eq!(error.kind(), crate::FailureKind::Ambiguous);
     }
 
     #[test]
-    fn a_missing_default_policy_only_fails_creates() {
-        let mut policies = policies();
-        policies.retain(|policy| !policy.is_default);
-        assert_eq!(
-            choose_policy(&policies, None),
-            Err(PolicyProblem::Worker(WorkerFailure::NoDefaultMachinePolicy))
-        );
+    fn only_creates_need_a_policy() {
         let source = source(&[("a", 1), ("b", 2)]);
         let plan = plan(
             &source,

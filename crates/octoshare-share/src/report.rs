@@ -443,9 +443,6 @@ impl SpaceFailure {
 /// Why one worker's action failed in a target space.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkerFailure {
-    /// A create needs a machine policy and the space has no default one (none was named).
-    #[error("the space has no default machine policy")]
-    NoDefaultMachinePolicy,
     /// The write was refused for lack of permission (401/403).
     #[error("{write} refused: {message}")]
     PermissionRefused {
@@ -580,8 +577,7 @@ impl WorkerFailure {
     /// The kind of this failure.
     pub fn kind(&self) -> FailureKind {
         match self {
-            WorkerFailure::NoDefaultMachinePolicy
-            | WorkerFailure::ReferenceNotFound { .. }
+            WorkerFailure::ReferenceNotFound { .. }
             | WorkerFailure::SourceReferenceNotFound { .. } => FailureKind::NotFound,
             WorkerFailure::AmbiguousReference { .. } => FailureKind::Ambiguous,
             WorkerFailure::MachinePolicyUnavailable { kind, .. }

@@ -5,7 +5,7 @@
 use crate::apply::{self, Runner};
 use crate::lookups::{SourceLookups, SpaceLookups};
 use crate::options::ShareOptions;
-use crate::plan::{self, PlanOptions, PolicyProblem, SourcePool, Step, TargetState};
+use crate::plan::{self, PlanOptions, SourcePool, Step, TargetState};
 use crate::report::{ShareReport, SourceWorkerResult, SpaceFailure, SpaceResult, Totals};
 use crate::resolve::{ShareTargets, Target};
 use futures::StreamExt as _;
@@ -313,7 +313,7 @@ async fn share_into_space(
     let plan = plan::plan_space(&space.id, pool, runner.source, &state, plan_options);
     let lookups = SpaceLookups::new(space.id.clone());
     if plan.steps.iter().any(Step::needs_policy)
-        && let Err(PolicyProblem::Space(failure)) = lookups.policy(runner).await
+        && let Err(failure) = lookups.policy(runner).await
     {
         return SpaceResult::failed(entry, Some(space.clone()), failure);
     }

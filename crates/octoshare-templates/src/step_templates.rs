@@ -977,7 +977,7 @@ fn verbose(id: &'static str) -> (Parameter, Binding) {
 
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 internal error, 2 usage error, 3 nothing qualifies or not found, 4 wait timed out, 5 some items failed, 6 authentication or permission refused, 7 server unreachable, 130/143 interrupted (SIGINT/SIGTERM).";
 
-const BINARY_SOURCE: &str = "Runs on a Linux x86-64 worker (glibc 2.31 or newer, bash, curl, tar). The binary comes from the package selected in **octoshare package**, else from the release archive at **Download URL** (downloaded once per worker and checked against the SHA-256 pinned in the template), else from the worker's `PATH`. The API key reaches it through its environment only; it needs permission to view spaces, worker pools and machine policies and to create, edit and delete workers in every space involved.";
+const BINARY_SOURCE: &str = "Runs on a Linux x86-64 worker (glibc 2.31 or newer, bash, curl, tar). The binary comes from the package selected in **octoshare package**, else from the release archive at **Download URL** (downloaded once per worker and checked against the SHA-256 pinned in the template), else from the worker's `PATH`. The API key reaches it through its environment only; it needs permission to view spaces and worker pools (and machine policies when one is named) and to create, edit and delete workers in every space involved.";
 
 const ABOUT: &str = "octoshare shares one fleet of polling Tentacle workers across Octopus spaces: https://github.com/octoshare/octoshare";
 

@@ -127,9 +127,6 @@ pub fn space_failure_message(failure: &SpaceFailure) -> String {
 /// The failure line of a worker: the facts plus what to do.
 pub fn worker_failure_message(failure: &WorkerFailure) -> String {
     match failure {
-        WorkerFailure::NoDefaultMachinePolicy => {
-            format!("{failure}: pass --machine-policy NAME")
-        }
         WorkerFailure::EndpointTypeChangeRefused { .. } => format!(
             "{failure}; delete the stale worker in this space (or rename the source worker), then run the step again"
         ),

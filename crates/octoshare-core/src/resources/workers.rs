@@ -181,7 +181,9 @@ pub struct Worker {
     pub extra: Map<String, Value>,
 }
 
-/// The body of `POST /api/{space}/workers`: exactly these six fields.
+/// The body of `POST /api/{space}/workers`: these six fields, `MachinePolicyId` left out when
+/// `None` so that the server gives the worker the space's default policy (what Tentacle's own
+/// `register-worker` does without `--policy`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NewWorker {
@@ -193,8 +195,9 @@ pub struct NewWorker {
     pub is_disabled: bool,
     /// Pools to put the worker in.
     pub worker_pool_ids: Vec<WorkerPoolId>,
-    /// The machine policy.
-    pub machine_policy_id: MachinePolicyId,
+    /// The machine policy; `None`: the space's default, chosen by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_policy_id: Option<MachinePolicyId>,
     /// The endpoint (for sharing: the source worker's endpoint, unchanged).
     pub endpoint: Endpoint,
 }
@@ -309,7 +312,7 @@ mod tests {
             space_id: "Spaces-2".into(),
             is_disabled: false,
             worker_pool_ids: vec!["WorkerPools-3".into()],
-            machine_policy_id: "MachinePolicies-2".into(),
+            machine_policy_id: Some("MachinePolicies-2".into()),
             endpoint: Endpoint::polling("poll://abc/", "T"),
         };
         let json = serde_json::to_value(&worker).unwrap();
@@ -330,6 +333,13 @@ mod tests {
                 "Endpoint"
             ]
         );
+        let server_default = NewWorker {
+            machine_policy_id: None,
+            ..worker
+        };
+        let json = serde_json::to_value(&server_default).unwrap();
+        assert!(json.get("MachinePolicyId").is_none(), "{json}");
+        assert_eq!(json.as_object().unwrap().len(), 5);
     }
 
     #[test]

@@ -119,7 +119,7 @@ async fn read_only_client_refuses_every_write_without_sending() {
         space_id: space.clone(),
         is_disabled: false,
         worker_pool_ids: worker.worker_pool_ids.clone(),
-        machine_policy_id: worker.machine_policy_id.clone().unwrap(),
+        machine_policy_id: worker.machine_policy_id.clone(),
         endpoint: Endpoint::polling("poll://bbbbbbbbbbbbbbbbbbbb/", "BBBB"),
     };
 

@@ -52,7 +52,7 @@ fn new_worker(space: &SpaceId, name: &str, pool: &Worker) -> NewWorker {
         space_id: space.clone(),
         is_disabled: false,
         worker_pool_ids: pool.worker_pool_ids.clone(),
-        machine_policy_id: pool.machine_policy_id.clone().unwrap(),
+        machine_policy_id: pool.machine_policy_id.clone(),
         endpoint: Endpoint::polling(
             "poll://bbbbbbbbbbbbbbbbbbbb/",
             "BBBB000000000000000000000000000000000002",

@@ -169,7 +169,7 @@ async fn worker_is_shared_into_another_space_with_its_endpoint_unchanged() {
             space_id: payments.clone(),
             is_disabled: source.is_disabled,
             worker_pool_ids: vec![pool.id.clone()],
-            machine_policy_id: policy.id.clone(),
+            machine_policy_id: Some(policy.id.clone()),
             endpoint: source.endpoint.clone(),
         })
         .await
@@ -271,11 +271,27 @@ async fn polling_endpoint_built_by_the_client_is_accepted() {
             space_id: payments.clone(),
             is_disabled: true,
             worker_pool_ids: vec![pool.id],
-            machine_policy_id: policy.id,
+            machine_policy_id: Some(policy.id.clone()),
             endpoint: Endpoint::polling("poll://zzzzzzzzzzzzzzzzzzzz/", THUMBPRINT),
         })
         .await
         .unwrap();
+    assert_eq!(created.machine_policy_id.as_ref(), Some(&policy.id));
+    // Without a policy the server gives the space's default (as for Tentacle's own
+    // `register-worker` without `--policy`).
+    let defaulted = client
+        .workers(&payments)
+        .create(&NewWorker {
+            name: "defaulted".into(),
+            space_id: payments.clone(),
+            is_disabled: false,
+            worker_pool_ids: created.worker_pool_ids.clone(),
+            machine_policy_id: None,
+            endpoint: Endpoint::polling("poll://yyyyyyyyyyyyyyyyyyyy/", THUMBPRINT),
+        })
+        .await
+        .unwrap();
+    assert_eq!(defaulted.machine_policy_id, Some(policy.id));
 
     assert!(created.is_disabled);
     assert_eq!(created.health_status, HealthStatus::Unknown);

@@ -45,7 +45,7 @@ fn copy_of(space: &SpaceId, name: &str, source: &Worker) -> NewWorker {
         space_id: space.clone(),
         is_disabled: false,
         worker_pool_ids: source.worker_pool_ids.clone(),
-        machine_policy_id: source.machine_policy_id.clone().unwrap(),
+        machine_policy_id: source.machine_policy_id.clone(),
         endpoint: Endpoint::polling(
             "poll://bbbbbbbbbbbbbbbbbbbb/",
             "BBBB000000000000000000000000000000000002",

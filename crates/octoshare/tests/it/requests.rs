@@ -4,14 +4,15 @@
 //! With S listed spaces of which Q have the pool:
 //! - discover: `/api/spaces/all`, then every space's `/workerpools/all` (1 + S);
 //! - wait: one poll of the initial pool (the workers are there);
-//! - share: the source pool's workers once, then per target space its `/workers/all`; only a
-//!   space that creates a worker reads its machine policies, and only a copied endpoint that
-//!   refers to a proxy or account reads the proxies or accounts (of the source once, of each
-//!   target once).
+//! - share: the source pool's workers once, then per target space its `/workers/all`; machine
+//!   policies are read only with `--machine-policy` and only by a space that creates a worker
+//!   (otherwise the create leaves the policy to the server: the space's default), and only a
+//!   copied endpoint that refers to a proxy or account reads the proxies or accounts (of the
+//!   source once, of each target once).
 //!
 //! So a re-run makes 2 GET per qualifying space (its pools, its workers) + 1 per other space +
-//! O(1), and no write; a first run of a polling-only fleet makes exactly the requests it made
-//! before reads became lazy (policies and workers per target).
+//! O(1), and no write; a first run of a polling-only fleet makes one GET per target space fewer
+//! than before (it no longer reads the policies to find the default).
 
 use crate::support::{POOL, octoshare, polling, run_of, start};
 use octopus_emulator::{
@@ -87,8 +88,12 @@ fn gets_ending(requests: &[LoggedRequest], suffix: &str) -> usize {
         .count()
 }
 
-fn run_twice(emulator: &Emulator, count: &str) -> (Vec<LoggedRequest>, Vec<LoggedRequest>) {
-    let args = [
+fn run_twice(
+    emulator: &Emulator,
+    count: &str,
+    extra: &[&str],
+) -> (Vec<LoggedRequest>, Vec<LoggedRequest>) {
+    let mut args = vec![
         "run",
         "--worker-pool",
         POOL,
@@ -97,13 +102,14 @@ fn run_twice(emulator: &Emulator, count: &str) -> (Vec<LoggedRequest>, Vec<Logge
         "--output",
         "json",
     ];
+    args.extend_from_slice(extra);
     emulator.clear_requests();
-    let first = run_of(octoshare(emulator).args(args));
+    let first = run_of(octoshare(emulator).args(&args));
     assert_eq!(first.code, 0, "{first:?}");
     let first_log = emulator.requests();
     assert_eq!(first.json()["Requests"]["Get"], gets(&first_log));
     emulator.clear_requests();
-    let second = run_of(octoshare(emulator).args(args));
+    let second = run_of(octoshare(emulator).args(&args));
     assert_eq!(second.code, 0, "{second:?}");
     let document = second.json();
     assert_eq!(document["CreatedWorkerCount"], 0);
@@ -117,7 +123,7 @@ fn run_rerun_of_a_mixed_fleet_makes_two_gets_per_qualifying_space_and_no_write()
     let emulator = start(mixed_fleet(targets));
     let spaces = targets + 2; // the source, the targets and the space without the pool
     let qualifying = targets + 1;
-    let (first, rerun) = run_twice(&emulator, "4");
+    let (first, rerun) = run_twice(&emulator, "4", &[]);
 
     // Re-run: 1 + S (discover) + 1 (wait) + 1 (source pool) + (Q - 1) (target workers).
     assert_eq!(
@@ -130,13 +136,13 @@ fn run_rerun_of_a_mixed_fleet_makes_two_gets_per_qualifying_space_and_no_write()
         assert_eq!(gets_ending(&rerun, lookup), 0, "{lookup}");
     }
 
-    // First run: the same reads, plus per target its policies, proxies and accounts (it
-    // creates a listening and an SSH worker there), the source's proxies and accounts once,
-    // and one POST per worker and target.
-    assert_eq!(gets_ending(&first, "/machinepolicies/all"), targets);
+    // First run: the same reads, plus per target its proxies and accounts (it creates a
+    // listening and an SSH worker there), the source's proxies and accounts once, and one
+    // POST per worker and target; no policy (the server gives its default).
+    assert_eq!(gets_ending(&first, "/machinepolicies/all"), 0);
     assert_eq!(gets_ending(&first, "/proxies/all"), targets + 1);
     assert_eq!(gets_ending(&first, "/accounts/all"), targets + 1);
-    assert_eq!(gets(&first), gets(&rerun) + 3 * targets + 2, "{first:#?}");
+    assert_eq!(gets(&first), gets(&rerun) + 2 * targets + 2, "{first:#?}");
     assert_eq!(
         first
             .iter()
@@ -164,10 +170,37 @@ fn run_first_run_of_a_polling_fleet_makes_no_more_requests_than_before() {
     for n in 1..=targets {
         scenario = scenario.space(SpaceSeed::new(&format!("Target {n}")).pool(POOL));
     }
-    let emulator = start(scenario);
-    let (first, rerun) = run_twice(&emulator, "2");
+    let emulator = start(scenario.clone());
+    let (first, rerun) = run_twice(&emulator, "2", &[]);
     let spaces = targets + 1;
     // Before: 1 + S (discover) + 1 (wait) + 1 (source pool) + 2 per target (policies, workers).
-    assert_eq!(gets(&first), 1 + spaces + 1 + 1 + 2 * targets, "{first:#?}");
+    let before = 1 + spaces + 1 + 1 + 2 * targets;
+    // Now a target's policies are not read: the server gives created workers its default.
+    assert_eq!(gets(&first), before - targets, "{first:#?}");
+    assert_eq!(gets(&rerun), 1 + spaces + 1 + 1 + targets, "{rerun:#?}");
+    for target in 1..=targets {
+        let space = emulator.space_id(&format!("Target {target}")).unwrap();
+        let policies = emulator.machine_policies(&space);
+        let default = policies
+            .iter()
+            .find(|policy| policy["IsDefault"] == true)
+            .expect("every space has a default policy");
+        let workers = emulator.workers(&space);
+        assert_eq!(workers.len(), 2);
+        for worker in workers {
+            assert_eq!(worker["MachinePolicyId"], default["Id"], "{worker}");
+        }
+    }
+
+    // A named policy is looked up in each target space that creates a worker: exactly the
+    // requests of before.
+    let emulator = start(scenario);
+    let (first, rerun) = run_twice(
+        &emulator,
+        "2",
+        &["--machine-policy", "Default Machine Policy"],
+    );
+    assert_eq!(gets(&first), before, "{first:#?}");
+    assert_eq!(gets_ending(&first, "/machinepolicies/all"), targets);
     assert_eq!(gets(&rerun), 1 + spaces + 1 + 1 + targets, "{rerun:#?}");
 }

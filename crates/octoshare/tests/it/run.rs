@@ -214,10 +214,10 @@ fn run_reads_the_spaces_and_their_pools_once() {
     assert_eq!(reads("/api/spaces/all"), 1, "{logged:?}");
     assert_eq!(reads("/workerpools/all"), 4, "{logged:?}");
     // discover (1 + 4 spaces), the initial pool's workers, then the workers of Beta and
-    // Delta, and Beta's machine policies (only Beta gets a create; Delta's stale worker-1 is
-    // replaced in place, which needs no policy).
-    assert_eq!(count(&logged, "GET"), 1 + 4 + 1 + 2 + 1, "{logged:?}");
-    assert_eq!(reads("/machinepolicies/all"), 1, "{logged:?}");
+    // Delta; no machine policy (Beta's create leaves it to the server, the space's default;
+    // Delta's stale worker-1 is replaced in place).
+    assert_eq!(count(&logged, "GET"), 1 + 4 + 1 + 2, "{logged:?}");
+    assert_eq!(reads("/machinepolicies/all"), 0, "{logged:?}");
 }
 
 #[test]

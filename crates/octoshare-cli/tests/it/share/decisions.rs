@@ -443,7 +443,7 @@ fn share_rerun_into_an_already_shared_space_makes_no_post_even_with_a_stale_copy
 }
 
 #[test]
-fn share_of_resolved_targets_reads_only_policies_and_workers_per_target() {
+fn share_of_resolved_targets_reads_only_the_workers_of_each_target() {
     let emulator =
         Emulator::start(target_spaces(Scenario::new().space(source_space(2)), 2)).unwrap();
     let resolved = |name: &str| {
@@ -482,8 +482,9 @@ fn share_of_resolved_targets_reads_only_policies_and_workers_per_target() {
             .any(|path| path.ends_with("/spaces/all") || path.ends_with("/workerpools/all")),
         "{paths:#?}"
     );
-    // The source pool's workers, then each target's policies and workers; one POST per worker.
-    assert_eq!(emulator.count("GET"), 1 + 2 * 2, "{paths:#?}");
+    // The source pool's workers, then each target's workers (no policy: the server gives
+    // its default); one POST per worker.
+    assert_eq!(emulator.count("GET"), 1 + 2, "{paths:#?}");
     assert_eq!(emulator.count("POST"), 4);
     for target in &remaining {
         assert_eq!(emulator.workers(target.space.id.as_str()).len(), 2);

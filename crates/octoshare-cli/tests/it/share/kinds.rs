@@ -95,11 +95,11 @@ fn share_every_kind_maps_proxies_and_accounts_and_a_rerun_reads_none_of_them() {
         "{}",
         first.stderr
     );
-    // The source's proxies and accounts were read once; each target's once, with its
-    // machine policies (it created workers).
+    // The source's proxies and accounts were read once, each target's once; no machine
+    // policies (the creates leave them to the server: the space's default).
     assert_eq!(reads_of(&emulator, "proxies"), 3);
     assert_eq!(reads_of(&emulator, "accounts"), 3);
-    assert_eq!(reads_of(&emulator, "machinepolicies"), 2);
+    assert_eq!(reads_of(&emulator, "machinepolicies"), 0);
 
     let source_workers = emulator.workers(&source);
     for target_name in ["Target 1", "Target 2"] {
@@ -470,7 +470,7 @@ fn share_refused_writes_name_worker_edit_and_exit_6_only_when_every_write_was_re
 #[test]
 fn share_refused_reads_name_the_permission_of_the_space() {
     // WorkerView only in Target 1: its workers can be read, its policies not (a create
-    // needs them). No access at all in Target 2 except ProxyView: its workers are refused.
+    // needs them when a policy is named). No access at all in Target 2 except ProxyView: its workers are refused.
     let emulator = scoped(
         Scenario::new()
             .space(source_space(1))
@@ -492,10 +492,14 @@ fn share_refused_reads_name_the_permission_of_the_space() {
     );
     let target_1 = emulator.space_id("Target 1").unwrap();
     let target_2 = emulator.space_id("Target 2").unwrap();
+    // A named policy must be read in each space that creates a worker.
     let result = run_with_key(
         &emulator,
         SCOPED_KEY,
-        &args(&share_args("Target 1,Target 2"), &[]),
+        &args(
+            &share_args("Target 1,Target 2"),
+            &["--machine-policy", "Default Machine Policy"],
+        ),
     );
     assert_eq!(result.code, 6, "{}\n{}", result.stdout, result.stderr);
     assert!(
@@ -506,6 +510,29 @@ fn share_refused_reads_name_the_permission_of_the_space() {
         result.stderr
     );
     assert_eq!(writes(&emulator), 0);
+
+    // Without one, the server gives created workers the space's default: Target 1 needs no
+    // MachinePolicyView and is shared; Target 2 still cannot be read.
+    let result = run_with_key(
+        &emulator,
+        SCOPED_KEY,
+        &args(&share_args("Target 1,Target 2"), &[]),
+    );
+    assert_eq!(result.code, 5, "{}\n{}", result.stdout, result.stderr);
+    assert!(
+        result.stderr.contains(&format!(
+            "the API key needs WorkerView in 'Target 2' ({target_2})"
+        )),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        !result.stderr.contains("MachinePolicyView"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(emulator.workers(&target_1).len(), 1);
+    assert!(emulator.workers(&target_2).is_empty());
 }
 
 #[test]
