@@ -40,16 +40,39 @@ impl Emulator {
 
     /// Starts an emulator listening on `address` (port 0 picks a free port).
     pub fn start_on(address: SocketAddr, scenario: crate::Scenario) -> anyhow::Result<Emulator> {
+        Emulator::start_with(address, scenario, 1)
+    }
+
+    /// Starts an emulator that serves requests on `threads` threads (a multi-threaded tokio
+    /// runtime; 1: one thread, as [`Emulator::start`]). A real Octopus Server handles requests
+    /// in parallel; with one thread the emulator handles the answers of concurrent requests one
+    /// after another, which the benchmarks would count against the client.
+    pub fn start_threaded(scenario: crate::Scenario, threads: usize) -> anyhow::Result<Emulator> {
+        Emulator::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), scenario, threads)
+    }
+
+    fn start_with(
+        address: SocketAddr,
+        scenario: crate::Scenario,
+        threads: usize,
+    ) -> anyhow::Result<Emulator> {
         let started = Instant::now();
         let app = Arc::new(App::new(&scenario, started)?);
         let listener =
             StdTcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot build the emulator's tokio runtime")?;
+        let runtime = if threads > 1 {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .context("cannot build the emulator's tokio runtime")?;
         let listener = {
             let _context = runtime.enter();
             TcpListener::from_std(listener)?

@@ -546,7 +546,19 @@ pub fn lower_bound_ms(requests: u64, concurrency: usize, latency: Duration) -> f
 }
 
 fn start_emulator(fleet: &Fleet, latency: Duration) -> anyhow::Result<Emulator> {
-    Emulator::start(fleet.scenario(latency)).context("cannot start the emulator")
+    emulator(fleet.scenario(latency))
+}
+
+/// An emulator serving on as many threads as the machine has cores, as a server handles
+/// requests in parallel (with one thread the answers of a round of concurrent requests would
+/// be handled one after another and counted against the client).
+pub(crate) fn emulator(scenario: octopus_emulator::Scenario) -> anyhow::Result<Emulator> {
+    Emulator::start_threaded(scenario, emulator_threads()).context("cannot start the emulator")
+}
+
+/// The threads the bench's emulators serve on: the machine's cores.
+pub fn emulator_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// A client for the emulator that sends up to `concurrency` requests at once.
@@ -562,6 +574,9 @@ fn client_for(emulator: &Emulator, concurrency: usize) -> anyhow::Result<Client>
         .build()?)
 }
 
+/// How many times the runbook's discovery runs per fleet; its time is the median.
+pub const BASELINE_DISCOVER_RUNS: usize = 3;
+
 /// The runbook's algorithm against a fresh emulator, checked to have shared every worker.
 pub fn run_baseline(
     runtime: &tokio::runtime::Runtime,
@@ -572,11 +587,27 @@ pub fn run_baseline(
     // One request at a time, as the runbook does.
     let client = client_for(&emulator, 1)?;
 
-    let started = Instant::now();
-    let discovery = runtime
-        .block_on(baseline::discover(&client, POOL))?
-        .context("the runbook found no space with the pool")?;
-    let discover = Phase::new(take_requests(&emulator)?, started.elapsed());
+    // Its discovery is read-only: its time is the median of BASELINE_DISCOVER_RUNS runs, as
+    // octoshare-discover's is, since discover's slope is fitted from both.
+    let mut walls = Vec::with_capacity(BASELINE_DISCOVER_RUNS);
+    let mut discovered = None;
+    for _ in 0..BASELINE_DISCOVER_RUNS {
+        let started = Instant::now();
+        let discovery = runtime
+            .block_on(baseline::discover(&client, POOL))?
+            .context("the runbook found no space with the pool")?;
+        walls.push(started.elapsed());
+        let requests = take_requests(&emulator)?;
+        if let Some((_, first)) = &discovered {
+            ensure!(
+                requests == *first,
+                "the runbook's discovery made {first:?}, then {requests:?} on the same fleet"
+            );
+        }
+        discovered.get_or_insert((discovery, requests));
+    }
+    let (discovery, requests) = discovered.context("the runbook's discovery did not run")?;
+    let discover = Phase::new(requests, median(&mut walls));
 
     let started = Instant::now();
     let shared = runtime.block_on(baseline::share(&client, &discovery, POOL))?;
@@ -731,31 +762,39 @@ fn run_octoshare(
 
     let (run, run_rerun) = match &binaries.octoshare {
         Some(octoshare) => {
-            let emulator = start_emulator(fleet, settings.latency)?;
-            let mut args = run_args();
-            args.extend(concurrency_args(settings));
-            let launch = Launch {
-                program: octoshare,
-                args,
-                env: connection_env(&emulator),
-                measurer,
-            };
-            let full = launch.run()?;
-            let phase = Phase::new(take_requests(&emulator)?, full.wall);
-            check_shared(&emulator, fleet).context("after octoshare run")?;
-            let again = launch.run()?;
-            let rerun_phase = Phase::new(take_requests(&emulator)?, again.wall);
-            check_shared(&emulator, fleet).context("after octoshare run's re-run")?;
-            (
-                ProcessPhase {
-                    phase,
-                    max_rss_kib: full.max_rss_kib,
-                },
-                Some(ProcessPhase {
-                    phase: rerun_phase,
-                    max_rss_kib: again.max_rss_kib,
-                }),
-            )
+            // The figure compared with the runbook and the bound: the median of RUN_RUNS
+            // runs, each on a fresh emulator (a first run changes the instance), each followed
+            // by its re-run. Every run must make the same requests.
+            let mut runs = Vec::with_capacity(RUN_RUNS);
+            for _ in 0..RUN_RUNS {
+                let emulator = start_emulator(fleet, settings.latency)?;
+                let mut args = run_args();
+                args.extend(concurrency_args(settings));
+                let launch = Launch {
+                    program: octoshare,
+                    args,
+                    env: connection_env(&emulator),
+                    measurer,
+                };
+                let full = launch.run()?;
+                let phase = Phase::new(take_requests(&emulator)?, full.wall);
+                check_shared(&emulator, fleet).context("after octoshare run")?;
+                let again = launch.run()?;
+                let rerun_phase = Phase::new(take_requests(&emulator)?, again.wall);
+                check_shared(&emulator, fleet).context("after octoshare run's re-run")?;
+                runs.push((
+                    ProcessPhase {
+                        phase,
+                        max_rss_kib: full.max_rss_kib,
+                    },
+                    ProcessPhase {
+                        phase: rerun_phase,
+                        max_rss_kib: again.max_rss_kib,
+                    },
+                ));
+            }
+            let (run, rerun) = median_runs(&runs)?;
+            (run, Some(rerun))
         }
         None => (
             ProcessPhase {
@@ -771,6 +810,54 @@ fn run_octoshare(
         share,
         rerun,
         run_rerun,
+    })
+}
+
+/// How many times `octoshare run` (and its re-run) runs per fleet; its time is the median.
+pub const RUN_RUNS: usize = 3;
+
+/// The median wall time of the runs and of their re-runs, with the largest peak RSS of each;
+/// an error when two runs made different requests (the figures would not describe one run).
+fn median_runs(
+    runs: &[(ProcessPhase, ProcessPhase)],
+) -> anyhow::Result<(ProcessPhase, ProcessPhase)> {
+    let firsts: Vec<ProcessPhase> = runs.iter().map(|run| run.0).collect();
+    let reruns: Vec<ProcessPhase> = runs.iter().map(|run| run.1).collect();
+    Ok((
+        median_phase(&firsts, "octoshare run")?,
+        median_phase(&reruns, "octoshare run's re-run")?,
+    ))
+}
+
+/// One phase with the median wall time and the largest peak RSS of `phases`, which must have
+/// made the same requests (the peak in flight may differ).
+fn median_phase(phases: &[ProcessPhase], what: &str) -> anyhow::Result<ProcessPhase> {
+    let reference = phases
+        .first()
+        .with_context(|| format!("no run of {what}"))?;
+    let same = |requests: &Requests| Requests {
+        peak_in_flight: 0,
+        ..*requests
+    };
+    let mut walls = Vec::with_capacity(phases.len());
+    for phase in phases {
+        ensure!(
+            same(&phase.phase.requests) == same(&reference.phase.requests),
+            "{what} made {:?}, then {:?} on the same fleet",
+            reference.phase.requests,
+            phase.phase.requests
+        );
+        walls.push(Duration::from_secs_f64(phase.phase.wall_ms / 1000.0));
+    }
+    let mut requests = reference.phase.requests;
+    requests.peak_in_flight = phases
+        .iter()
+        .map(|phase| phase.phase.requests.peak_in_flight)
+        .max()
+        .unwrap_or_default();
+    Ok(ProcessPhase {
+        phase: Phase::new(requests, median(&mut walls)),
+        max_rss_kib: phases.iter().filter_map(|phase| phase.max_rss_kib).max(),
     })
 }
 
@@ -794,7 +881,7 @@ pub fn run_throttled(settings: &Settings, octoshare: &Path) -> anyhow::Result<Th
         let scenario = fleet.scenario(settings.latency).concurrency_limit(
             ConcurrencyLimit::reject(THROTTLE_CAP).retry_after(THROTTLE_RETRY_AFTER_SECONDS),
         );
-        let emulator = Emulator::start(scenario).context("cannot start the emulator")?;
+        let emulator = emulator(scenario)?;
         let mut args = run_args();
         args.extend(concurrency_args(settings));
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));

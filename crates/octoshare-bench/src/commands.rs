@@ -104,8 +104,7 @@ pub fn run_commands(
     let fleet = plan.fleet;
     let label = format!("S={} W={}", fleet.spaces, fleet.workers);
     if plan.status || plan.reconcile || plan.retire {
-        let emulator = Emulator::start(fleet.shared_scenario(settings.latency))
-            .context("cannot start the emulator")?;
+        let emulator = crate::bench::emulator(fleet.shared_scenario(settings.latency))?;
         if plan.status {
             let run = status(settings, octoshare, &emulator, fleet).context("octoshare status")?;
             progress(&format!("status {label}: {}", describe(&run)));
@@ -349,8 +348,7 @@ const PATIENCE: Duration = Duration::from_secs(300);
 /// worker joins the source pool and the bench sends `POST /webhook`, then measures until every
 /// other space holds the worker.
 fn webhook(settings: &Settings, octoshare: &Path, fleet: Fleet) -> anyhow::Result<WebhookResult> {
-    let emulator = Emulator::start(fleet.shared_scenario(settings.latency))
-        .context("cannot start the emulator")?;
+    let emulator = crate::bench::emulator(fleet.shared_scenario(settings.latency))?;
     let token_file = std::env::temp_dir().join(format!(
         "octoshare-bench-webhook-{}.token",
         std::process::id()

@@ -234,6 +234,15 @@ pub struct BenchReport {
     pub measurements: Measurements,
     /// How many runs of `octoshare-discover` each scenario's discover time is the median of.
     pub discover_runs: usize,
+    /// How many runs of the runbook's discovery its discover time is the median of.
+    #[serde(default)]
+    pub baseline_discover_runs: usize,
+    /// How many runs of `octoshare run` (each on a fresh emulator) its time is the median of.
+    #[serde(default)]
+    pub run_runs: usize,
+    /// The threads the emulator serves requests on.
+    #[serde(default)]
+    pub emulator_threads: usize,
     /// Discover's scaling in S.
     pub discover_scaling: Option<DiscoverScaling>,
     /// The targets, checked.
@@ -298,6 +307,9 @@ impl BenchReport {
             quick,
             measurements,
             discover_runs: crate::bench::DISCOVER_RUNS,
+            baseline_discover_runs: crate::bench::BASELINE_DISCOVER_RUNS,
+            run_runs: crate::bench::RUN_RUNS,
+            emulator_threads: crate::bench::emulator_threads(),
             discover_scaling,
             targets,
             previous_run: previous.as_ref().map(|previous| PreviousReference {
@@ -344,8 +356,9 @@ impl BenchReport {
                 .unwrap_or_default(),
         ));
         out.push_str(&format!(
-            "- Emulator latency: {} on every request. octoshare concurrency: {}{}.\n",
+            "- Emulator latency: {} on every request; the emulator serves on {} threads. octoshare concurrency: {}{}.\n",
             duration_ms(self.latency_ms),
+            self.emulator_threads,
             self.concurrency,
             if self.concurrency == crate::bench::DEFAULT_CONCURRENCY {
                 " (default)"
@@ -371,14 +384,17 @@ impl BenchReport {
         out.push_str("### Scenarios\n\n");
         out.push_str(&self.scenario_table());
         out.push('\n');
-        out.push_str(
+        out.push_str(&format!(
             "S spaces all have the pool; the first holds W polling workers. *Runbook*: the original \
-             runbook's request pattern, one request at a time. *Lower bound*: \
+             runbook's request pattern, one request at a time. *octoshare time*: the median of {} \
+             runs of `octoshare run`, each on a fresh emulator (its re-run: the median of their \
+             re-runs). *Lower bound*: \
              `ceil(octoshare's requests / concurrency) × latency`, the time if every round of \
              `concurrency` requests took exactly one latency. *Re-run*: `octoshare-share` again \
              with nothing to do; GETs/space = its GETs ÷ S. *Peak RSS*: the largest of the \
              octoshare processes (full run, share, re-runs).\n\n",
-        );
+            self.run_runs,
+        ));
 
         if self.previous.is_some() {
             out.push_str("### Against the previous run\n\n");
@@ -456,10 +472,11 @@ impl BenchReport {
         out.push_str(&self.discover_table());
         if let Some(scaling) = self.discover_scaling {
             out.push_str(&format!(
-                "\n*octoshare time*: the median of {} runs of `octoshare-discover`; *runbook time*: one run. \
+                "\n*octoshare time*: the median of {} runs of `octoshare-discover`; *runbook time*: the median of {} runs of its discovery. \
                  Least-squares slope over every scenario: runbook {:.2} ms per space, octoshare {:.3} ms per space \
                  (1/{:.1} of the runbook's; octoshare's intercept, mostly process start-up and `/api/spaces/all`, {:.0} ms).\n",
                 self.discover_runs,
+                self.baseline_discover_runs,
                 scaling.baseline_ms_per_space,
                 scaling.octoshare_ms_per_space,
                 scaling.baseline_ms_per_space / scaling.octoshare_ms_per_space,

@@ -301,3 +301,23 @@ async fn held_writes_wait_while_reads_go_through() {
     assert_eq!(within(30, write).await.expect("the POST task"), 201);
     assert_eq!(emulator.workers(&space).len(), 1);
 }
+
+#[tokio::test]
+async fn a_threaded_emulator_holds_and_serves_concurrent_requests() {
+    let emulator = Emulator::start_threaded(two_spaces(), 2).unwrap();
+    let hold = emulator.hold_requests();
+    let handles = spawn_gets(&emulator, 6);
+    within(30, async {
+        while emulator.in_flight() < 6 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    drop(hold);
+    let results = statuses(handles).await;
+    assert!(
+        results.iter().all(|(status, _)| *status == 200),
+        "{results:?}"
+    );
+    assert_eq!(emulator.requests().len(), 6);
+}
