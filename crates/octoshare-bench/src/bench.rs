@@ -589,25 +589,18 @@ pub fn run_baseline(
 
     // Its discovery is read-only: its time is the median of BASELINE_DISCOVER_RUNS runs, as
     // octoshare-discover's is, since discover's slope is fitted from both.
-    let mut walls = Vec::with_capacity(BASELINE_DISCOVER_RUNS);
+    let mut phases = Vec::with_capacity(BASELINE_DISCOVER_RUNS);
     let mut discovered = None;
     for _ in 0..BASELINE_DISCOVER_RUNS {
         let started = Instant::now();
         let discovery = runtime
             .block_on(baseline::discover(&client, POOL))?
             .context("the runbook found no space with the pool")?;
-        walls.push(started.elapsed());
-        let requests = take_requests(&emulator)?;
-        if let Some((_, first)) = &discovered {
-            ensure!(
-                requests == *first,
-                "the runbook's discovery made {first:?}, then {requests:?} on the same fleet"
-            );
-        }
-        discovered.get_or_insert((discovery, requests));
+        phases.push(Phase::new(take_requests(&emulator)?, started.elapsed()));
+        discovered.get_or_insert(discovery);
     }
-    let (discovery, requests) = discovered.context("the runbook's discovery did not run")?;
-    let discover = Phase::new(requests, median(&mut walls));
+    let discovery = discovered.context("the runbook's discovery did not run")?;
+    let discover = median_phase(&phases, "the runbook's discovery")?;
 
     let started = Instant::now();
     let shared = runtime.block_on(baseline::share(&client, &discovery, POOL))?;
@@ -695,23 +688,15 @@ fn run_octoshare(
         measurer: None,
     };
     let discovered = discover_launch.run()?;
-    let requests = take_requests(&emulator)?;
     // A discover is short (50 ms to 1.5 s) and read-only: its time is the median of
     // DISCOVER_RUNS runs, since one run of a short process on a shared machine varies by ±10 %
     // and discover's slope is fitted from these times.
-    let mut walls = vec![discovered.wall];
+    let mut phases = vec![Phase::new(take_requests(&emulator)?, discovered.wall)];
     for _ in 1..DISCOVER_RUNS {
         let again = discover_launch.run()?;
-        let again_requests = take_requests(&emulator)?;
-        ensure!(
-            again_requests.get == requests.get,
-            "octoshare-discover made {} GETs, then {} on the same fleet",
-            requests.get,
-            again_requests.get
-        );
-        walls.push(again.wall);
+        phases.push(Phase::new(take_requests(&emulator)?, again.wall));
     }
-    let discover = Phase::new(requests, median(&mut walls));
+    let discover = median_phase(&phases, "octoshare-discover")?;
     let document = json_document(&discovered.stdout, "octoshare-discover")?;
     let initial = document["InitialSpaceId"]
         .as_str()
@@ -765,7 +750,8 @@ fn run_octoshare(
             // The figure compared with the runbook and the bound: the median of RUN_RUNS
             // runs, each on a fresh emulator (a first run changes the instance), each followed
             // by its re-run. Every run must make the same requests.
-            let mut runs = Vec::with_capacity(RUN_RUNS);
+            let mut firsts = Vec::with_capacity(RUN_RUNS);
+            let mut reruns = Vec::with_capacity(RUN_RUNS);
             for _ in 0..RUN_RUNS {
                 let emulator = start_emulator(fleet, settings.latency)?;
                 let mut args = run_args();
@@ -782,19 +768,19 @@ fn run_octoshare(
                 let again = launch.run()?;
                 let rerun_phase = Phase::new(take_requests(&emulator)?, again.wall);
                 check_shared(&emulator, fleet).context("after octoshare run's re-run")?;
-                runs.push((
-                    ProcessPhase {
-                        phase,
-                        max_rss_kib: full.max_rss_kib,
-                    },
-                    ProcessPhase {
-                        phase: rerun_phase,
-                        max_rss_kib: again.max_rss_kib,
-                    },
-                ));
+                firsts.push(ProcessPhase {
+                    phase,
+                    max_rss_kib: full.max_rss_kib,
+                });
+                reruns.push(ProcessPhase {
+                    phase: rerun_phase,
+                    max_rss_kib: again.max_rss_kib,
+                });
             }
-            let (run, rerun) = median_runs(&runs)?;
-            (run, Some(rerun))
+            (
+                median_process_phase(&firsts, "octoshare run")?,
+                Some(median_process_phase(&reruns, "octoshare run's re-run")?),
+            )
         }
         None => (
             ProcessPhase {
@@ -816,25 +802,14 @@ fn run_octoshare(
 /// How many times `octoshare run` (and its re-run) runs per fleet; its time is the median.
 pub const RUN_RUNS: usize = 3;
 
-/// The median wall time of the runs and of their re-runs, with the largest peak RSS of each;
-/// an error when two runs made different requests (the figures would not describe one run).
-fn median_runs(
-    runs: &[(ProcessPhase, ProcessPhase)],
-) -> anyhow::Result<(ProcessPhase, ProcessPhase)> {
-    let firsts: Vec<ProcessPhase> = runs.iter().map(|run| run.0).collect();
-    let reruns: Vec<ProcessPhase> = runs.iter().map(|run| run.1).collect();
-    Ok((
-        median_phase(&firsts, "octoshare run")?,
-        median_phase(&reruns, "octoshare run's re-run")?,
-    ))
-}
-
-/// One phase with the median wall time and the largest peak RSS of `phases`, which must have
-/// made the same requests (the peak in flight may differ).
-fn median_phase(phases: &[ProcessPhase], what: &str) -> anyhow::Result<ProcessPhase> {
+/// One phase for several runs of the same thing: their median wall time and the highest peak in
+/// flight. An error when two runs made different requests (the figures would not describe one
+/// run); the peak in flight may differ.
+fn median_phase(phases: &[Phase], what: &str) -> anyhow::Result<Phase> {
     let reference = phases
         .first()
-        .with_context(|| format!("no run of {what}"))?;
+        .with_context(|| format!("no run of {what}"))?
+        .requests;
     let same = |requests: &Requests| Requests {
         peak_in_flight: 0,
         ..*requests
@@ -842,21 +817,28 @@ fn median_phase(phases: &[ProcessPhase], what: &str) -> anyhow::Result<ProcessPh
     let mut walls = Vec::with_capacity(phases.len());
     for phase in phases {
         ensure!(
-            same(&phase.phase.requests) == same(&reference.phase.requests),
-            "{what} made {:?}, then {:?} on the same fleet",
-            reference.phase.requests,
-            phase.phase.requests
+            same(&phase.requests) == same(&reference),
+            "{what} made {reference:?}, then {:?} on the same fleet",
+            phase.requests
         );
-        walls.push(Duration::from_secs_f64(phase.phase.wall_ms / 1000.0));
+        walls.push(Duration::from_secs_f64(phase.wall_ms / 1000.0));
     }
-    let mut requests = reference.phase.requests;
-    requests.peak_in_flight = phases
-        .iter()
-        .map(|phase| phase.phase.requests.peak_in_flight)
-        .max()
-        .unwrap_or_default();
+    let requests = Requests {
+        peak_in_flight: phases
+            .iter()
+            .map(|phase| phase.requests.peak_in_flight)
+            .max()
+            .unwrap_or_default(),
+        ..reference
+    };
+    Ok(Phase::new(requests, median(&mut walls)))
+}
+
+/// [`median_phase`] of processes, with the largest peak RSS.
+fn median_process_phase(phases: &[ProcessPhase], what: &str) -> anyhow::Result<ProcessPhase> {
+    let inner: Vec<Phase> = phases.iter().map(|phase| phase.phase).collect();
     Ok(ProcessPhase {
-        phase: Phase::new(requests, median(&mut walls)),
+        phase: median_phase(&inner, what)?,
         max_rss_kib: phases.iter().filter_map(|phase| phase.max_rss_kib).max(),
     })
 }
@@ -996,4 +978,48 @@ fn startup_time(share: &Path, runs: usize) -> anyhow::Result<Startup> {
         median_ms: median.as_secs_f64() * 1000.0,
         min_ms: min.as_secs_f64() * 1000.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(get: u64, peak_in_flight: u64, wall_ms: f64, max_rss_kib: u64) -> ProcessPhase {
+        ProcessPhase {
+            phase: Phase {
+                requests: Requests {
+                    get,
+                    peak_in_flight,
+                    ..Requests::default()
+                },
+                wall_ms,
+            },
+            max_rss_kib: Some(max_rss_kib),
+        }
+    }
+
+    #[test]
+    fn runs_are_summed_up_by_their_median_time_and_their_highest_peaks() {
+        let runs = [
+            phase(10, 16, 300.0, 900),
+            phase(10, 14, 100.0, 1_200),
+            phase(10, 15, 200.0, 1_000),
+        ];
+        let summary = median_process_phase(&runs, "x").unwrap();
+        assert_eq!(summary.phase.wall_ms, 200.0);
+        assert_eq!(summary.phase.requests.get, 10);
+        assert_eq!(summary.phase.requests.peak_in_flight, 16);
+        assert_eq!(summary.max_rss_kib, Some(1_200));
+    }
+
+    #[test]
+    fn runs_that_made_different_requests_are_an_error() {
+        let runs = [phase(10, 16, 300.0, 900), phase(11, 16, 100.0, 900)];
+        let error = median_process_phase(&runs, "octoshare run").unwrap_err();
+        assert!(
+            error.to_string().starts_with("octoshare run made"),
+            "{error}"
+        );
+        assert!(median_phase(&[], "x").is_err());
+    }
 }
