@@ -36,6 +36,16 @@ fn spawn_gets(
         .collect()
 }
 
+/// Waits (at most 30 s) until the emulator has `count` requests in flight.
+async fn until_in_flight(emulator: &Emulator, count: usize) {
+    within(30, async {
+        while emulator.in_flight() < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 async fn statuses(
     handles: Vec<tokio::task::JoinHandle<(u16, Option<String>)>>,
 ) -> Vec<(u16, Option<String>)> {
@@ -123,12 +133,7 @@ async fn the_cap_can_change_at_runtime() {
     emulator.reset_peak_in_flight();
     let hold = emulator.hold_requests();
     let handles = spawn_gets(&emulator, 3);
-    within(30, async {
-        while emulator.in_flight() < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_in_flight(&emulator, 3).await;
     drop(hold);
     assert_eq!(statuses(handles).await, vec![(200, None); 3]);
     assert_eq!(emulator.peak_in_flight(), 3);
@@ -139,12 +144,7 @@ async fn latency_grows_with_the_requests_already_in_flight() {
     let emulator = start(two_spaces().latency_per_in_flight(Duration::from_millis(100)));
     let hold = emulator.hold_requests();
     let handles = spawn_gets(&emulator, 3);
-    within(30, async {
-        while emulator.in_flight() < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_in_flight(&emulator, 3).await;
     drop(hold);
     statuses(handles).await;
     // The third admitted request had two others in flight: at least 200 ms.
@@ -307,12 +307,7 @@ async fn a_threaded_emulator_holds_and_serves_concurrent_requests() {
     let emulator = Emulator::start_threaded(two_spaces(), 2).unwrap();
     let hold = emulator.hold_requests();
     let handles = spawn_gets(&emulator, 6);
-    within(30, async {
-        while emulator.in_flight() < 6 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_in_flight(&emulator, 6).await;
     drop(hold);
     let results = statuses(handles).await;
     assert!(
